@@ -1,0 +1,21 @@
+import type { EventPublisher } from '../core/ports.ts';
+import type { Db } from '../store/db.ts';
+import { loadItem, removePublishedEvents } from '../store/items.ts';
+
+/**
+ * Publishes the pending events of one item record, in order, then removes what was published.
+ * A crash between the two publishes the same events again with the same ids (at least once);
+ * a failing bus leaves them pending, and nothing is lost. Returns false when some remain.
+ */
+export const drainItemOutbox = async (db: Db, publisher: EventPublisher, tenantId: string, itemId: string): Promise<boolean> => {
+  const record = await loadItem(db, tenantId, itemId);
+  if (record.pending.length === 0) {
+    if (record.rev > 0) await removePublishedEvents(db, record, itemId, []);
+    return true;
+  }
+  const { failedIds } = await publisher.publish(record.pending);
+  const failed = new Set(failedIds);
+  const published = record.pending.filter((e) => !failed.has(e.id)).map((e) => e.id);
+  if (published.length > 0) await removePublishedEvents(db, record, itemId, published);
+  return failed.size === 0;
+};

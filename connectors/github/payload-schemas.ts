@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/**
+ * Just the fields of GitHub webhook payloads that the normalizer reads. Objects are loose (GitHub
+ * adds fields all the time) and anything GitHub omits in some payload or on GitHub Enterprise
+ * Server is optional. Reference: https://docs.github.com/en/webhooks/webhook-events-and-payloads
+ */
+
+/**
+ * A timestamp as GitHub sends it: an ISO 8601 string, or epoch seconds in some repository objects.
+ * Normalized to `toISOString()` UTC so timestamps compare as strings.
+ */
+export const GithubTimestamp = z.union([z.string(), z.number()]).transform((value, context) => {
+  const millis = typeof value === 'number' ? value * 1000 : Date.parse(value);
+  if (Number.isNaN(millis)) {
+    context.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a date` });
+    return z.NEVER;
+  }
+  return new Date(millis).toISOString();
+});
+
+const optionalTimestamp = GithubTimestamp.nullish().transform((value) => value ?? undefined);
+
+export const GithubUser = z.looseObject({
+  login: z.string(),
+  id: z.number(),
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+  html_url: z.string().nullish(),
+});
+export type GithubUser = z.infer<typeof GithubUser>;
+
+const GithubLabel = z.looseObject({ name: z.string() });
+
+const GithubMilestone = z.looseObject({ due_on: optionalTimestamp });
+
+export const GithubRepository = z.looseObject({
+  full_name: z.string(),
+  html_url: z.string().nullish(),
+  updated_at: optionalTimestamp,
+});
+export type GithubRepository = z.infer<typeof GithubRepository>;
+
+/** Fields shared by issues and pull requests. */
+const itemFields = {
+  number: z.number().int().positive(),
+  title: z.string(),
+  html_url: z.string().nullish(),
+  state: z.string(),
+  body: z.string().nullish(),
+  user: GithubUser.nullish(),
+  assignee: GithubUser.nullish(),
+  assignees: z.array(GithubUser).nullish(),
+  labels: z.array(GithubLabel).nullish(),
+  milestone: GithubMilestone.nullish(),
+  created_at: GithubTimestamp,
+  updated_at: GithubTimestamp,
+  closed_at: optionalTimestamp,
+};
+
+export const GithubIssue = z.looseObject({
+  ...itemFields,
+  /** `completed`, `not_planned`, `reopened`, `duplicate`, or null (older issues) */
+  state_reason: z.string().nullish(),
+  /** present when the "issue" is a pull request: every pull request is also an issue on GitHub */
+  pull_request: z.looseObject({ merged_at: optionalTimestamp, html_url: z.string().nullish() }).nullish(),
+  /** GitHub includes it on issues that are pull requests, but not everywhere (GHES) */
+  draft: z.boolean().nullish(),
+});
+export type GithubIssue = z.infer<typeof GithubIssue>;
+
+export const GithubPullRequest = z.looseObject({
+  ...itemFields,
+  draft: z.boolean().nullish(),
+  /** absent from the simplified pull request of `pull_request_review` payloads: use merged_at */
+  merged: z.boolean().nullish(),
+  merged_at: optionalTimestamp,
+  head: z.looseObject({ ref: z.string() }).nullish(),
+});
+export type GithubPullRequest = z.infer<typeof GithubPullRequest>;
+
+export const IssuesEvent = z.looseObject({
+  action: z.string(),
+  issue: GithubIssue,
+  repository: GithubRepository,
+});
+
+/** `issues.deleted` and `issues.transferred`: only what a tombstone needs, so a partial issue still works. */
+export const IssueRemovedEvent = z.looseObject({
+  action: z.string(),
+  issue: z.looseObject({ number: z.number().int().positive(), updated_at: optionalTimestamp }),
+  repository: GithubRepository,
+  changes: z
+    .looseObject({
+      new_issue: z
+        .looseObject({
+          number: z.number().int().positive(),
+          repository_url: z.string().nullish(),
+          created_at: optionalTimestamp,
+        })
+        .nullish(),
+      new_repository: GithubRepository.nullish(),
+    })
+    .nullish(),
+});
+
+export const PullRequestEvent = z.looseObject({
+  action: z.string(),
+  pull_request: GithubPullRequest,
+  repository: GithubRepository,
+});
+
+export const PullRequestReviewEvent = z.looseObject({
+  action: z.string(),
+  review: z.looseObject({ submitted_at: optionalTimestamp }),
+  pull_request: GithubPullRequest,
+  repository: GithubRepository,
+});
+
+export const IssueCommentEvent = z.looseObject({
+  action: z.string(),
+  comment: z.looseObject({ created_at: GithubTimestamp }),
+  issue: GithubIssue,
+  repository: GithubRepository,
+});
+
+export const PingEvent = z.looseObject({
+  zen: z.string().nullish(),
+  hook_id: z.number().nullish(),
+});

@@ -1,0 +1,10 @@
+import type { Connector } from '../core/connector.ts';
+import { github } from './github/index.ts';
+
+/** Every tool Tributary understands. Adding a tool is adding its folder and one entry here. */
+export const ALL_CONNECTORS: readonly Connector[] = [github];
+
+export type ConnectorRegistry = ReadonlyMap<string, Connector>;
+
+export const createConnectorRegistry = (connectors: readonly Connector[] = ALL_CONNECTORS): ConnectorRegistry =>
+  new Map(connectors.map((c) => [c.source, c]));

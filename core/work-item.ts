@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/**
+ * The normalized work item: one shape for every tool (DESIGN.md "Work item").
+ * Types are inferred from these schemas; the OpenAPI document is generated from them.
+ */
+
+export const Source = z.enum(['github', 'jira', 'email']);
+export type Source = z.infer<typeof Source>;
+
+export const Kind = z.enum(['issue', 'pull_request', 'task', 'bug', 'story', 'epic', 'subtask', 'incident', 'request']);
+export type Kind = z.infer<typeof Kind>;
+
+/** The kind of work: planned project work, operational/recurring work, or ad-hoc requests. */
+export const Category = z.enum(['project', 'operational', 'request']);
+export type Category = z.infer<typeof Category>;
+
+export const StatusCategory = z.enum(['backlog', 'todo', 'in_progress', 'in_review', 'blocked', 'done', 'cancelled']);
+export type StatusCategory = z.infer<typeof StatusCategory>;
+
+export const PriorityLevel = z.enum(['urgent', 'high', 'medium', 'low', 'none']);
+export type PriorityLevel = z.infer<typeof PriorityLevel>;
+
+export const IsoDateTime = z.string().describe('ISO 8601 date-time (UTC)');
+
+/** One account of a person in one tool. */
+export const Handle = z.object({
+  source: Source,
+  /** login (GitHub), accountId or user key (Jira), address (email) */
+  handle: z.string(),
+  /** the tool's immutable numeric or opaque id, when it has one */
+  externalId: z.string().optional(),
+  url: z.string().optional(),
+});
+export type Handle = z.infer<typeof Handle>;
+
+/** A person as embedded in a work item: resolved identity with every handle and address known. */
+export const Person = z.object({
+  id: z.string().describe('stable person id (p_…)'),
+  name: z.string().optional(),
+  handles: z.array(Handle),
+  emails: z.array(z.string()),
+});
+export type Person = z.infer<typeof Person>;
+
+export const LinkType = z.enum([
+  'blocks',
+  'blocked_by',
+  'parent',
+  'child',
+  'relates',
+  'duplicates',
+  'implements',
+  'implemented_by',
+  'mentions',
+]);
+export type LinkType = z.infer<typeof LinkType>;
+
+export const LinkOrigin = z.enum(['source_link', 'closing_keyword', 'key_mention', 'branch_name', 'email_thread', 'manual']);
+export type LinkOrigin = z.infer<typeof LinkOrigin>;
+
+export const Link = z.object({
+  type: LinkType,
+  /** cross-tool reference of the other item, e.g. `jira:acme.atlassian.net/ACME-42` */
+  target: z.string(),
+  origin: LinkOrigin,
+  confidence: z.number().min(0).max(1),
+});
+export type Link = z.infer<typeof Link>;
+
+export const Container = z.object({
+  source: Source,
+  /** repo `octo/api`, Jira project key `ACME`, mailbox address */
+  key: z.string(),
+  name: z.string().optional(),
+});
+export type Container = z.infer<typeof Container>;
+
+export const Status = z.object({ name: z.string(), category: StatusCategory });
+export type Status = z.infer<typeof Status>;
+
+export const Priority = z.object({ name: z.string().optional(), level: PriorityLevel });
+export type Priority = z.infer<typeof Priority>;
+
+export const DeletionReason = z.enum(['deleted', 'transferred', 'access_lost']);
+export const Tombstone = z.object({ at: IsoDateTime, reason: DeletionReason, movedTo: z.string().optional() });
+export type Tombstone = z.infer<typeof Tombstone>;
+
+/**
+ * The fields a connector observes in its tool. Everything else on a {@link WorkItem}
+ * (id, category, version, derived dates) is computed by the core.
+ */
+export const ObservedItem = z.object({
+  ref: z.string(),
+  source: Source,
+  kind: Kind,
+  title: z.string(),
+  url: z.string().optional(),
+  container: Container,
+  status: Status,
+  priority: Priority,
+  owners: z.array(Person),
+  requester: Person.optional(),
+  labels: z.array(z.string()),
+  dueAt: IsoDateTime.optional(),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  closedAt: IsoDateTime.optional(),
+  links: z.array(Link),
+});
+export type ObservedItem = z.infer<typeof ObservedItem>;
+
+export const WorkItem = ObservedItem.extend({
+  id: z.string().describe('stable id of the item in the index (wi_…), derived from its ref'),
+  category: Category,
+  team: z.string().optional(),
+  startedAt: IsoDateTime.optional(),
+  /** the latest activity seen in the tool (comments, reviews), at least updatedAt */
+  activityAt: IsoDateTime,
+  deleted: Tombstone.optional(),
+  version: z.number().int().positive(),
+});
+export type WorkItem = z.infer<typeof WorkItem>;
+
+/** Status categories of finished work. */
+export const CLOSED_STATUSES: ReadonlySet<StatusCategory> = new Set(['done', 'cancelled']);
+
+export const isClosed = (status: Status): boolean => CLOSED_STATUSES.has(status.category);

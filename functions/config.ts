@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  /** where the embedded engine keeps its data and the local bus its event log */
+  TRIBUTARY_DATA_DIR: z.string().min(1).default('./.data'),
+  /** any DynamoDB endpoint (DynamoDB Local, AWS) instead of the embedded engine */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  TRIBUTARY_TABLE: z.string().min(3).max(255).default('tributary'),
+  /** operator token: admin of tenant `default`, and the only token that may create tenants */
+  TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  /** base URL printed in webhook URLs; defaults to http://localhost:PORT */
+  TRIBUTARY_PUBLIC_URL: z.url().optional(),
+  /** webhook body limit; 6 MB is Lambda's synchronous payload cap */
+  TRIBUTARY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(6 * 1024 * 1024),
+  TRIBUTARY_LOG_LEVEL: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof Env>;
+
+export class ConfigError extends Error {
+  constructor(issues: z.core.$ZodIssue[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment once, failing with every bad key listed. */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const result = Env.safeParse(env);
+  if (!result.success) throw new ConfigError(result.error.issues);
+  return result.data;
+};

@@ -1,0 +1,131 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ConnectorRegistry } from '../../../connectors/index.ts';
+import type { Clock } from '../../../core/ports.ts';
+import { NotFoundError, ValidationError } from '../../../core/errors.ts';
+import { randomId, randomSecret } from '../../../core/ids.ts';
+import { Source } from '../../../core/work-item.ts';
+import type { ConnectionCache } from '../../../pipeline/connection-cache.ts';
+import type { Db } from '../../../store/db.ts';
+import { type ConnectionRecord, deleteConnection, getConnection, listConnections, putConnection } from '../../../store/connections.ts';
+import type { AuthEnv } from '../auth.ts';
+import type { Operation } from '../openapi-registry.ts';
+import { parseJsonBody, validationError } from '../problem.ts';
+import { pageOf } from './items.ts';
+
+const CreateConnection = z.looseObject({
+  source: Source,
+  name: z.string().min(1).max(200),
+});
+
+const RotateSecret = z.object({
+  graceSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400).describe('how long the previous secret stays valid'),
+});
+
+export const Connection = z.object({
+  id: z.string(),
+  source: Source,
+  name: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  webhookUrl: z.string(),
+  createdAt: z.string(),
+  secretRotatedAt: z.string().optional(),
+});
+
+const ConnectionWithSecret = Connection.extend({
+  secret: z.string().describe('shown once: configure it as the webhook secret in the tool'),
+});
+
+export const connectionOperations: Operation[] = [
+  {
+    method: 'post',
+    path: '/v1/connections',
+    summary: 'Connect a tool: returns the webhook URL and secret',
+    tag: 'connections',
+    scope: 'admin',
+    body: CreateConnection,
+    responses: { 201: { description: 'Created', schema: ConnectionWithSecret }, 422: { description: 'Invalid body' } },
+  },
+  { method: 'get', path: '/v1/connections', summary: 'List connections', tag: 'connections', scope: 'admin', responses: { 200: { description: 'All connections', schema: pageOf(Connection) } } },
+  { method: 'get', path: '/v1/connections/{id}', summary: 'One connection', tag: 'connections', scope: 'admin', responses: { 200: { description: 'The connection', schema: Connection } } },
+  {
+    method: 'post',
+    path: '/v1/connections/{id}/rotate-secret',
+    summary: 'Issue a new secret; the previous one stays valid for `graceSeconds`',
+    tag: 'connections',
+    scope: 'admin',
+    body: RotateSecret,
+    responses: { 200: { description: 'The new secret', schema: ConnectionWithSecret } },
+  },
+  { method: 'delete', path: '/v1/connections/{id}', summary: 'Disconnect: its webhooks answer 404 from now on', tag: 'connections', scope: 'admin', responses: { 204: { description: 'Deleted' } } },
+];
+
+export interface ConnectionRouteDeps {
+  db: Db;
+  connectors: ConnectorRegistry;
+  connections: ConnectionCache;
+  clock: Clock;
+  publicUrl: string;
+}
+
+export const connectionRoutes = (deps: ConnectionRouteDeps) => {
+  const view = (c: ConnectionRecord): z.infer<typeof Connection> => ({
+    id: c.id,
+    source: c.source,
+    name: c.name,
+    settings: c.settings,
+    webhookUrl: `${deps.publicUrl}/hooks/${c.source}/${c.id}`,
+    createdAt: c.createdAt,
+    ...(c.secrets.length > 1 ? { secretRotatedAt: c.secrets[0]!.createdAt } : {}),
+  });
+  const own = async (tenantId: string, id: string): Promise<ConnectionRecord> => {
+    const connection = await getConnection(deps.db, id);
+    if (!connection || connection.tenantId !== tenantId) throw new NotFoundError(`Connection ${id}`);
+    return connection;
+  };
+
+  return new Hono<AuthEnv>()
+    .post('/', async (c) => {
+      const { source, name, ...rest } = await parseJsonBody(c, CreateConnection);
+      const connector = deps.connectors.get(source);
+      if (!connector) throw new ValidationError([{ path: 'source', message: `this hub has no ${source} connector` }], 'The request body');
+      const settings = connector.settings.safeParse(rest);
+      if (!settings.success) throw validationError(settings.error, 'The connection settings');
+      const now = deps.clock().toISOString();
+      const secret = randomSecret('whsec');
+      const connection: ConnectionRecord = {
+        id: randomId('con'),
+        tenantId: c.get('principal').tenantId,
+        source,
+        name,
+        settings: settings.data,
+        secrets: [{ value: secret, createdAt: now }],
+        createdAt: now,
+      };
+      await putConnection(deps.db, connection);
+      return c.json({ ...view(connection), secret }, 201);
+    })
+    .get('/', async (c) => c.json({ items: (await listConnections(deps.db, c.get('principal').tenantId)).map(view), nextCursor: null }))
+    .get('/:id', async (c) => c.json(view(await own(c.get('principal').tenantId, c.req.param('id')))))
+    .post('/:id/rotate-secret', async (c) => {
+      const connection = await own(c.get('principal').tenantId, c.req.param('id'));
+      const { graceSeconds } = await parseJsonBody(c, RotateSecret);
+      const now = deps.clock();
+      const secret = randomSecret('whsec');
+      const expiresAt = new Date(now.getTime() + graceSeconds * 1000).toISOString();
+      const rotated: ConnectionRecord = {
+        ...connection,
+        // Only the secret being replaced gets a grace window; older ones end now.
+        secrets: [{ value: secret, createdAt: now.toISOString() }, { ...connection.secrets[0]!, expiresAt }],
+      };
+      await putConnection(deps.db, rotated);
+      deps.connections.invalidate(connection.id);
+      return c.json({ ...view(rotated), secret, previousSecretExpiresAt: expiresAt });
+    })
+    .delete('/:id', async (c) => {
+      const connection = await own(c.get('principal').tenantId, c.req.param('id'));
+      await deleteConnection(deps.db, connection.id);
+      deps.connections.invalidate(connection.id);
+      return c.body(null, 204);
+    });
+};

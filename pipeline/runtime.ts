@@ -1,0 +1,69 @@
+import type { ConnectorRegistry } from '../connectors/index.ts';
+import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
+import { drainItemOutbox } from '../bus/drain-outbox.ts';
+import type { Db } from '../store/db.ts';
+import { listPendingDeliveries } from '../store/inbox.ts';
+import { listItemsWithPendingEvents } from '../store/items.ts';
+import { processDelivery } from './process-delivery.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export interface PipelineOptions {
+  db: Db;
+  connectors: ConnectorRegistry;
+  publisher: EventPublisher;
+  clock: Clock;
+  log: Logger;
+  concurrency?: number;
+  pollMs?: number;
+}
+
+interface ItemKey {
+  tenantId: string;
+  itemId: string;
+}
+
+/**
+ * The processor and the publisher running in this process (the local mode): deliveries go from
+ * the inbox through the processor into item records, and their events from the records to the bus.
+ */
+export const startPipeline = (options: PipelineOptions) => {
+  const pollMs = options.pollMs ?? 1000;
+  const publisher = new WorkQueue<ItemKey>({
+    name: 'publisher',
+    concurrency: options.concurrency ?? 8,
+    handle: (key) => drainItemOutbox(options.db, options.publisher, key.tenantId, key.itemId),
+    discover: () => listItemsWithPendingEvents(options.db),
+    keyOf: (key) => `${key.tenantId}/${key.itemId}`,
+    pollMs,
+    log: options.log,
+  });
+  const processor = new WorkQueue<string>({
+    name: 'processor',
+    concurrency: options.concurrency ?? 8,
+    handle: async (pk) => {
+      const outcome = await processDelivery(
+        { ...options, onEvents: (tenantId, itemId) => publisher.enqueue({ tenantId, itemId }) },
+        pk,
+      );
+      return outcome !== 'retry';
+    },
+    discover: () => listPendingDeliveries(options.db),
+    keyOf: (pk) => pk,
+    pollMs,
+    log: options.log,
+  });
+  processor.start();
+  publisher.start();
+  return {
+    /** the ack path calls this after each durable write */
+    onAccepted: (deliveryPk: string) => processor.enqueue(deliveryPk),
+    processor,
+    publisher,
+    stop: async () => {
+      await processor.stop();
+      await publisher.stop();
+    },
+  };
+};
+
+export type Pipeline = ReturnType<typeof startPipeline>;

@@ -1,0 +1,71 @@
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { SCHEMA_VERSION, createTableInput } from './table.ts';
+import { keys } from './keys.ts';
+
+/** A handle on the work index table: every repository function takes one. */
+export interface Db {
+  doc: DynamoDBDocumentClient;
+  table: string;
+}
+
+export interface DbOptions {
+  endpoint?: string;
+  region?: string;
+  table: string;
+  /** wraps the low-level client, e.g. to inject faults in tests */
+  client?: DynamoDBClient;
+}
+
+export const createDb = (options: DbOptions): Db => {
+  const client =
+    options.client ??
+    new DynamoDBClient({
+      region: options.region ?? process.env.AWS_REGION ?? 'local',
+      ...(options.endpoint
+        ? {
+            endpoint: options.endpoint,
+            // Local engines accept any credentials; AWS uses the default provider chain.
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          }
+        : {}),
+    });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { doc, table: options.table };
+};
+
+export class SchemaVersionError extends Error {
+  constructor(found: number) {
+    super(
+      `The table was written by schema version ${found}, this code uses ${SCHEMA_VERSION}. ` +
+        'Rebuild the index by replaying stored deliveries into a new table (set TRIBUTARY_TABLE).',
+    );
+    this.name = 'SchemaVersionError';
+  }
+}
+
+const waitForActive = async (db: Db): Promise<void> => {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { Table } = await db.doc.send(new DescribeTableCommand({ TableName: db.table }));
+    const indexesReady = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesReady) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Table ${db.table} did not become ACTIVE`);
+};
+
+/**
+ * Creates the table with every index if it does not exist (local engines; in AWS the table is
+ * created by `infra/storage.ts`), then checks the schema version the data was written with.
+ */
+export const ensureTable = async (db: Db): Promise<void> => {
+  try {
+    await db.doc.send(new CreateTableCommand(createTableInput(db.table)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitForActive(db);
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }));
+  if (Item && Item.version !== SCHEMA_VERSION) throw new SchemaVersionError(Number(Item.version));
+  if (!Item) await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.schema(), version: SCHEMA_VERSION } }));
+};

@@ -1,0 +1,242 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { VersionConflictError } from '../core/errors.ts';
+import type { EventEnvelope } from '../core/events.ts';
+import { itemIdForRef } from '../core/ids.ts';
+import { containerKey, personKeys } from '../core/item-filter.ts';
+import type { Link, WorkItem } from '../core/work-item.ts';
+import type { Db } from './db.ts';
+import { keys } from './keys.ts';
+
+/**
+ * The item record is the unit of consistency: it holds the item, the events its changes caused
+ * and that are not yet published (a single-item outbox), and a write counter `rev`. Every write
+ * is one conditional put or update of this record, so a state change and its events become
+ * durable together, without transactions.
+ */
+export interface ItemRecord {
+  tenantId: string;
+  item: WorkItem | undefined;
+  /** write counter for optimistic concurrency; 0 when the record does not exist */
+  rev: number;
+  pending: EventEnvelope[];
+}
+
+interface StoredPending {
+  seq: number;
+  event: string;
+}
+
+/** Index sort keys must compare as strings: one ISO format with milliseconds. */
+export const isoKey = (time: string): string => new Date(time).toISOString();
+
+const decodePending = (raw: Record<string, StoredPending> | undefined): EventEnvelope[] =>
+  Object.values(raw ?? {})
+    .sort((a, b) => a.seq - b.seq)
+    .map((p) => JSON.parse(p.event) as EventEnvelope);
+
+const toRecord = (tenantId: string, row: Record<string, unknown> | undefined): ItemRecord => ({
+  tenantId,
+  item: row?.doc ? (JSON.parse(String(row.doc)) as WorkItem) : undefined,
+  rev: Number(row?.rev ?? 0),
+  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined),
+});
+
+export const loadItem = async (db: Db, tenantId: string, itemId: string): Promise<ItemRecord> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.item(tenantId, itemId), ConsistentRead: true }));
+  return toRecord(tenantId, Item);
+};
+
+/** Top-level copies of the filterable fields, so index queries can filter server-side. */
+const filterAttributes = (item: WorkItem) => ({
+  src: item.source,
+  kind: item.kind,
+  cat: item.category,
+  stat: item.status.category,
+  cont: containerKey(item),
+  ...(item.deleted ? { del: 1 } : {}),
+});
+
+/**
+ * Writes the next state of an item together with its new events, if nobody wrote the record
+ * since `previous` was read; throws VersionConflictError otherwise (re-read and retry).
+ */
+export const saveItem = async (db: Db, previous: ItemRecord, item: WorkItem, events: EventEnvelope[]): Promise<void> => {
+  const { tenantId } = previous;
+  const pending: Record<string, StoredPending> = {};
+  const all = [...previous.pending, ...events];
+  all.forEach((event, index) => {
+    pending[event.id] = { seq: previous.rev * 1000 + index, event: JSON.stringify(event) };
+  });
+  const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
+  try {
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.table,
+        Item: {
+          ...keys.item(tenantId, item.id),
+          tenantId,
+          doc: JSON.stringify(item),
+          rev: previous.rev + 1,
+          pending,
+          ...filterAttributes(item),
+          gsi1pk: keys.itemsOf(tenantId),
+          gsi1sk: sortKey,
+          gsi2pk: keys.itemsByStatus(tenantId, item.status.category),
+          gsi2sk: sortKey,
+          gsi3pk: keys.itemsByContainer(tenantId, containerKey(item)),
+          gsi3sk: sortKey,
+          ...(all.length > 0 ? { qpk: keys.queue.outbox, qsk: `${all[0]!.time}#${keys.item(tenantId, item.id).pk}` } : {}),
+        },
+        ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
+        ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(item.ref);
+    throw error;
+  }
+};
+
+const FACETS = {
+  owner: (item: WorkItem) => [...new Set(item.owners.flatMap(personKeys))],
+  label: (item: WorkItem) => item.labels,
+} as const;
+
+/**
+ * Rewrites the derived rows of an item from its current state: one row per owner key and label
+ * (the multi-valued filters) and a reverse edge at each link target. Idempotent, so it runs after
+ * every save and on every re-run; rows of values the item no longer has are deleted when
+ * `previous` is known, and ignored by readers otherwise (queries re-check the item itself).
+ */
+export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, previous: WorkItem | undefined): Promise<void> => {
+  const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
+  const puts: Record<string, unknown>[] = [];
+  const deletes: { pk: string; sk: string }[] = [];
+  for (const [name, valuesOf] of Object.entries(FACETS)) {
+    const values = item.deleted ? [] : valuesOf(item);
+    for (const value of values) {
+      puts.push({
+        ...keys.facet(tenantId, item.id, name, value),
+        gsi1pk: keys.itemsByFacet(tenantId, name, value),
+        gsi1sk: sortKey,
+        itemId: item.id,
+        ...filterAttributes(item),
+      });
+    }
+    const kept = new Set(values);
+    for (const value of previous ? valuesOf(previous) : []) {
+      if (!kept.has(value)) deletes.push(keys.facet(tenantId, item.id, name, value));
+    }
+  }
+  for (const link of item.links) {
+    puts.push({
+      ...keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type),
+      from: item.ref,
+      link,
+    });
+  }
+  const current = new Set(item.links.map((l) => `${l.type} ${l.target}`));
+  for (const link of previous?.links ?? []) {
+    if (!current.has(`${link.type} ${link.target}`)) deletes.push(keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type));
+  }
+  const requests = [
+    ...puts.map((Item) => ({ PutRequest: { Item } })),
+    ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
+  ];
+  for (let i = 0; i < requests.length; i += 25) {
+    let batch: typeof requests | undefined = requests.slice(i, i + 25);
+    for (let attempt = 0; batch && batch.length > 0; attempt++) {
+      const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
+      batch = result.UnprocessedItems?.[db.table] as typeof requests | undefined;
+      if (batch?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+    }
+  }
+};
+
+/** A link some other item holds to this one, read from the reverse edge rows. */
+export interface IncomingLink {
+  fromId: string;
+  from: string;
+  link: Link;
+}
+
+/** The item and everything stored in its partition: reverse edges come with it in one query. */
+export const loadItemWithIncoming = async (
+  db: Db,
+  tenantId: string,
+  itemId: string,
+): Promise<{ item: WorkItem | undefined; incoming: IncomingLink[] }> => {
+  const rows: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.item(tenantId, itemId).pk },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    rows.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  const itemRow = rows.find((r) => r.sk === 'ITEM');
+  const incoming = rows
+    .filter((r) => String(r.sk).startsWith('IN#'))
+    .map((r) => ({ fromId: String(r.sk).split('#')[1]!, from: String(r.from), link: r.link as Link }));
+  return { item: itemRow?.doc ? (JSON.parse(String(itemRow.doc)) as WorkItem) : undefined, incoming };
+};
+
+/** Items whose records hold unpublished events (sparse queue index; discovery only). */
+export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{ tenantId: string; itemId: string }[]> => {
+  const { Items } = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      IndexName: 'queue',
+      KeyConditionExpression: 'qpk = :q',
+      ExpressionAttributeValues: { ':q': keys.queue.outbox },
+      Limit: limit,
+    }),
+  );
+  return (Items ?? []).map((row) => ({ tenantId: String(row.tenantId), itemId: String(row.pk).split('#ITEM#')[1]! }));
+};
+
+/** Takes the record off the outbox queue if nobody wrote it since revision `rev`. */
+const leaveOutboxQueue = async (db: Db, key: { pk: string; sk: string }, rev: number): Promise<void> => {
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: key,
+        UpdateExpression: 'REMOVE qpk, qsk',
+        ConditionExpression: 'rev = :rev',
+        ExpressionAttributeValues: { ':rev': rev },
+      }),
+    );
+  } catch (error) {
+    // Someone wrote the record meanwhile; that write set the queue keys it needs.
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+};
+
+/**
+ * Removes published events from the record. Only the named events are removed, so events added
+ * meanwhile stay; the record leaves the outbox queue once nothing is pending.
+ */
+export const removePublishedEvents = async (db: Db, record: ItemRecord, itemId: string, eventIds: string[]): Promise<void> => {
+  const key = keys.item(record.tenantId, itemId);
+  if (eventIds.length === 0) return leaveOutboxQueue(db, key, record.rev);
+  const { Attributes } = await db.doc.send(
+    new UpdateCommand({
+      TableName: db.table,
+      Key: key,
+      UpdateExpression: `REMOVE ${eventIds.map((_, i) => `pending.#e${i}`).join(', ')} ADD rev :one`,
+      ExpressionAttributeNames: Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id])),
+      ExpressionAttributeValues: { ':one': 1 },
+      ConditionExpression: 'attribute_exists(pk)',
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  if (Object.keys(Attributes?.pending ?? {}).length === 0) await leaveOutboxQueue(db, key, Number(Attributes?.rev));
+};

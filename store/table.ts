@@ -1,0 +1,51 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The one table's key schema and indexes, declared once and shared by the code and `infra/storage.ts`
+ * so they cannot drift. Every index is declared up front: dynalite accepts an `UpdateTable` that adds
+ * a GSI and silently creates nothing, so a new index means a new schema version and a rebuild by replay.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** generic, overloaded global secondary indexes (see store/keys.ts for what each holds) */
+  indexes: {
+    gsi1: { partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    gsi2: { partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    gsi3: { partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    /** sparse: only records waiting for the processor (inbox) or the publisher (outbox) */
+    queue: { partitionKey: 'qpk', sortKey: 'qsk' },
+  },
+  ttlAttribute: 'expiresAt',
+} as const;
+
+export type IndexName = keyof typeof TABLE_SCHEMA.indexes;
+
+/** Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries. */
+export const SCHEMA_VERSION = 1;
+
+export const createTableInput = (tableName: string): CreateTableCommandInput => {
+  const indexes = Object.entries(TABLE_SCHEMA.indexes);
+  const keyAttributes = [
+    TABLE_SCHEMA.partitionKey,
+    TABLE_SCHEMA.sortKey,
+    ...indexes.flatMap(([, index]) => [index.partitionKey, index.sortKey]),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: indexes.map(([name, index]) => ({
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  };
+};
