@@ -21,6 +21,7 @@ const freePort = () =>
 export default async function setup(project: TestProject) {
   if (process.env.DYNAMODB_ENDPOINT) {
     project.provide('dynamodbEndpoint', process.env.DYNAMODB_ENDPOINT);
+    project.provide('engineKind', 'dynamodb-local');
     return;
   }
   const port = await freePort();
@@ -45,6 +46,7 @@ export default async function setup(project: TestProject) {
   }
   client.destroy();
   project.provide('dynamodbEndpoint', endpoint);
+  project.provide('engineKind', 'dynamodb-local');
   return () => {
     child.kill('SIGKILL');
   };

@@ -1,0 +1,47 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/**
+ * The hub as users run it (`functions/local.ts`), as a child process that a test can SIGKILL.
+ * Node is started directly: killing `npm start` would kill npm, not necessarily its node child.
+ */
+export const startHubProcess = async (env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local.ts'], {
+    env: { ...process.env, ...env, PORT: String(port), TRIBUTARY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the hub did not start:\n${output}`)), 30_000);
+    lines.on('line', (line) => {
+      output += `${line}\n`;
+      if (line.startsWith('Tributary is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the hub exited with ${code}:\n${output}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output };
+};
+
+export const killHard = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
