@@ -58,8 +58,14 @@ export const directDependencies = (
       via: { type: link.type, origin: link.origin, confidence: link.confidence },
     };
   };
-  return {
-    upstream: all.filter((l) => UPSTREAM_LINK_TYPES.has(l.type)).map(describe),
-    downstream: all.filter((l) => DOWNSTREAM_LINK_TYPES.has(l.type)).map(describe),
+  // Both items often hold the same dependency (Jira shows a link on both issues): one entry per neighbour.
+  const neighbours = (types: ReadonlySet<Link['type']>) => {
+    const byTarget = new Map<string, Link>();
+    for (const link of all) {
+      const seen = byTarget.get(link.target);
+      if (types.has(link.type) && (!seen || link.confidence > seen.confidence)) byTarget.set(link.target, link);
+    }
+    return [...byTarget.values()].map(describe);
   };
+  return { upstream: neighbours(UPSTREAM_LINK_TYPES), downstream: neighbours(DOWNSTREAM_LINK_TYPES) };
 };

@@ -56,7 +56,10 @@ export const createApp = (deps: AppDeps) => {
   app.onError((error, c) => {
     if (error instanceof AppError) {
       if (error.status >= 500) deps.log.error('request failed', { path: c.req.path, error: error.message });
-      return problemResponse(error, c.req.path);
+      const response = problemResponse(error, c.req.path);
+      // The rest of an oversized body is never read: the connection cannot be reused (RFC 9110 §15.5.14).
+      if (error.status === 413) response.headers.set('connection', 'close');
+      return response;
     }
     deps.log.error('unexpected error', { method: c.req.method, path: c.req.path, error: String(error), stack: (error as Error).stack });
     return problemResponse(

@@ -2,24 +2,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../core/events.ts';
 import type { EventPublisher } from '../../core/ports.ts';
 import { githubExamples } from '../fixtures/github-examples.ts';
+import { seededRandom, shuffled } from '../fixtures/work-items.ts';
 import { type TestHub, eventually, postGithub, settled, startTestHub } from '../support/hub.ts';
-
-/** A deterministic shuffle (mulberry32), so a failure reproduces. */
-const shuffled = <T>(values: T[], seed: number): T[] => {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...values];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-};
 
 const issueTemplate = () => githubExamples('issues', { action: 'edited' })[0]!.payload as any;
 
@@ -35,7 +19,14 @@ const issueUpdate = (number: number, n: number) => {
   return payload;
 };
 
-const indexState = async (hub: TestHub) => {
+interface IndexedState {
+  title: string;
+  status: unknown;
+  labels: string[];
+  updatedAt: string;
+}
+
+const indexState = async (hub: TestHub): Promise<Record<string, IndexedState>> => {
   const { body } = await hub.api('GET', '/v1/items?limit=200');
   return Object.fromEntries(
     (body.items as any[]).map((i) => [i.ref, { title: i.title, status: i.status, labels: i.labels, updatedAt: i.updatedAt }]),
@@ -80,7 +71,7 @@ describe('pipeline under faults', () => {
     await settled(inOrder.hub);
 
     const shuffledRun = await start();
-    const batches = shuffled(updates, 42);
+    const batches = shuffled(updates, seededRandom(42));
     // 8 at a time: concurrent deliveries race for the same items.
     for (let i = 0; i < batches.length; i += 8) {
       await Promise.all(batches.slice(i, i + 8).map((u) => postGithub(shuffledRun.hub.url, shuffledRun.connection, 'issues', issueUpdate(u.number, u.n))));

@@ -169,7 +169,7 @@ describe('directDependencies', () => {
   // the dependency (`Blocks #2` on the issue and `Blocked by #1` on the pull request, or any Jira
   // issue link, which Jira shows on both issues), the neighbour is listed twice: once from the
   // item's own link and once from the confirmed reverse edge. Expected: one entry per neighbour.
-  it.fails('lists a neighbour once when both items hold the dependency', () => {
+  it('lists a neighbour once when both items hold the dependency', () => {
     const issue = applyChange(
       undefined,
       githubUpsert('issues', 'opened', (payload) => {

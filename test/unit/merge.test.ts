@@ -85,7 +85,7 @@ describe('applyChange: the first upsert of an item', () => {
     expect(applied(undefined, change).activityAt).toBe(change.activityAt);
   });
 
-  it('dedupes and sorts the observed links', () => {
+  it('dedupes per origin and sorts the observed links', () => {
     const item = indexedItem({
       links: [
         link('relates', 'github:octo/api#9', 'key_mention', 0.5),
@@ -95,6 +95,7 @@ describe('applyChange: the first upsert of an item', () => {
     });
     expect(item.links).toEqual([
       link('implements', JIRA_TARGET, 'closing_keyword', 1),
+      link('implements', JIRA_TARGET, 'key_mention', 0.8),
       link('relates', 'github:octo/api#9', 'key_mention', 0.5),
     ]);
   });
@@ -114,16 +115,20 @@ describe('applyChange: duplicate and out-of-order upserts', () => {
     expect(applyChange(item, upsert({ links: [...links].reverse() }))).toBeUndefined();
   });
 
-  it('ignores an update older than what the index holds', () => {
+  it('keeps the state when an update older than what the index holds arrives', () => {
     const newer = applied(undefined, githubUpsert('issues', 'unlabeled'));
     const older = githubUpsert('issues', 'opened');
     expect(Date.parse(older.item.updatedAt)).toBeLessThan(Date.parse(newer.updatedAt));
-    expect(applyChange(newer, older)).toBeUndefined();
+    const { startedAt: _s, closedAt: _c, activityAt: _a, version: _v, ...state } = applyChange(newer, older) ?? newer;
+    const { startedAt: _s2, closedAt: _c2, activityAt: _a2, version: _v2, ...expected } = newer;
+    expect(state).toEqual(expected);
   });
 
-  it('ignores an older update even when it carries a later activity', () => {
+  it('takes only the activity time from an older update', () => {
     const item = indexedItem({ updatedAt: at(10) });
-    expect(applyChange(item, upsert({ updatedAt: at(5), title: 'old title' }, { activityAt: at(20) }))).toBeUndefined();
+    const next = applied(item, upsert({ updatedAt: at(5), title: 'old title' }, { activityAt: at(20) }));
+    expect(next.title).toBe(item.title);
+    expect(next.activityAt).toBe(at(20));
   });
 
   it('applies an update with the same updatedAt but different content (the later delivery wins a tie)', () => {
@@ -274,18 +279,15 @@ describe('applyChange: links of an upsert', () => {
     expect(applied(item, upsert({ updatedAt: at(2) })).links).toEqual([]);
   });
 
-  it('keeps one link per type and target, the most confident one', () => {
-    const weak = link('implements', JIRA_TARGET, 'manual', 0.4);
+  it('keeps a manual link next to an extracted link for the same target', () => {
+    const manual = link('implements', JIRA_TARGET, 'manual', 0.4);
     const item = applyAll([
       upsert({ updatedAt: at(1) }),
-      { op: 'link', ref: REF, at: at(1), add: [weak], remove: [] },
+      { op: 'link', ref: REF, at: at(1), add: [manual], remove: [] },
     ]);
     const next = applied(item, upsert({ updatedAt: at(2), links: [mention] }));
-    expect(next.links).toEqual([mention]);
-
-    const strong = link('implements', JIRA_TARGET, 'manual', 1);
-    const withStrong = applyAll([upsert({ updatedAt: at(1) }), { op: 'link', ref: REF, at: at(1), add: [strong], remove: [] }]);
-    expect(applied(withStrong!, upsert({ updatedAt: at(2), links: [mention] })).links).toEqual([strong]);
+    expect(next.links).toEqual(expect.arrayContaining([manual, mention]));
+    expect(next.links).toHaveLength(2);
   });
 
   it('keeps links of the same target with different types apart', () => {
@@ -297,7 +299,7 @@ describe('applyChange: links of an upsert', () => {
   // state is written, so a manual link shadowed by a more confident authoritative link is dropped
   // from the stored state. When a later observation stops showing that authoritative link, the
   // manual link the user added is gone for good. Expected: the manual link reappears.
-  it.fails('keeps a manual link that a more confident extracted link shadowed, once the extracted link disappears', () => {
+  it('keeps a manual link that a more confident extracted link shadowed, once the extracted link disappears', () => {
     const userLink = link('implements', JIRA_TARGET, 'manual', 0.7);
     const extracted = link('implements', JIRA_TARGET, 'closing_keyword', 1);
     const item = applyAll([
@@ -313,7 +315,7 @@ describe('applyChange: links of an upsert', () => {
   // (branch_name, 0.9); an issue-shaped delivery (issue_comment on the PR, not authoritative for
   // branch links) sees `Fixes ACME-7` (closing_keyword, 1), which shadows the branch link; once the
   // body no longer says it, the next issue-shaped delivery drops the only link left.
-  it.fails('keeps a branch-name link after an issue-shaped delivery briefly showed a closing keyword for the same target', () => {
+  it('keeps a branch-name link after an issue-shaped delivery briefly showed a closing keyword for the same target', () => {
     const branchLink = link('implements', JIRA_TARGET, 'branch_name', 0.9);
     const closingLink = link('implements', JIRA_TARGET, 'closing_keyword', 1);
     const issueShaped = { linkOrigins: ['closing_keyword', 'key_mention'] as Link['origin'][] };
@@ -386,7 +388,7 @@ describe('applyChange: link changes', () => {
   it('keeps the more confident of an existing and an added link', () => {
     const strong = link('relates', JIRA_TARGET, 'source_link', 1);
     const item = applied(indexedItem(), { op: 'link', ref: REF, at: at(1), add: [strong], remove: [] });
-    expect(applyChange(item, { op: 'link', ref: REF, at: at(2), add: [{ ...strong, origin: 'manual', confidence: 0.5 }], remove: [] })).toBeUndefined();
+    expect(applyChange(item, { op: 'link', ref: REF, at: at(2), add: [{ ...strong, confidence: 0.5 }], remove: [] })).toBeUndefined();
   });
 
   // BUG (core/merge.ts:54-58): a link change's `at` is never read. When Jira's issuelink_deleted
@@ -550,14 +552,14 @@ describe('applyChange: out-of-order delivery of many upserts', () => {
   // went in_progress → done and `done` arrived first). Real issue #1 is assigned (in_progress) at
   // 15:20:18; delivering issues.unlabeled (15:20:26) first gives startedAt 15:20:26.
   // Expected: the earliest started observation wins whatever the arrival order.
-  it.fails('derives startedAt independently of the order real deliveries arrive in', () => {
+  it('derives startedAt independently of the order real deliveries arrive in', () => {
     const changes = realHistory();
     const inOrder = applyAll(changes)!;
     expect(inOrder.startedAt).toBe('2019-05-15T15:20:18.000Z');
     for (const order of permutations(changes)) expect(applyAll(order)!.startedAt).toBe(inOrder.startedAt);
   });
 
-  it.fails('keeps startedAt when an in-progress observation arrives after the done one that followed it', () => {
+  it('keeps startedAt when an in-progress observation arrives after the done one that followed it', () => {
     const inOrder = applyAll([upsert({ status: IN_PROGRESS, updatedAt: at(1) }), upsert({ status: DONE, updatedAt: at(2), closedAt: at(2) })]);
     const reordered = applyAll([upsert({ status: DONE, updatedAt: at(2), closedAt: at(2) }), upsert({ status: IN_PROGRESS, updatedAt: at(1) })]);
     expect(inOrder?.startedAt).toBe(at(1));
@@ -567,7 +569,7 @@ describe('applyChange: out-of-order delivery of many upserts', () => {
   // BUG (core/merge.ts:39): when the tool reports no close time (e.g. a Jira issue done without a
   // resolution date), closedAt falls back to the updatedAt of the first closed observation applied,
   // so it too depends on arrival order. Expected: the earliest closed observation's updatedAt.
-  it.fails('derives a missing closedAt independently of arrival order', () => {
+  it('derives a missing closedAt independently of arrival order', () => {
     const changes = [upsert({ status: DONE, updatedAt: at(1) }), upsert({ status: DONE, updatedAt: at(2), title: 'renamed' })];
     const inOrder = applyAll(changes);
     const reordered = applyAll([...changes].reverse());
