@@ -52,9 +52,9 @@ export interface Connector<Settings extends Record<string, unknown> = Record<str
   /** headers carrying credentials; never stored with the delivery */
   secretHeaders: readonly string[];
   /** authenticate the raw request (timing-safe); throws UnauthorizedError */
-  verify(request: WebhookRequest, connection: ConnectionForVerify): void;
+  verify(request: WebhookRequest, connection: ConnectionForVerify): void | Promise<void>;
   /** reject requests that can never be processed (MalformedPayloadError, UnsupportedMediaTypeError) and identify the delivery */
-  receive(request: WebhookRequest): Received;
+  receive(request: WebhookRequest, connection: ConnectionForVerify): Received | Promise<Received>;
   /** pure: a stored delivery → changes to the index, or the reason it is ignored */
   normalize(delivery: StoredDelivery, context: NormalizeContext): Normalized;
 }

@@ -40,8 +40,9 @@ export const ingestWebhook = async (
     throw new NotFoundError(`Connection ${target.connectionId} for source ${target.source}`);
   }
   const now = deps.clock();
-  connector.verify(request, { id: connection.id, settings: connection.settings, secrets: validSecrets(connection, now) });
-  const received = connector.receive(request);
+  const forVerify = { id: connection.id, settings: connection.settings, secrets: validSecrets(connection, now) };
+  await connector.verify(request, forVerify);
+  const received = await connector.receive(request, forVerify);
   if (received.reply) return { kind: 'reply', body: received.reply.body };
 
   const bodySha256 = sha256Hex(request.body);

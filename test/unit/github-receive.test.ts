@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { github } from '../../connectors/github/index.ts';
+import { receiveGithubDelivery } from '../../connectors/github/index.ts';
 import type { WebhookRequest } from '../../core/connector.ts';
 import { MalformedPayloadError, UnsupportedMediaTypeError } from '../../core/errors.ts';
 import { githubExample, toBody } from '../fixtures/github-examples.ts';
@@ -11,20 +11,20 @@ const request = (headers: Record<string, string>, body: Uint8Array | string): We
 
 const issueOpened = toBody(githubExample('issues', 'opened').payload);
 
-describe('github.receive', () => {
+describe('receiveGithubDelivery', () => {
   it('identifies a delivery by X-GitHub-Event and X-GitHub-Delivery', () => {
-    const received = github.receive(
+    const received = receiveGithubDelivery(
       request({ 'x-github-event': 'issues', 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958' }, issueOpened),
     );
     expect(received).toEqual({ event: 'issues', deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958' });
   });
 
   it('leaves the delivery id out when GitHub did not send one', () => {
-    expect(github.receive(request({ 'x-github-event': 'issues' }, issueOpened))).toEqual({ event: 'issues' });
+    expect(receiveGithubDelivery(request({ 'x-github-event': 'issues' }, issueOpened))).toEqual({ event: 'issues' });
   });
 
   it('accepts a JSON content type with parameters', () => {
-    const received = github.receive(
+    const received = receiveGithubDelivery(
       request({ 'x-github-event': 'issues', 'content-type': 'Application/JSON; charset=utf-8' }, issueOpened),
     );
     expect(received.event).toBe('issues');
@@ -32,7 +32,7 @@ describe('github.receive', () => {
 
   it('answers a ping with GitHub zen and the hook id, so creating the webhook shows a green tick', () => {
     const ping = githubExample('ping').payload as { zen: string; hook_id: number };
-    const received = github.receive(request({ 'x-github-event': 'ping', 'x-github-delivery': 'd1' }, toBody(ping)));
+    const received = receiveGithubDelivery(request({ 'x-github-event': 'ping', 'x-github-delivery': 'd1' }, toBody(ping)));
     expect(received).toEqual({
       event: 'ping',
       deliveryId: 'd1',
@@ -41,8 +41,8 @@ describe('github.receive', () => {
   });
 
   it('rejects a request without X-GitHub-Event as malformed', () => {
-    expect(() => github.receive(request({}, issueOpened))).toThrow(MalformedPayloadError);
-    expect(() => github.receive(request({}, issueOpened))).toThrow(/X-GitHub-Event/);
+    expect(() => receiveGithubDelivery(request({}, issueOpened))).toThrow(MalformedPayloadError);
+    expect(() => receiveGithubDelivery(request({}, issueOpened))).toThrow(/X-GitHub-Event/);
   });
 
   it('rejects form-encoded deliveries, telling the user to choose the JSON content type', () => {
@@ -50,12 +50,12 @@ describe('github.receive', () => {
       { 'x-github-event': 'issues', 'content-type': 'application/x-www-form-urlencoded' },
       `payload=${encodeURIComponent('{}')}`,
     );
-    expect(() => github.receive(form)).toThrow(UnsupportedMediaTypeError);
-    expect(() => github.receive(form)).toThrow(/Content type.*application\/json/);
+    expect(() => receiveGithubDelivery(form)).toThrow(UnsupportedMediaTypeError);
+    expect(() => receiveGithubDelivery(form)).toThrow(/Content type.*application\/json/);
   });
 
   it('rejects other content types', () => {
-    expect(() => github.receive(request({ 'x-github-event': 'issues', 'content-type': 'text/plain' }, '{}'))).toThrow(
+    expect(() => receiveGithubDelivery(request({ 'x-github-event': 'issues', 'content-type': 'text/plain' }, '{}'))).toThrow(
       UnsupportedMediaTypeError,
     );
   });
@@ -67,12 +67,12 @@ describe('github.receive', () => {
     ['is a string', '"hello"', /a string/],
   ])('rejects a body that %s, naming the problem', (_, body, message) => {
     const bad = request({ 'x-github-event': 'issues' }, body);
-    expect(() => github.receive(bad)).toThrow(MalformedPayloadError);
-    expect(() => github.receive(bad)).toThrow(message);
+    expect(() => receiveGithubDelivery(bad)).toThrow(MalformedPayloadError);
+    expect(() => receiveGithubDelivery(bad)).toThrow(message);
   });
 
   it('rejects a body that is not UTF-8', () => {
     const bad = request({ 'x-github-event': 'issues' }, new Uint8Array([0x7b, 0xff, 0x7d]));
-    expect(() => github.receive(bad)).toThrow(/UTF-8/);
+    expect(() => receiveGithubDelivery(bad)).toThrow(/UTF-8/);
   });
 });
