@@ -1,0 +1,119 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { eventsForChange } from '../../core/events.ts';
+import { applyChange } from '../../core/merge.ts';
+import { VersionConflictError } from '../../core/errors.ts';
+import type { WorkItem } from '../../core/work-item.ts';
+import { type Db, createDb, ensureTable } from '../../store/db.ts';
+import { listItems } from '../../store/item-queries.ts';
+import { loadItem, loadItemWithIncoming, removePublishedEvents, saveItem, syncDerivedRows } from '../../store/items.ts';
+import { at, githubPerson, link, upsert } from '../fixtures/work-items.ts';
+import { uniqueTable } from '../support/hub.ts';
+
+const TENANT = 'ten_store';
+
+/** Writes an item the way the processor does: merge, save with events, derived rows. */
+const write = async (db: Db, change: ReturnType<typeof upsert>): Promise<WorkItem> => {
+  const record = await loadItem(db, TENANT, applyChange(undefined, change)!.id);
+  const next = applyChange(record.item, change)!;
+  await saveItem(db, record, next, eventsForChange(record.item, next, { tenantId: TENANT, causationKey: `test#${next.ref}#${next.version}`, time: at(0) }));
+  await syncDerivedRows(db, TENANT, next, record.item);
+  return next;
+};
+
+const allPages = async (db: Db, filter: Parameters<typeof listItems>[2], limit: number) => {
+  const refs: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listItems(db, TENANT, filter, { limit, cursor });
+    expect(page.items.length).toBeLessThanOrEqual(limit);
+    refs.push(...page.items.map((i) => i.ref));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return refs;
+};
+
+describe('the item store', () => {
+  let db: Db;
+  const alice = githubPerson('alice', 1);
+  const bob = githubPerson('bob', 2);
+
+  beforeAll(async () => {
+    db = createDb({ endpoint: inject('dynamodbEndpoint'), table: uniqueTable('items') });
+    await ensureTable(db);
+    for (let n = 1; n <= 30; n++) {
+      await write(
+        db,
+        upsert({
+          ref: `github:octo/${n % 2 ? 'api' : 'web'}#${n}`,
+          container: { source: 'github', key: `octo/${n % 2 ? 'api' : 'web'}` },
+          updatedAt: at(n),
+          owners: n % 3 === 0 ? [alice] : n % 5 === 0 ? [alice, bob] : [],
+          labels: n % 4 === 0 ? ['infra'] : ['feature'],
+          status: { name: 'open', category: n % 2 ? 'todo' : 'in_review' },
+        }),
+      );
+    }
+  });
+
+  it('lists newest updated first across pages without gaps or repeats', async () => {
+    const refs = await allPages(db, {}, 7);
+    expect(refs).toHaveLength(30);
+    expect(new Set(refs).size).toBe(30);
+    expect(refs[0]).toBe('github:octo/web#30');
+    expect(refs.at(-1)).toBe('github:octo/api#1');
+  });
+
+  it('filters by owner through one index row per owner, by handle or person id', async () => {
+    const byHandle = await allPages(db, { owner: 'github:bob' }, 2);
+    expect(byHandle.sort()).toEqual(['github:octo/api#25', 'github:octo/api#5', 'github:octo/web#10', 'github:octo/web#20'].sort());
+    expect(await allPages(db, { owner: bob.id }, 50)).toEqual(await allPages(db, { owner: 'GitHub:Bob' }, 50));
+  });
+
+  it('filters by label, container, status and combinations', async () => {
+    expect(await allPages(db, { label: 'infra' }, 3)).toHaveLength(7);
+    expect(await allPages(db, { container: 'github:octo/api' }, 4)).toHaveLength(15);
+    expect(await allPages(db, { status: 'in_review', label: 'infra' }, 50)).toHaveLength(7);
+    expect(await allPages(db, { container: 'github:octo/web', owner: 'github:alice' }, 50)).toHaveLength(7);
+    expect(await allPages(db, { updatedSince: at(26) }, 2)).toHaveLength(5);
+  });
+
+  it('never returns an item through an index row it no longer matches', async () => {
+    const item = await write(db, upsert({ ref: 'github:octo/api#99', updatedAt: at(100), owners: [bob], labels: ['legacy'] }));
+    // A crash after the item write left the old index rows behind: simulate by not deleting them.
+    const record = await loadItem(db, TENANT, item.id);
+    const moved = applyChange(record.item, upsert({ ref: 'github:octo/api#99', updatedAt: at(101), owners: [], labels: [] }))!;
+    await saveItem(db, record, moved, []);
+    await syncDerivedRows(db, TENANT, moved, undefined);
+    expect(await allPages(db, { owner: 'github:bob' }, 50)).not.toContain('github:octo/api#99');
+    expect(await allPages(db, { label: 'legacy' }, 50)).toEqual([]);
+  });
+
+  it('refuses a write based on a stale read (optimistic concurrency)', async () => {
+    const change = upsert({ ref: 'github:octo/api#200', updatedAt: at(1) });
+    await write(db, change);
+    const stale = await loadItem(db, TENANT, applyChange(undefined, change)!.id);
+    const first = applyChange(stale.item, upsert({ ref: 'github:octo/api#200', updatedAt: at(2), title: 'first' }))!;
+    const second = applyChange(stale.item, upsert({ ref: 'github:octo/api#200', updatedAt: at(3), title: 'second' }))!;
+    await saveItem(db, stale, first, []);
+    await expect(saveItem(db, stale, second, [])).rejects.toBeInstanceOf(VersionConflictError);
+  });
+
+  it('keeps pending events with the item until they are removed, and a concurrent removal forces a re-read', async () => {
+    const item = await write(db, upsert({ ref: 'github:octo/api#300', updatedAt: at(1), links: [link('blocked_by', 'github:octo/api#301', 'key_mention', 0.9)] }));
+    const record = await loadItem(db, TENANT, item.id);
+    expect(record.pending.map((e) => e.type)).toEqual(['work.item.created', 'work.link.added']);
+    await removePublishedEvents(db, record, item.id, [record.pending[0]!.id]);
+    const after = await loadItem(db, TENANT, item.id);
+    expect(after.pending.map((e) => e.type)).toEqual(['work.link.added']);
+    const next = applyChange(record.item, upsert({ ref: 'github:octo/api#300', updatedAt: at(2), title: 'x' }))!;
+    await expect(saveItem(db, record, next, [])).rejects.toBeInstanceOf(VersionConflictError);
+  });
+
+  it('stores a reverse edge at a link target that is not indexed yet', async () => {
+    const item = await write(db, upsert({ ref: 'github:octo/api#400', updatedAt: at(1), links: [link('blocked_by', 'github:octo/api#401', 'key_mention', 0.9)] }));
+    const target = await loadItemWithIncoming(db, TENANT, applyChange(undefined, upsert({ ref: 'github:octo/api#401' }))!.id);
+    expect(target.item).toBeUndefined();
+    expect(target.incoming).toEqual([{ fromId: item.id, from: item.ref, link: item.links[0] }]);
+  });
+});
