@@ -1,0 +1,43 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { killHard, startHubProcess } from '../support/hub-process.ts';
+
+describe('npm start on a fresh data directory', () => {
+  const children: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const child of children) await killHard(child);
+  });
+
+  it('prints the URLs and an admin token once, and the token works after a restart', async () => {
+    const env = { TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-start-')) };
+    const first = await startHubProcess(env);
+    children.push(first.child);
+    const output = first.output();
+    expect(output).toContain('/openapi.json');
+    expect(output).toMatch(/POST http:\/\/localhost:\d+\/hooks\/\{github\|jira\|email\}\/\{connectionId\}/);
+    const token = output.match(/Admin token \(shown once, store it now\): (\S+)/)?.[1];
+    expect(token).toBeDefined();
+    await killHard(first.child);
+
+    const second = await startHubProcess(env);
+    children.push(second.child);
+    expect(second.output()).not.toContain(token!);
+    const response = await fetch(`${second.url}/v1/connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'github', name: 'after restart' }),
+    });
+    expect(response.status).toBe(201);
+  }, 60_000);
+
+  it('refuses to start with invalid configuration, listing every bad key', async () => {
+    const error = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'x-')), TRIBUTARY_ADMIN_TOKEN: 'short', TRIBUTARY_MAX_BODY_BYTES: '-1' }).catch(
+      (e: Error) => e,
+    );
+    expect(String(error)).toContain('TRIBUTARY_ADMIN_TOKEN');
+    expect(String(error)).toContain('TRIBUTARY_MAX_BODY_BYTES');
+  });
+});
