@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { type Figure, machine, printTable, writeResults } from './report.ts';
+import { benchAckPath } from './scenarios/ack-path.ts';
+import { benchEndToEnd } from './scenarios/end-to-end.ts';
+import { benchNormalize } from './scenarios/normalize.ts';
+
+/**
+ * `npm run bench` (or `npm run bench -- --quick`, under a minute): every figure next to a baseline
+ * measured in the same run, as a ratio, because absolute times on shared machines drift.
+ */
+const quick = process.argv.includes('--quick');
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+const main = async () => {
+  const m = machine();
+  log(`Benchmarks${quick ? ' (quick)' : ''} on ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}`);
+  const figures: Figure[] = [];
+  log('1/3 normalize…');
+  figures.push(...benchNormalize(quick));
+  log('2/3 ack path…');
+  const ack = await benchAckPath(quick);
+  figures.push(...ack.figures);
+  log('3/3 end to end…');
+  figures.push(...(await benchEndToEnd(quick, ack.rawPutRate)));
+  printTable(figures);
+  const path = join(import.meta.dirname, 'results.json');
+  writeResults(path, figures, quick);
+  log(`Wrote ${path}`);
+};
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log((error as Error).stack ?? String(error));
+    process.exit(1);
+  },
+);
