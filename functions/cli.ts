@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { type Db, createDb, ensureTable } from '../store/db.ts';
+import { startEmbeddedEngine } from '../store/embedded-engine.ts';
+import { rebuildIndex } from '../store/rebuild.ts';
+import { ConfigError, loadConfig } from './config.ts';
+
+const USAGE = `Usage: npm run tributary -- <command>
+
+Commands:
+  rebuild --to <table>   copy tenants, tokens, connections and every stored delivery from
+                         TRIBUTARY_TABLE into a new table, queued for processing; then start the
+                         hub with TRIBUTARY_TABLE=<table> to re-derive the whole index
+                         (after a schema version change). Stop the hub first.
+`;
+
+const argument = (args: string[], name: string): string | undefined => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+
+/** Operator commands that run against the same storage as `npm start`. */
+const main = async (args: string[]) => {
+  const [command] = args;
+  if (command !== 'rebuild') {
+    process.stdout.write(USAGE);
+    process.exit(command === undefined || command === 'help' ? 0 : 2);
+  }
+  const to = argument(args, '--to');
+  if (!to) throw new Error(`rebuild needs --to <table>\n\n${USAGE}`);
+  const config = loadConfig();
+  const engine = config.DYNAMODB_ENDPOINT ? undefined : await startEmbeddedEngine({ path: join(config.TRIBUTARY_DATA_DIR, 'engine') });
+  const endpoint = config.DYNAMODB_ENDPOINT ?? engine!.endpoint;
+  const source: Db = createDb({ endpoint, table: config.TRIBUTARY_TABLE });
+  const target: Db = createDb({ endpoint, table: to });
+  await ensureTable(target);
+  const started = Date.now();
+  const result = await rebuildIndex(source, target, (p) => {
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`\rscanned ${p.scanned} records · ${p.deliveries} deliveries queued · ${Math.round(p.scanned / Math.max(seconds, 0.001))} records/s   `);
+  });
+  process.stdout.write(
+    `\nDone: ${result.deliveries} deliveries and ${result.copied - result.deliveries} configuration records copied to ${to}; ${result.skipped} derived records left behind.\n` +
+      `Start the hub with TRIBUTARY_TABLE=${to} to rebuild the index.\n`,
+  );
+  await engine?.close();
+};
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
+  process.exit(1);
+});
