@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { IsoDateTime, Link, ObservedItem, DeletionReason, LinkOrigin } from './work-item.ts';
 
+/** Fields an observation may declare as belonging to the earliest observation of its item. */
+export const EarliestField = z.enum(['title', 'requester', 'team', 'priority', 'labels', 'url']);
+export type EarliestField = z.infer<typeof EarliestField>;
+
 /**
  * What a connector's pure `normalize` returns for one delivery: a list of changes to
  * items of the index, each keyed by the item's cross-tool ref. The core merges them.
@@ -12,6 +16,19 @@ export const UpsertChange = z.object({
   linkOrigins: z.array(LinkOrigin),
   /** when the tool says activity happened (comment, review); defaults to item.updatedAt */
   activityAt: IsoDateTime.optional(),
+  /**
+   * For tools whose deliveries each show one part of an item (an email thread, one message at a
+   * time): these fields come from the observation with the earliest `createdAt` (the thread's first
+   * message) whatever order the observations arrive in, and `createdAt` is the earliest seen.
+   */
+  earliestFields: z.array(EarliestField).optional(),
+  /**
+   * Other refs the same item is known by: a provisional ref a link may have named it by before its
+   * site was known (`jira:ACME-42`), the tool's internal id (`jira:acme.atlassian.net/id/10042`, what
+   * Jira's issue link events carry), or its ref before a move. The pipeline records them and
+   * re-points links made to them at `item.ref`.
+   */
+  aliases: z.array(z.string()).optional(),
 });
 
 /** Activity on an item whose full state the delivery does not carry. */
@@ -24,7 +41,18 @@ export const LinkChange = z.object({
   at: IsoDateTime,
   add: z.array(Link).default([]),
   remove: z.array(Link.pick({ type: true, target: true })).default([]),
+  /**
+   * The item's own observations show these links too (Jira's `fields.issuelinks`): a change that is
+   * not newer than the item's `updatedAt` is already reflected in the item and changes nothing.
+   */
+  reflectedInItem: z.boolean().optional(),
 });
+
+/**
+ * Links to `from`, a provisional ref, now point at `to`, the ref it resolved to. Made by the
+ * pipeline when the item behind a provisional ref is indexed; connectors need not emit it.
+ */
+export const RetargetChange = z.object({ op: z.literal('retarget'), ref: z.string(), from: z.string(), to: z.string() });
 
 export const DeleteChange = z.object({
   op: z.literal('delete'),
@@ -34,9 +62,10 @@ export const DeleteChange = z.object({
   movedTo: z.string().optional(),
 });
 
-export const ItemChange = z.discriminatedUnion('op', [UpsertChange, ActivityChange, LinkChange, DeleteChange]);
+export const ItemChange = z.discriminatedUnion('op', [UpsertChange, ActivityChange, LinkChange, DeleteChange, RetargetChange]);
 export type ItemChange = z.infer<typeof ItemChange>;
 export type UpsertChange = z.infer<typeof UpsertChange>;
+export type LinkChange = z.infer<typeof LinkChange>;
 
 export const refOfChange = (change: ItemChange): string => (change.op === 'upsert' ? change.item.ref : change.ref);
 

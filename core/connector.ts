@@ -24,6 +24,12 @@ export interface Received {
   event: string;
   /** set for handshake requests (GitHub `ping`) answered without storing anything */
   reply?: { status: 200; body: Record<string, unknown> };
+  /**
+   * The bytes to store (and later normalize) instead of the request body, when the request only
+   * points at the content (an SES notification of a message kept in S3). Stored, so a replay never
+   * depends on the content still being where it was.
+   */
+  body?: Uint8Array;
 }
 
 /** A durably recorded delivery, as handed to `normalize`. */
@@ -39,6 +45,8 @@ export interface NormalizeContext {
   connection: { id: string; settings: Readonly<Record<string, unknown>> };
   /** Jira project key → site (`ACME` → `acme.atlassian.net`), so `ACME-12` resolves and `UTF-8` does not */
   jiraProjects: Readonly<Record<string, string>>;
+  /** the tenant's Jira sites (of its connections and of known projects); with exactly one, unknown project keys resolve to it */
+  jiraSites?: readonly string[];
 }
 
 /**

@@ -72,6 +72,8 @@ const TRACKED_FIELDS = [
   'team',
   'labels',
   'dueAt',
+  'plannedStartAt',
+  'storyPoints',
   'container',
   'url',
   'closedAt',

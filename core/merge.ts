@@ -1,8 +1,8 @@
-import type { ItemChange, UpsertChange } from './changes.ts';
+import type { ItemChange, LinkChange, UpsertChange } from './changes.ts';
 import { categorize } from './category.ts';
 import { deepEqual } from './equal.ts';
 import { itemIdForRef } from './ids.ts';
-import { type Link, type StatusCategory, type WorkItem, isClosed } from './work-item.ts';
+import { type Link, type LinkOrigin, type LinkStatement, type StatusCategory, type WorkItem, isClosed } from './work-item.ts';
 
 const STARTED: ReadonlySet<StatusCategory> = new Set(['in_progress', 'in_review']);
 
@@ -29,6 +29,98 @@ const sortLinks = (links: Link[]): Link[] => {
   return [...byKey.values()].sort((a, b) => linkKey(a).localeCompare(linkKey(b)));
 };
 
+/*
+ * Link changes (Jira's issuelink_created/deleted) are statements about one link at a time: "A blocks B
+ * since t", "A no longer blocks B since t". The item keeps the latest statement per (type, target)
+ * in `linkLog`, so the end state does not depend on the order deliveries arrive in:
+ * - a statement older than the one logged for its link changes nothing (a late removal cannot drop a
+ *   newer addition, and a late addition cannot revive a link removed after it);
+ * - a removal is logged even when the item does not hold the link (its addition may still arrive);
+ * - an addition of a link the item already holds changes nothing and is not logged, unless the tool
+ *   made it (see below);
+ * - an upsert replaces the links of its authoritative origins by what it observed, then replays the
+ *   statements newer than itself on them;
+ * - a statement the item's own observations also show (`reflected`) is superseded by any observation
+ *   at least as new, and leaves the log once such an observation is applied.
+ */
+const statementKey = (s: Pick<Link, 'type' | 'target'>): string => `${s.type} ${s.target}`;
+
+/** Whether `a` is newer than `b`. On a tie a removal wins, then the more confident addition: one answer in any order. */
+const supersedes = (a: LinkStatement, b: LinkStatement | undefined): boolean => {
+  if (!b) return true;
+  const byTime = compareTimes(a.at, b.at);
+  if (byTime !== 0) return byTime > 0;
+  if (!a.link !== !b.link) return !a.link;
+  return (a.link?.confidence ?? 0) > (b.link?.confidence ?? 0);
+};
+
+const sortLog = (log: Iterable<LinkStatement>): LinkStatement[] | undefined => {
+  const sorted = [...log].sort((a, b) => statementKey(a).localeCompare(statementKey(b)));
+  return sorted.length > 0 ? sorted : undefined;
+};
+
+/** Replays on freshly observed links the logged statements an observation at `observedAt` could not know. */
+const replayNewerStatements = (
+  links: Link[],
+  log: readonly LinkStatement[],
+  observedAt: string,
+  authoritative: ReadonlySet<LinkOrigin>,
+): Link[] => {
+  let out = links;
+  for (const statement of log) {
+    // A statement the observations reflect loses a tie to the observation; any other wins it.
+    const order = compareTimes(statement.at, observedAt);
+    if (order < 0 || (order === 0 && statement.reflected)) continue;
+    if (statement.link) {
+      if (authoritative.has(statement.link.origin)) out = [...out, statement.link];
+    } else {
+      // Links of other origins were removed when the statement was applied, and the upsert kept them out.
+      out = out.filter((l) => statementKey(l) !== statementKey(statement) || !authoritative.has(l.origin));
+    }
+  }
+  return out;
+};
+
+const applyLinkChange = (current: WorkItem, change: LinkChange): WorkItem | undefined => {
+  const reflected = change.reflectedInItem === true;
+  if (reflected && compareTimes(change.at, current.updatedAt) <= 0) return undefined;
+  const log = new Map((current.linkLog ?? []).map((s) => [statementKey(s), s]));
+  let links = current.links;
+  const marker = reflected ? { reflected: true } : {};
+  for (const removal of change.remove) {
+    const statement: LinkStatement = { type: removal.type, target: removal.target, at: change.at, ...marker };
+    if (!supersedes(statement, log.get(statementKey(statement)))) continue;
+    log.set(statementKey(statement), statement);
+    links = links.filter((l) => statementKey(l) !== statementKey(statement));
+  }
+  for (const link of change.add) {
+    const statement: LinkStatement = { type: link.type, target: link.target, at: change.at, link, ...marker };
+    const logged = log.get(statementKey(statement));
+    if (!supersedes(statement, logged)) continue;
+    // A tool cannot add a link it already has: its addition means a removal happened in between, even
+    // one not delivered yet, so it is logged. Anyone else adding a link the item holds changes nothing.
+    const held = links.some((l) => linkKey(l) === linkKey(link) && l.confidence >= link.confidence);
+    if (held && !reflected && logged?.link !== undefined) continue;
+    if (held && !reflected && !logged) continue;
+    log.set(statementKey(statement), statement);
+    links = [...links, link];
+  }
+  return { ...current, links: sortLinks(links), linkLog: sortLog(log.values()), version: current.version + 1 };
+};
+
+/** Links to a provisional ref now name what it resolved to; an item never links to itself. */
+const retarget = (current: WorkItem, from: string, to: string): WorkItem => {
+  const rename = <T extends { target: string }>(value: T): T => (value.target === from ? { ...value, target: to } : value);
+  const links = current.links.map(rename).filter((l) => l.target !== current.ref);
+  const log = new Map<string, LinkStatement>();
+  for (const entry of current.linkLog ?? []) {
+    const renamed = rename({ ...entry, ...(entry.link ? { link: rename(entry.link) } : {}) });
+    if (renamed.target === current.ref) continue;
+    if (supersedes(renamed, log.get(statementKey(renamed)))) log.set(statementKey(renamed), renamed);
+  }
+  return { ...current, links: sortLinks(links), linkLog: sortLog(log.values()), version: current.version + 1 };
+};
+
 /** When work started: the earliest observation in a started status, whatever order they arrive in. */
 const startedAtOf = (current: WorkItem | undefined, observed: UpsertChange['item']): string | undefined =>
   earliest(current?.startedAt, STARTED.has(observed.status.category) ? observed.updatedAt : undefined);
@@ -43,13 +135,34 @@ const applyHistory = (current: WorkItem, change: UpsertChange): WorkItem => {
     isClosed(current.status) && isClosed(observed.status) && !observed.closedAt
       ? earliest(current.closedAt, observed.updatedAt)
       : current.closedAt;
+  const authoritative = new Set(change.linkOrigins);
+  // Links the observation is not authoritative for only ever add up, so their age does not matter.
+  const additive = observed.links.filter((l) => !authoritative.has(l.origin));
   return {
     ...current,
+    ...earliestFieldsOf(current, change),
+    links: additive.length > 0 ? sortLinks([...current.links, ...additive]) : current.links,
     startedAt: startedAtOf(current, observed),
     closedAt,
     activityAt: later(current.activityAt, change.activityAt) ?? current.activityAt,
     version: current.version + 1,
   };
+};
+
+/**
+ * The `earliestFields` of an observation, and `createdAt`, taken from whichever of the index and
+ * the observation saw the item earlier. Nothing when the observation declares no such fields.
+ */
+const earliestFieldsOf = (current: WorkItem | undefined, change: UpsertChange): Partial<WorkItem> => {
+  const fields = change.earliestFields;
+  if (!current || !fields?.length) return {};
+  const observed = change.item;
+  const observedFirst = compareTimes(observed.createdAt, current.createdAt) < 0;
+  const [first, other] = observedFirst ? [observed, current] : [current, observed];
+  const taken: Partial<WorkItem> = { createdAt: first.createdAt };
+  // An absent value in the earliest observation is filled from the other one (`team`, `url`).
+  for (const field of fields) Object.assign(taken, { [field]: first[field] ?? other[field] });
+  return taken;
 };
 
 const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem | undefined => {
@@ -58,33 +171,36 @@ const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem |
   if (current && isStale(current, observed.updatedAt)) return applyHistory(current, change);
   const closed = isClosed(observed.status);
   const authoritative = new Set(change.linkOrigins);
+  const log = current?.linkLog ?? [];
+  const observedLinks = [...(current?.links ?? []).filter((l) => !authoritative.has(l.origin)), ...observed.links];
   return {
     ...observed,
     id: itemIdForRef(observed.ref),
-    category: categorize(observed),
-    team: current?.team,
-    links: sortLinks([...(current?.links ?? []).filter((l) => !authoritative.has(l.origin)), ...observed.links]),
+    category: observed.category ?? categorize(observed),
+    team: observed.team ?? current?.team,
+    links: sortLinks(replayNewerStatements(observedLinks, log, observed.updatedAt, authoritative)),
+    linkLog: sortLog(log.filter((s) => !s.reflected || compareTimes(s.at, observed.updatedAt) > 0)),
     startedAt: startedAtOf(current, observed),
     closedAt: closed ? (observed.closedAt ?? current?.closedAt ?? observed.updatedAt) : undefined,
     activityAt: later(later(current?.activityAt, change.activityAt), observed.updatedAt) ?? observed.updatedAt,
     deleted: undefined,
+    ...earliestFieldsOf(current, change),
     version: (current?.version ?? 0) + 1,
   };
 };
 
 const next = (current: WorkItem | undefined, change: ItemChange): WorkItem | undefined => {
   if (change.op === 'upsert') return upsert(current, change);
-  // Activity, link and delete changes amend an item the index already holds.
+  // Activity, link, retarget and delete changes amend an item the index already holds.
   if (!current) return undefined;
   const version = current.version + 1;
   switch (change.op) {
     case 'activity':
       return { ...current, activityAt: later(current.activityAt, change.at) ?? current.activityAt, version };
-    case 'link': {
-      const removed = new Set(change.remove.map((l) => `${l.type} ${l.target}`));
-      const kept = current.links.filter((l) => !removed.has(`${l.type} ${l.target}`));
-      return { ...current, links: sortLinks([...kept, ...change.add]), version };
-    }
+    case 'link':
+      return applyLinkChange(current, change);
+    case 'retarget':
+      return retarget(current, change.from, change.to);
     case 'delete':
       if (current.deleted || isStale(current, change.at)) return undefined;
       return { ...current, deleted: { at: change.at, reason: change.reason, movedTo: change.movedTo }, version };

@@ -15,6 +15,11 @@ export interface ReferenceInput {
   container: { source: Source; key: string };
   /** Jira project key → site (`ACME` → `acme.atlassian.net`); empty while no Jira connection is known */
   jiraProjects: Readonly<Record<string, string>>;
+  /**
+   * The tenant's Jira sites. With exactly one, a key of a project not known yet is taken to be that
+   * site's (with low confidence) instead of being dropped or left without a site.
+   */
+  jiraSites?: readonly string[];
   /** the ref of the item the text belongs to: an item never links to itself */
   self?: string;
 }
@@ -31,6 +36,30 @@ export const jiraRef = (site: string, key: string): string => `jira:${site.toLow
 
 /** The ref of a Jira key whose site is not known yet (no Jira connection): `jira:ACME-42`. */
 export const unresolvedJiraRef = (key: string): string => `jira:${key.toUpperCase()}`;
+
+/**
+ * A Jira issue by its numeric id, `jira:acme.atlassian.net/id/10042`: Jira's issue link events name
+ * issues only by id. A provisional ref: the pipeline resolves it to the issue's key ref.
+ */
+export const jiraIssueIdRef = (site: string, issueId: string | number): string => `jira:${site.toLowerCase()}/id/${issueId}`;
+
+const JIRA_KEY_REF = /^jira:(.+)\/([A-Z][A-Z0-9_]*-\d+)$/;
+const UNRESOLVED_JIRA_REF = /^jira:[A-Z][A-Z0-9_]*-\d+$/;
+const JIRA_ID_REF = /^jira:.+\/id\/\d+$/;
+
+/** The site and key of a `jira:{site}/{KEY}` ref, or undefined for any other ref. */
+export const parseJiraRef = (ref: string): { site: string; key: string; project: string } | undefined => {
+  const match = JIRA_KEY_REF.exec(ref);
+  if (!match || JIRA_ID_REF.test(ref)) return undefined;
+  const key = match[2]!;
+  return { site: match[1]!, key, project: key.slice(0, key.lastIndexOf('-')) };
+};
+
+/**
+ * A ref that stands in for another until the item behind it is indexed: a Jira key without its
+ * site (`jira:ACME-42`) or a Jira issue id (`jira:{site}/id/10042`).
+ */
+export const isProvisionalRef = (ref: string): boolean => UNRESOLVED_JIRA_REF.test(ref) || JIRA_ID_REF.test(ref);
 
 const CONFIDENCE = {
   closingKeyword: 1,
@@ -191,6 +220,7 @@ const findPhraseTokens = (scanned: Scanned): Map<number, Phrase> => {
 export function extractReferences(input: ReferenceInput): Link[] {
   const { jiraProjects } = input;
   const hasKnownProjects = Object.keys(jiraProjects).length > 0;
+  const onlySite = input.jiraSites?.length === 1 ? input.jiraSites[0] : undefined;
   const texts = [
     { text: input.title ?? '', keyConfidence: CONFIDENCE.titleKey, keyOrigin: 'key_mention' as const },
     { text: input.body ?? '', keyConfidence: CONFIDENCE.bodyKey, keyOrigin: 'key_mention' as const },
@@ -209,7 +239,10 @@ export function extractReferences(input: ReferenceInput): Link[] {
   const resolveJiraKey = (project: string, key: string): { target: string; resolved: boolean } | undefined => {
     const site = jiraProjects[project] ?? sitesSeen.get(project);
     if (site !== undefined) return { target: jiraRef(site, key), resolved: true };
-    if (hasKnownProjects || NOT_JIRA_PROJECTS.has(project)) return undefined;
+    if (NOT_JIRA_PROJECTS.has(project)) return undefined;
+    // A project no issue has been seen of yet, on the tenant's only Jira site: most likely that site's.
+    if (onlySite !== undefined) return { target: jiraRef(onlySite, key), resolved: false };
+    if (hasKnownProjects) return undefined;
     return { target: unresolvedJiraRef(key), resolved: false };
   };
 

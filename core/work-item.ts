@@ -73,6 +73,10 @@ export const Container = z.object({
   /** repo `octo/api`, Jira project key `ACME`, mailbox address */
   key: z.string(),
   name: z.string().optional(),
+  /** the sprint the item is planned in (Jira: the active one, else the next) */
+  sprint: z.string().optional(),
+  /** the releases the item ships in (Jira fix versions) */
+  fixVersions: z.array(z.string()).optional(),
 });
 export type Container = z.infer<typeof Container>;
 
@@ -101,8 +105,16 @@ export const ObservedItem = z.object({
   priority: Priority,
   owners: z.array(Person),
   requester: Person.optional(),
+  /** the team the tool assigns the item to (an email connection maps recipient addresses to teams); kept when absent */
+  team: z.string().optional(),
+  /** the kind of work when the tool or the connection's rules say so; otherwise the core's default rules decide */
+  category: Category.optional(),
   labels: z.array(z.string()),
   dueAt: IsoDateTime.optional(),
+  /** when work is planned to start (Jira's Start date) */
+  plannedStartAt: IsoDateTime.optional(),
+  /** the estimate in story points */
+  storyPoints: z.number().optional(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   closedAt: IsoDateTime.optional(),
@@ -110,14 +122,30 @@ export const ObservedItem = z.object({
 });
 export type ObservedItem = z.infer<typeof ObservedItem>;
 
+/**
+ * The latest addition or removal of one link (by type and target) made by a link change, kept so
+ * that a late, older change cannot undo a newer one whatever order the deliveries arrive in.
+ */
+export const LinkStatement = z.object({
+  type: LinkType,
+  target: z.string(),
+  at: IsoDateTime,
+  /** the link as added; absent when the statement removed it */
+  link: Link.optional(),
+  /** the item's own observations show this link too (Jira issue links), so a newer observation supersedes it */
+  reflected: z.boolean().optional(),
+});
+export type LinkStatement = z.infer<typeof LinkStatement>;
+
 export const WorkItem = ObservedItem.extend({
   id: z.string().describe('stable id of the item in the index (wi_…), derived from its ref'),
   category: Category,
-  team: z.string().optional(),
   startedAt: IsoDateTime.optional(),
   /** the latest activity seen in the tool (comments, reviews), at least updatedAt */
   activityAt: IsoDateTime,
   deleted: Tombstone.optional(),
+  /** merge bookkeeping, present once link changes touched the item: see {@link LinkStatement} */
+  linkLog: z.array(LinkStatement).optional(),
   version: z.number().int().positive(),
 });
 export type WorkItem = z.infer<typeof WorkItem>;

@@ -45,7 +45,8 @@ export const ingestWebhook = async (
   const received = await connector.receive(request, forVerify);
   if (received.reply) return { kind: 'reply', body: received.reply.body };
 
-  const bodySha256 = sha256Hex(request.body);
+  const body = received.body ?? request.body;
+  const bodySha256 = sha256Hex(body);
   // Tools that send no delivery id are deduplicated by content.
   const deliveryId = received.deliveryId ?? `sha256:${bodySha256}`;
   const secretHeaders = new Set(connector.secretHeaders);
@@ -59,9 +60,9 @@ export const ingestWebhook = async (
     deliveryId,
     event: received.event,
     headers,
-    body: request.body,
+    body,
     bodySha256,
-    bodyBytes: request.body.byteLength,
+    bodyBytes: body.byteLength,
     receivedAt: now.toISOString(),
   });
   deps.log.info('delivery recorded', { tenantId: connection.tenantId, source: connector.source, deliveryId, event: received.event, status });

@@ -10,6 +10,8 @@ import type { Db } from '../store/db.ts';
 import { getConnection } from '../store/connections.ts';
 import { countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
 import { loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
+import type { WorkItem } from '../core/work-item.ts';
+import { type ReferenceDirectory, applyWithReferences, referenceDirectoryFor } from './references.ts';
 
 export interface ProcessDeps {
   db: Db;
@@ -18,6 +20,8 @@ export interface ProcessDeps {
   log: Logger;
   /** told which items got new events, so a local publisher can drain them at once */
   onEvents?: (tenantId: string, itemId: string) => void;
+  /** the tenant's Jira projects and resolved aliases; one per table handle by default */
+  references?: ReferenceDirectory;
 }
 
 export type ProcessOutcome = 'processed' | 'ignored' | 'failed' | 'skipped' | 'retry';
@@ -37,9 +41,9 @@ const describeFailure = (error: unknown): string =>
 /**
  * Applies one change: read, merge (pure), write with the events it causes, all conditional on
  * the record being unchanged since the read. Lost races re-read and retry. Re-running a change
- * that was already applied changes nothing and emits nothing.
+ * that was already applied changes nothing and emits nothing. Resolves with the item's state after.
  */
-const applyOne = async (deps: ProcessDeps, tenantId: string, change: ItemChange, causationKey: string): Promise<void> => {
+const applyOne = async (deps: ProcessDeps, tenantId: string, change: ItemChange, causationKey: string): Promise<WorkItem | undefined> => {
   const itemId = itemIdForRef(refOfChange(change));
   for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
     const record = await loadItem(deps.db, tenantId, itemId);
@@ -48,7 +52,7 @@ const applyOne = async (deps: ProcessDeps, tenantId: string, change: ItemChange,
       // Already applied (a re-run after a crash) or stale: make sure derived rows match the state.
       if (record.item) await syncDerivedRows(deps.db, tenantId, record.item, undefined);
       if (record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
-      return;
+      return record.item;
     }
     const events = eventsForChange(record.item, next, { tenantId, causationKey, time: deps.clock().toISOString() });
     try {
@@ -59,7 +63,7 @@ const applyOne = async (deps: ProcessDeps, tenantId: string, change: ItemChange,
     }
     await syncDerivedRows(deps.db, tenantId, next, record.item);
     if (events.length > 0 || record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
-    return;
+    return next;
   }
   throw new Error(`Gave up on ${refOfChange(change)} after ${MAX_CONFLICT_RETRIES} write conflicts`);
 };
@@ -79,13 +83,30 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
     await finishDelivery(deps.db, deliveryPk, { status: 'failed', reason: `No connector for source ${delivery.source}`, at: at() });
     return 'failed';
   }
+  /** A store failure is transient: retried, and only marked failed after MAX_ATTEMPTS. */
+  const retryLater = async (error: unknown): Promise<ProcessOutcome> => {
+    const reason = describeFailure(error);
+    const attempts = await countAttempt(deps.db, deliveryPk, reason);
+    deps.log.warn('delivery will be retried', { ...context, attempts, reason });
+    if (attempts < MAX_ATTEMPTS) return 'retry';
+    await finishDelivery(deps.db, deliveryPk, { status: 'failed', reason, at: at() });
+    return 'failed';
+  };
+  const references = deps.references ?? referenceDirectoryFor(deps.db);
+  let connection;
+  let jira;
+  try {
+    connection = await getConnection(deps.db, delivery.connectionId);
+    jira = await references.jiraContext(delivery.tenantId);
+  } catch (error) {
+    return retryLater(error);
+  }
   let normalized;
   try {
-    const connection = await getConnection(deps.db, delivery.connectionId);
     normalized = connector.normalize(delivery, {
       connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
-      // Filled from the tenant's Jira connections once the Jira connector lands; empty means "no site known".
-      jiraProjects: {},
+      jiraProjects: jira.jiraProjects,
+      jiraSites: jira.jiraSites,
     });
   } catch (error) {
     const reason = describeFailure(error);
@@ -98,17 +119,14 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
     return 'ignored';
   }
   try {
+    const apply = (change: ItemChange, causationKey: string) => applyOne(deps, delivery.tenantId, change, causationKey);
+    const referenceDeps = { db: deps.db, directory: references, apply, clock: deps.clock };
     for (const [index, change] of normalized.changes.entries()) {
-      await applyOne(deps, delivery.tenantId, change, `${deliveryPk}#${index}`);
+      await applyWithReferences(referenceDeps, delivery.tenantId, change, `${deliveryPk}#${index}`);
     }
     await finishDelivery(deps.db, deliveryPk, { status: 'processed', at: at() });
     return 'processed';
   } catch (error) {
-    const reason = describeFailure(error);
-    const attempts = await countAttempt(deps.db, deliveryPk, reason);
-    deps.log.warn('delivery will be retried', { ...context, attempts, reason });
-    if (attempts < MAX_ATTEMPTS) return 'retry';
-    await finishDelivery(deps.db, deliveryPk, { status: 'failed', reason, at: at() });
-    return 'failed';
+    return retryLater(error);
   }
 };

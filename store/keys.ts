@@ -14,7 +14,11 @@
  * | items by container                   |                                           | gsi3: T#{t}#container#{source}:{key} / …     |
  * | items by owner / label (one row each)| T#{t}#ITEM#{id} / FACET#{name}#{value}    | gsi1: T#{t}#{name}#{value} / {updatedAt}#{id}|
  * | who links to an item (reverse edges) | T#{t}#ITEM#{target} / IN#{from}#{type}    |                                              |
+ * | known Jira projects of a tenant      | T#{t}#JIRA_PROJECTS / PROJECT#{key}       |                                              |
+ * | another ref of an item (alias)       | T#{t}#ALIAS#{alias} / ALIAS               |                                              |
+ * | a change waiting for its item        | T#{t}#ITEM#{id} / PENDING#{causation}     |                                              |
  * | items with unpublished events        |                                           | queue: outbox / {time}#{pk}                  |
+ * | event too large for one bus entry    | T#{t}#EVENT#{eventId} / EVENT (+ PART#{n}) |                                              |
  */
 import { sha256Hex } from '../core/ids.ts';
 
@@ -43,11 +47,24 @@ export const keys = {
     pk: `T#${tenantId}#ITEM#${targetId}`,
     sk: `IN#${fromId}#${type}`,
   }),
+  /** one row per Jira project key seen in the tenant, all read with one strongly consistent query */
+  jiraProjectsOf: (tenantId: string) => `T#${tenantId}#JIRA_PROJECTS`,
+  jiraProject: (tenantId: string, projectKey: string) => ({ pk: `T#${tenantId}#JIRA_PROJECTS`, sk: `PROJECT#${projectKey}` }),
+  /** a provisional ref, a tool id or a former ref → the ref of the item it names */
+  refAlias: (tenantId: string, alias: string) => ({ pk: `T#${tenantId}#ALIAS#${keySafe(alias)}`, sk: 'ALIAS' }),
+  /** a link, activity or delete change that arrived before its item was indexed */
+  pendingChange: (tenantId: string, itemId: string, causationKey: string) => ({
+    pk: `T#${tenantId}#ITEM#${itemId}`,
+    sk: `PENDING#${keySafe(causationKey)}`,
+  }),
   itemsOf: (tenantId: string) => `T#${tenantId}#items`,
   itemsByStatus: (tenantId: string, category: string) => `T#${tenantId}#status#${category}`,
   itemsByContainer: (tenantId: string, containerKey: string) => `T#${tenantId}#container#${keySafe(containerKey)}`,
   itemsByFacet: (tenantId: string, name: string, value: string) => `T#${tenantId}#${name}#${keySafe(value)}`,
   /** sort key of every "items by …" index: newest first when scanned backwards */
   byUpdated: (updatedAt: string, itemId: string) => `${updatedAt}#${itemId}`,
+  /** an event published as a pointer because it exceeds the bus entry limit; its body in parts */
+  eventPayload: (tenantId: string, eventId: string) => ({ pk: `T#${tenantId}#EVENT#${eventId}`, sk: 'EVENT' }),
+  eventPayloadPart: (tenantId: string, eventId: string, n: number) => ({ pk: `T#${tenantId}#EVENT#${eventId}`, sk: `PART#${n}` }),
   queue: { inbox: 'inbox', outbox: 'outbox' },
 } as const;

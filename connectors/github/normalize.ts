@@ -48,6 +48,7 @@ const parsePayload = <Schema extends z.ZodType>(schema: Schema, payload: unknown
 const contextFor = (repository: GithubRepository, context: NormalizeContext): ObserveContext => ({
   repository,
   jiraProjects: context.jiraProjects,
+  ...(context.jiraSites ? { jiraSites: context.jiraSites } : {}),
 });
 
 const changes = (event: string, list: ItemChange[]): Normalized => ({ outcome: 'changes', event, changes: list });

@@ -15,6 +15,7 @@ export interface Observation {
 export interface ObserveContext {
   repository: GithubRepository;
   jiraProjects: Readonly<Record<string, string>>;
+  jiraSites?: readonly string[];
 }
 
 const TEXT_ORIGINS: readonly LinkOrigin[] = ['closing_keyword', 'key_mention'];
@@ -71,6 +72,7 @@ const observeCommon = (
       branch: specific.branch,
       container,
       jiraProjects: context.jiraProjects,
+      ...(context.jiraSites ? { jiraSites: context.jiraSites } : {}),
       self: ref,
     }),
   };

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { jira } from '../../connectors/jira/index.ts';
+import { JiraSettings } from '../../connectors/jira/settings.ts';
+import type { WebhookRequest } from '../../core/connector.ts';
+import { MalformedPayloadError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
+import { CLOUD_HISTORY, cloudPayload, dataCenterPayload, jiraSettings, toBody } from '../fixtures/jira-examples.ts';
+
+const connection = { id: 'con_jira', settings: jiraSettings(), secrets: ['s3cret'] };
+const request = (body: Uint8Array | string, headers: Record<string, string> = {}): WebhookRequest => ({
+  headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
+  body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
+});
+const receive = (body: Uint8Array | string, headers?: Record<string, string>) => jira.receive(request(body, headers), connection);
+
+/** The ValidationError receive throws, for assertions on its fields. */
+const validationErrorOf = (body: unknown): ValidationError => {
+  try {
+    receive(toBody(body));
+  } catch (error) {
+    if (error instanceof ValidationError) return error;
+    throw error;
+  }
+  throw new Error('receive accepted the payload');
+};
+
+describe('jira.receive', () => {
+  it('identifies a delivery by webhookEvent and X-Atlassian-Webhook-Identifier', () => {
+    const received = receive(toBody(cloudPayload('issue-created-acme-101')), {
+      'x-atlassian-webhook-identifier': '6a1b53c4-8d1e-4a1c-9b0a-2f4c6e8a0b12',
+      'x-atlassian-webhook-retry': '1',
+    });
+    expect(received).toEqual({ event: 'jira:issue_created', deliveryId: '6a1b53c4-8d1e-4a1c-9b0a-2f4c6e8a0b12' });
+  });
+
+  it('leaves the delivery id out when Jira sends none, so the body hash dedupes it', () => {
+    expect(receive(toBody(dataCenterPayload()))).toEqual({ event: 'jira:issue_updated' });
+  });
+
+  it.each(CLOUD_HISTORY.map((name) => [name]))('accepts the fixture %s', (name) => {
+    expect(() => receive(toBody(cloudPayload(name)))).not.toThrow();
+  });
+
+  it('accepts events it does not index, to record them as ignored', () => {
+    expect(receive(toBody({ timestamp: 1709283600000, webhookEvent: 'worklog_created', worklog: {} }))).toEqual({ event: 'worklog_created' });
+  });
+
+  it('refuses a payload without webhookEvent with 422, naming the field', () => {
+    const payload = cloudPayload('issue-created-acme-101');
+    delete payload.webhookEvent;
+    const error = validationErrorOf(payload);
+    expect(error.status).toBe(422);
+    expect(error.extensions.errors).toEqual([expect.objectContaining({ path: 'webhookEvent' })]);
+  });
+
+  it('refuses an issue without a key with 422, naming issue.key', () => {
+    const payload = cloudPayload('issue-updated-acme-101-in-progress');
+    delete payload.issue.key;
+    expect(validationErrorOf(payload).extensions.errors).toEqual([expect.objectContaining({ path: 'issue.key' })]);
+  });
+
+  it('refuses a link event without the linked issues, naming them', () => {
+    const payload = cloudPayload('issuelink-created-acme-101-blocks-acme-102');
+    delete payload.issueLink.destinationIssueId;
+    expect(validationErrorOf(payload).extensions.errors).toEqual([expect.objectContaining({ path: 'issueLink.destinationIssueId' })]);
+  });
+
+  it('refuses a comment that names no issue', () => {
+    const payload = cloudPayload('comment-created-acme-101');
+    delete payload.issue;
+    payload.comment.self = null;
+    expect(validationErrorOf(payload).extensions.errors).toEqual([expect.objectContaining({ path: 'issue.key' })]);
+  });
+
+  it.each([
+    ['is not JSON', '{"webhookEvent": "jira:issue_created"', /not valid JSON/],
+    ['is empty (the webhook excludes the body)', '', /Exclude body/],
+    ['is an array', '[1]', /an array/],
+    ['is null', 'null', /null/],
+  ])('refuses a body that %s with 400', (_, body, message) => {
+    expect(() => receive(body)).toThrow(MalformedPayloadError);
+    expect(() => receive(body)).toThrow(message);
+  });
+
+  it('refuses a body that is not UTF-8', () => {
+    expect(() => receive(new Uint8Array([0x7b, 0xff, 0x7d]))).toThrow(/UTF-8/);
+  });
+
+  it('refuses a content type other than JSON with 415', () => {
+    expect(() => receive('{}', { 'content-type': 'application/x-www-form-urlencoded' })).toThrow(UnsupportedMediaTypeError);
+  });
+});
+
+describe('jira connection settings', () => {
+  it('takes the site as a host and defaults to signed deliveries without rules', () => {
+    expect(JiraSettings.parse({ site: 'https://Acme.atlassian.net/' })).toEqual({
+      site: 'acme.atlassian.net',
+      auth: 'hmac',
+      statusRules: {},
+      priorityRules: {},
+      categoryRules: [],
+      customFields: {},
+    });
+  });
+
+  it.each([{}, { site: '' }, { site: 'not a host' }, { site: 'acme.atlassian.net', auth: 'none' }])('refuses %j', (settings) => {
+    expect(JiraSettings.safeParse(settings).success).toBe(false);
+  });
+
+  it('validates rules and custom field mappings', () => {
+    const valid = {
+      site: 'acme.atlassian.net',
+      statusRules: { 'Ready for QA': 'in_review' },
+      priorityRules: { 'Sev 1': 'urgent' },
+      categoryRules: [{ category: 'operational', projects: ['OPS'] }],
+      customFields: { customfield_10016: 'storyPoints' },
+    };
+    expect(JiraSettings.safeParse(valid).success).toBe(true);
+    expect(JiraSettings.safeParse({ ...valid, statusRules: { Doing: 'doing' } }).success).toBe(false);
+    expect(JiraSettings.safeParse({ ...valid, customFields: { story_points: 'storyPoints' } }).success).toBe(false);
+    expect(JiraSettings.safeParse({ ...valid, customFields: { customfield_1: 'velocity' } }).success).toBe(false);
+    expect(JiraSettings.safeParse({ ...valid, categoryRules: [{ category: 'project' }] }).success).toBe(false);
+  });
+});
