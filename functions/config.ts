@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const Env = z.object({
+/** The local mode's environment; `functions/aws-config.ts` reuses its keys in Lambda. */
+export const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   /** where the embedded engine keeps its data and the local bus its event log */
   TRIBUTARY_DATA_DIR: z.string().min(1).default('./.data'),

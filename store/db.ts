@@ -65,6 +65,14 @@ export const ensureTable = async (db: Db): Promise<void> => {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await waitForActive(db);
+  await checkSchemaVersion(db);
+};
+
+/**
+ * Checks which schema version the data was written with, recording this code's on a new table.
+ * In AWS the table comes from `infra/storage.ts`, so functions only run this check.
+ */
+export const checkSchemaVersion = async (db: Db): Promise<void> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }));
   if (Item && Item.version !== SCHEMA_VERSION) throw new SchemaVersionError(Number(Item.version));
   if (!Item) await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.schema(), version: SCHEMA_VERSION } }));

@@ -87,7 +87,7 @@ export const createApp = (deps: AppDeps) => {
   app.use('/v1/tenants/*', operator);
   app.use('/v1/tenants', operator);
   app.route('/v1/items', itemRoutes(deps.db));
-  app.route('/v1/events', eventRoutes(deps.bus));
+  app.route('/v1/events', eventRoutes(deps.bus, deps.db));
   app.route('/v1/connections', connectionRoutes(deps));
   app.route('/v1/tokens', tokenRoutes(deps));
   app.route('/v1/tenants', tenantRoutes(deps));

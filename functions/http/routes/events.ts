@@ -3,6 +3,10 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { EVENT_SCHEMA_VERSION, EVENT_SOURCE, EventData, EventEnvelope } from '../../../core/events.ts';
 import type { LocalBus } from '../../../bus/local-bus.ts';
+import { PointerEnvelope } from '../../../bus/eventbridge-publisher.ts';
+import { NotFoundError } from '../../../core/errors.ts';
+import type { Db } from '../../../store/db.ts';
+import { getEventPayload } from '../../../store/event-payloads.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 
@@ -23,6 +27,14 @@ export const eventOperations: Operation[] = [
     scope: 'read',
     responses: { 200: { description: 'Schemas by detail-type' } },
   },
+  {
+    method: 'get',
+    path: '/v1/events/{id}',
+    summary: 'The full envelope of an event that was published as a pointer (over the EventBridge entry limit)',
+    tag: 'events',
+    scope: 'read',
+    responses: { 200: { description: 'The event envelope', schema: EventEnvelope }, 404: { description: 'No such oversize event in this tenant' } },
+  },
 ];
 
 /** The event catalog as JSON Schema, so consumers can generate types. */
@@ -30,6 +42,8 @@ export const eventSchemas = () => ({
   source: EVENT_SOURCE,
   schemaVersion: EVENT_SCHEMA_VERSION,
   envelope: z.toJSONSchema(EventEnvelope, { io: 'output', unrepresentable: 'any' }),
+  /** what EventBridge carries instead of an event over its entry limit; fetch the full one at `pointer.href` */
+  pointer: z.toJSONSchema(PointerEnvelope, { io: 'output', unrepresentable: 'any' }),
   types: Object.fromEntries(
     Object.entries(EventData).map(([type, schema]) => [type, z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' })]),
   ),
@@ -37,7 +51,7 @@ export const eventSchemas = () => ({
 
 const HEARTBEAT_MS = 15_000;
 
-export const eventRoutes = (bus: LocalBus | undefined) =>
+export const eventRoutes = (bus: LocalBus | undefined, db: Db) =>
   new Hono<AuthEnv>()
     .get('/schemas', (c) => c.json(eventSchemas()))
     .get('/stream', (c) => {
@@ -71,4 +85,10 @@ export const eventRoutes = (bus: LocalBus | undefined) =>
         }
         unsubscribe();
       });
+    })
+    .get('/:id', async (c) => {
+      const { tenantId } = c.get('principal');
+      const event = await getEventPayload(db, tenantId, c.req.param('id'));
+      if (!event) throw new NotFoundError(`Oversize event ${c.req.param('id')}`);
+      return c.json(event);
     });

@@ -1,0 +1,53 @@
+import type { APIGatewayProxyEventV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import { type LambdaContext, type LambdaEvent, handle } from 'hono/aws-lambda';
+import { ConnectionCache } from '../../pipeline/connection-cache.ts';
+import { createTenant } from '../../store/tenants.ts';
+import { DEFAULT_TENANT } from '../http/auth.ts';
+import { createApp } from '../http/app.ts';
+import { type LambdaRuntime, lambdaRuntime } from './runtime.ts';
+
+/** Function URL and HTTP API (payload 2.0) events share this shape. */
+export type HttpEvent = LambdaFunctionURLEvent | APIGatewayProxyEventV2;
+
+/**
+ * The API function: the same Hono app as the local mode, behind a Function URL or an HTTP API.
+ * Deliveries are recorded by the app; the table's stream then invokes the processor, so nothing
+ * runs after the response.
+ */
+export const createApiHandler = (runtime: LambdaRuntime) => {
+  const { config, db, log, clock, connectors } = runtime;
+  // Without TRIBUTARY_PUBLIC_URL (a custom domain), webhook URLs use the domain the request came in on.
+  let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
+  let tenantReady: Promise<unknown> | undefined;
+  const app = createApp({
+    db,
+    connectors,
+    connections: new ConnectionCache(db),
+    clock,
+    log,
+    get publicUrl() {
+      return publicUrl;
+    },
+    maxBodyBytes: config.TRIBUTARY_MAX_BODY_BYTES,
+    operatorToken: config.TRIBUTARY_ADMIN_TOKEN,
+  });
+  const serve = handle(app);
+  return async (event: HttpEvent, context?: Context) => {
+    publicUrl ||= `https://${event.requestContext.domainName}`;
+    // The operator token acts in tenant `default`, created once per cold start (a conditional put).
+    tenantReady ??= createTenant(db, { id: DEFAULT_TENANT, name: 'Default', createdAt: clock().toISOString() }).catch((error: unknown) => {
+      tenantReady = undefined;
+      throw error;
+    });
+    await tenantReady;
+    // @types/aws-lambda and Hono type the same payload slightly differently (`body?: string` vs `string | null`).
+    return serve(event as unknown as LambdaEvent, context as unknown as LambdaContext | undefined);
+  };
+};
+
+let cached: ReturnType<typeof createApiHandler> | undefined;
+
+export const handler = async (event: HttpEvent, context: Context) => {
+  cached ??= createApiHandler(await lambdaRuntime());
+  return cached(event, context);
+};

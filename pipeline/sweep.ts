@@ -1,0 +1,85 @@
+import type { ConnectorRegistry } from '../connectors/index.ts';
+import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
+import { drainItemOutbox } from '../bus/drain-outbox.ts';
+import type { Db } from '../store/db.ts';
+import { itemIdOfKey, listQueued } from '../store/queue.ts';
+import { type ProcessOutcome, processDelivery } from './process-delivery.ts';
+
+export interface SweepDeps {
+  db: Db;
+  connectors: ConnectorRegistry;
+  publisher: EventPublisher;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface SweepOptions {
+  /** records younger than this are left to the stream-triggered functions */
+  graceMs?: number;
+  /** records taken from each queue per run */
+  limit?: number;
+  concurrency?: number;
+  /** epoch ms after which no new record is started (the function's own timeout, minus a margin) */
+  deadline?: number;
+}
+
+export interface SweepReport {
+  deliveries: Partial<Record<ProcessOutcome | 'error', number>>;
+  outbox: { drained: number; pending: number; error: number };
+  /** true when the deadline stopped the sweep before it went through everything it found */
+  truncated: boolean;
+}
+
+const forEachBounded = async <T>(values: readonly T[], concurrency: number, stop: () => boolean, work: (value: T) => Promise<void>) => {
+  let next = 0;
+  const worker = async () => {
+    while (next < values.length && !stop()) await work(values[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, values.length) }, worker));
+  return next < values.length;
+};
+
+/**
+ * The scheduled catch-up (in AWS; the local mode's loops discover the same records themselves):
+ * deliveries still pending and items still holding unpublished events after `graceMs` — the
+ * stream's retries ran out, or a record was written while a function was failing — go through
+ * the same idempotent steps again. Running it twice, or alongside the stream, is harmless.
+ */
+export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {}): Promise<SweepReport> => {
+  const { db, log } = deps;
+  const graceMs = options.graceMs ?? 60_000;
+  const limit = options.limit ?? 500;
+  const concurrency = options.concurrency ?? 4;
+  const stop = () => options.deadline !== undefined && Date.now() > options.deadline;
+  const before = new Date(deps.clock().getTime() - graceMs).toISOString();
+  const report: SweepReport = { deliveries: {}, outbox: { drained: 0, pending: 0, error: 0 }, truncated: false };
+
+  const deliveries = await listQueued(db, 'inbox', { before, limit });
+  const deliveriesLeft = await forEachBounded(deliveries, concurrency, stop, async ({ pk }) => {
+    let outcome: ProcessOutcome | 'error';
+    try {
+      outcome = await processDelivery(deps, pk);
+    } catch (error) {
+      log.warn('sweep: delivery failed, the next sweep retries it', { deliveryPk: pk, error: String(error) });
+      outcome = 'error';
+    }
+    report.deliveries[outcome] = (report.deliveries[outcome] ?? 0) + 1;
+  });
+
+  const outboxSkipped = stop();
+  const items = outboxSkipped ? [] : await listQueued(db, 'outbox', { before, limit });
+  const itemsLeft = await forEachBounded(items, concurrency, stop, async ({ pk, tenantId }) => {
+    const itemId = itemIdOfKey(pk);
+    if (!itemId) return;
+    try {
+      if (await drainItemOutbox(db, deps.publisher, tenantId, itemId)) report.outbox.drained++;
+      else report.outbox.pending++;
+    } catch (error) {
+      log.warn('sweep: outbox drain failed, the next sweep retries it', { tenantId, itemId, error: String(error) });
+      report.outbox.error++;
+    }
+  });
+  report.truncated = deliveriesLeft || itemsLeft || outboxSkipped;
+  log.info('sweep done', { ...report });
+  return report;
+};

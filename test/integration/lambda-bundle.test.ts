@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { type BundleReport, buildFunctions } from '../../scripts/build.ts';
+import { createDb, ensureTable } from '../../store/db.ts';
+import { functionUrlRequest } from '../fixtures/lambda/events.ts';
+import { OPERATOR_TOKEN, uniqueTable } from '../support/hub.ts';
+
+/** Invokes a bundle's handler in a fresh Node process, as Lambda's Node runtime would: import, then call `handler`. */
+const invokeBundle = (file: string, events: unknown[], env: Record<string, string>) => {
+  const script = `
+    const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)});
+    const results = [];
+    for (const event of JSON.parse(process.env.TEST_EVENTS)) results.push(await handler(event, { getRemainingTimeInMillis: () => 10000 }));
+    process.stdout.write(JSON.stringify(results));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...env, TEST_EVENTS: JSON.stringify(events) },
+    timeout: 60_000,
+  });
+  if (child.status !== 0) throw new Error(`the bundle failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout) as { statusCode: number; body: string }[];
+};
+
+describe('npm run build', () => {
+  let reports: BundleReport[];
+  beforeAll(async () => {
+    reports = await buildFunctions(mkdtempSync(join(tmpdir(), 'tributary-dist-')));
+  }, 60_000);
+
+  it('bundles each function into one ES module', () => {
+    expect(reports.map((r) => r.name)).toEqual(['api', 'processor', 'publisher', 'sweep']);
+    // Lambda takes a 50 MB zipped / 250 MB unzipped deployment package.
+    for (const r of reports) expect(r.bytes, r.name).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('serves the API from the bundle alone, in a fresh process, against DynamoDB', async () => {
+    const table = uniqueTable('bundle');
+    const endpoint = inject('dynamodbEndpoint');
+    await ensureTable(createDb({ endpoint, table }));
+    const [health, created] = invokeBundle(
+      reports.find((r) => r.name === 'api')!.file,
+      [
+        functionUrlRequest({ method: 'GET', path: '/healthz' }),
+        functionUrlRequest({
+          method: 'POST',
+          path: '/v1/connections',
+          headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ source: 'github', name: 'from the bundle' }),
+        }),
+      ],
+      { TRIBUTARY_TABLE: table, DYNAMODB_ENDPOINT: endpoint, TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN, TRIBUTARY_LOG_LEVEL: 'silent' },
+    );
+    expect(health).toMatchObject({ statusCode: 200 });
+    expect(JSON.parse(health!.body)).toEqual({ status: 'ok' });
+    expect(created).toMatchObject({ statusCode: 201 });
+    expect(JSON.parse(created!.body).webhookUrl).toMatch(/^https:\/\/[a-z0-9]+\.lambda-url\.us-west-2\.on\.aws\/hooks\/github\//);
+  });
+});
