@@ -51,8 +51,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const connectors = createConnectorRegistry(options.connectors);
   const bus = new LocalBus(join(config.TRIBUTARY_DATA_DIR, 'events.jsonl'));
   const clock = () => new Date();
-  const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs });
   const connections = new ConnectionCache(db);
+  const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs, connections });
 
   let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
   const app = createApp({

@@ -8,6 +8,7 @@ import { applyChange } from '../core/merge.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import type { Db } from '../store/db.ts';
 import { getConnection } from '../store/connections.ts';
+import type { ConnectionCache } from './connection-cache.ts';
 import { countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
 import { loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
 import type { WorkItem } from '../core/work-item.ts';
@@ -22,6 +23,8 @@ export interface ProcessDeps {
   onEvents?: (tenantId: string, itemId: string) => void;
   /** the tenant's Jira projects and resolved aliases; one per table handle by default */
   references?: ReferenceDirectory;
+  /** connections read through a short cache (the ack path's); read directly when absent */
+  connections?: ConnectionCache;
 }
 
 export type ProcessOutcome = 'processed' | 'ignored' | 'failed' | 'skipped' | 'retry';
@@ -96,7 +99,7 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
   let connection;
   let jira;
   try {
-    connection = await getConnection(deps.db, delivery.connectionId);
+    connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
     jira = await references.jiraContext(delivery.tenantId);
   } catch (error) {
     return retryLater(error);

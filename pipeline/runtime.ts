@@ -5,6 +5,7 @@ import type { Db } from '../store/db.ts';
 import { listPendingDeliveries } from '../store/inbox.ts';
 import { listItemsWithPendingEvents } from '../store/items.ts';
 import { processDelivery } from './process-delivery.ts';
+import type { ConnectionCache } from './connection-cache.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface PipelineOptions {
@@ -15,6 +16,7 @@ export interface PipelineOptions {
   log: Logger;
   concurrency?: number;
   pollMs?: number;
+  connections?: ConnectionCache;
 }
 
 interface ItemKey {

@@ -129,7 +129,9 @@ export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, 
       if (!kept.has(value)) deletes.push(keys.facet(tenantId, item.id, name, value));
     }
   }
-  for (const link of item.links) {
+  // Reverse edges of links the item already held are in place; a re-run (no `previous`) writes them all.
+  const held = new Set((previous?.links ?? []).map((l) => JSON.stringify(l)));
+  for (const link of item.links.filter((l) => !held.has(JSON.stringify(l)))) {
     puts.push({
       ...keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type),
       from: item.ref,
@@ -227,12 +229,32 @@ const leaveOutboxQueue = async (db: Db, key: { pk: string; sk: string }, rev: nu
 export const removePublishedEvents = async (db: Db, record: ItemRecord, itemId: string, eventIds: string[]): Promise<void> => {
   const key = keys.item(record.tenantId, itemId);
   if (eventIds.length === 0) return leaveOutboxQueue(db, key, record.rev);
+  const removals = eventIds.map((_, i) => `pending.#e${i}`).join(', ');
+  const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
+  if (eventIds.length === record.pending.length) {
+    // The common case, in one write: everything read was published and nobody wrote since.
+    try {
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: key,
+          UpdateExpression: `REMOVE ${removals}, qpk, qsk ADD rev :one`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':one': 1, ':rev': record.rev },
+          ConditionExpression: 'rev = :rev',
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
   const { Attributes } = await db.doc.send(
     new UpdateCommand({
       TableName: db.table,
       Key: key,
-      UpdateExpression: `REMOVE ${eventIds.map((_, i) => `pending.#e${i}`).join(', ')} ADD rev :one`,
-      ExpressionAttributeNames: Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id])),
+      UpdateExpression: `REMOVE ${removals} ADD rev :one`,
+      ExpressionAttributeNames: names,
       ExpressionAttributeValues: { ':one': 1 },
       ConditionExpression: 'attribute_exists(pk)',
       ReturnValues: 'ALL_NEW',

@@ -82,7 +82,7 @@ describe('pipeline under faults', () => {
     expect(Object.keys(expected)).toHaveLength(20);
     expect(await indexState(shuffledRun.hub)).toEqual(expected);
     for (const state of Object.values(expected)) expect(state.title).toMatch(/revision 10$/);
-  });
+  }, 120_000);
 
   it('loses no event while the event bus fails, and publishes each event id once it recovers', async () => {
     let failing = true;
