@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWrite, splitIntoParts } from './batch.ts';
 import type { EventEnvelope } from '../core/events.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
@@ -25,18 +26,11 @@ export const keepEventPayload = async (db: Db, event: EventEnvelope, now = new D
   const json = Buffer.from(JSON.stringify(event));
   const compressed = gzipSync(json);
   const expiresAt = Math.floor(now.getTime() / 1000) + RETENTION_DAYS * 86_400;
-  const parts: Buffer[] = [];
-  for (let offset = 0; offset < compressed.length; offset += PART_BYTES) parts.push(compressed.subarray(offset, offset + PART_BYTES));
-  for (let i = 0; i < parts.length; i += 25) {
-    let batch: Record<string, unknown>[] | undefined = parts.slice(i, i + 25).map((part, n) => ({
-      PutRequest: { Item: { ...keys.eventPayloadPart(event.tenantId, event.id, i + n), part, expiresAt } },
-    }));
-    for (let attempt = 0; batch && batch.length > 0; attempt++) {
-      const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
-      batch = result.UnprocessedItems?.[db.table] as Record<string, unknown>[] | undefined;
-      if (batch?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-    }
-  }
+  const parts = splitIntoParts(compressed, PART_BYTES);
+  await batchWrite(
+    db,
+    parts.map((part, n) => ({ PutRequest: { Item: { ...keys.eventPayloadPart(event.tenantId, event.id, n), part, expiresAt } } })),
+  );
   // The head record is written last: once it exists, every part it names exists.
   await db.doc.send(
     new PutCommand({

@@ -1,7 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Source } from '../core/work-item.ts';
+import { batchWrite, splitIntoParts } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 
@@ -41,20 +42,9 @@ export interface NewDelivery extends Omit<DeliveryRecord, 'pk' | 'status' | 'att
   body: Uint8Array;
 }
 
-const writeParts = async (db: Db, pk: string, bodySha: string, parts: Buffer[], expiresAt: number): Promise<void> => {
-  let requests = parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, bodySha, n), part, expiresAt } } }));
-  // BatchWriteItem takes 25 requests and 16 MB; parts are 300 KB, so batches of 25 stay under 8 MB.
-  while (requests.length > 0) {
-    const batch = requests.slice(0, 25);
-    requests = requests.slice(25);
-    let pending: typeof batch | undefined = batch;
-    for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
-      pending = result.UnprocessedItems?.[db.table] as typeof batch | undefined;
-      if (pending?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-    }
-  }
-};
+const writeParts = (db: Db, pk: string, bodySha: string, parts: Buffer[], expiresAt: number): Promise<void> =>
+  // 300 KB parts in batches of 25 stay under BatchWriteItem's 16 MB request limit.
+  batchWrite(db, parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, bodySha, n), part, expiresAt } } })));
 
 /**
  * Records a delivery durably, once: a conditional put keyed by (tenant, source, delivery id).
@@ -67,8 +57,7 @@ export const recordDelivery = async (db: Db, delivery: NewDelivery): Promise<{ p
   const expiresAt = Math.floor(Date.parse(delivery.receivedAt) / 1000) + RETENTION_DAYS * 86_400;
   let bodyAttributes: Record<string, unknown> = { body: compressed };
   if (compressed.length > INLINE_BODY_BYTES) {
-    const parts: Buffer[] = [];
-    for (let offset = 0; offset < compressed.length; offset += INLINE_BODY_BYTES) parts.push(compressed.subarray(offset, offset + INLINE_BODY_BYTES));
+    const parts = splitIntoParts(compressed, INLINE_BODY_BYTES);
     await writeParts(db, pk, delivery.bodySha256, parts, expiresAt);
     bodyAttributes = { bodyParts: parts.length };
   }

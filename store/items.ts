@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { VersionConflictError } from '../core/errors.ts';
 import type { EventEnvelope } from '../core/events.ts';
 import { itemIdForRef } from '../core/ids.ts';
 import { containerKey, personKeys } from '../core/item-filter.ts';
 import type { Link, WorkItem } from '../core/work-item.ts';
+import { batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 
@@ -61,33 +62,40 @@ const filterAttributes = (item: WorkItem) => ({
  * Writes the next state of an item together with its new events, if nobody wrote the record
  * since `previous` was read; throws VersionConflictError otherwise (re-read and retry).
  */
-export const saveItem = async (db: Db, previous: ItemRecord, item: WorkItem, events: EventEnvelope[]): Promise<void> => {
-  const { tenantId } = previous;
+/** The item record as stored: the item, its unpublished events, filter copies and index keys. */
+export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, events: readonly EventEnvelope[]): Record<string, unknown> => {
   const pending: Record<string, StoredPending> = {};
-  const all = [...previous.pending, ...events];
-  all.forEach((event, index) => {
-    pending[event.id] = { seq: previous.rev * 1000 + index, event: JSON.stringify(event) };
+  events.forEach((event, index) => {
+    pending[event.id] = { seq: (rev - 1) * 1000 + index, event: JSON.stringify(event) };
   });
   const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
+  return {
+    ...keys.item(tenantId, item.id),
+    tenantId,
+    doc: JSON.stringify(item),
+    rev,
+    pending,
+    ...filterAttributes(item),
+    gsi1pk: keys.itemsOf(tenantId),
+    gsi1sk: sortKey,
+    gsi2pk: keys.itemsByStatus(tenantId, item.status.category),
+    gsi2sk: sortKey,
+    gsi3pk: keys.itemsByContainer(tenantId, containerKey(item)),
+    gsi3sk: sortKey,
+    ...(events.length > 0 ? { qpk: keys.queue.outbox, qsk: `${events[0]!.time}#${keys.item(tenantId, item.id).pk}` } : {}),
+  };
+};
+
+/**
+ * Writes the next state of an item together with its new events, if nobody wrote the record
+ * since `previous` was read; throws VersionConflictError otherwise (re-read and retry).
+ */
+export const saveItem = async (db: Db, previous: ItemRecord, item: WorkItem, events: EventEnvelope[]): Promise<void> => {
   try {
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
-        Item: {
-          ...keys.item(tenantId, item.id),
-          tenantId,
-          doc: JSON.stringify(item),
-          rev: previous.rev + 1,
-          pending,
-          ...filterAttributes(item),
-          gsi1pk: keys.itemsOf(tenantId),
-          gsi1sk: sortKey,
-          gsi2pk: keys.itemsByStatus(tenantId, item.status.category),
-          gsi2sk: sortKey,
-          gsi3pk: keys.itemsByContainer(tenantId, containerKey(item)),
-          gsi3sk: sortKey,
-          ...(all.length > 0 ? { qpk: keys.queue.outbox, qsk: `${all[0]!.time}#${keys.item(tenantId, item.id).pk}` } : {}),
-        },
+        Item: itemRecordOf(previous.tenantId, item, previous.rev + 1, [...previous.pending, ...events]),
         ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
       }),
@@ -103,6 +111,21 @@ const FACETS = {
   label: (item: WorkItem) => item.labels,
 } as const;
 
+/** One index row per owner key and label (the multi-valued filters), carrying the filter copies. */
+export const facetRowsOf = (tenantId: string, item: WorkItem): Record<string, unknown>[] => {
+  if (item.deleted) return [];
+  const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
+  return Object.entries(FACETS).flatMap(([name, valuesOf]) =>
+    valuesOf(item).map((value) => ({
+      ...keys.facet(tenantId, item.id, name, value),
+      gsi1pk: keys.itemsByFacet(tenantId, name, value),
+      gsi1sk: sortKey,
+      itemId: item.id,
+      ...filterAttributes(item),
+    })),
+  );
+};
+
 /**
  * Rewrites the derived rows of an item from its current state: one row per owner key and label
  * (the multi-valued filters) and a reverse edge at each link target. Idempotent, so it runs after
@@ -110,21 +133,10 @@ const FACETS = {
  * `previous` is known, and ignored by readers otherwise (queries re-check the item itself).
  */
 export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, previous: WorkItem | undefined): Promise<void> => {
-  const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
-  const puts: Record<string, unknown>[] = [];
+  const puts = facetRowsOf(tenantId, item);
   const deletes: { pk: string; sk: string }[] = [];
   for (const [name, valuesOf] of Object.entries(FACETS)) {
-    const values = item.deleted ? [] : valuesOf(item);
-    for (const value of values) {
-      puts.push({
-        ...keys.facet(tenantId, item.id, name, value),
-        gsi1pk: keys.itemsByFacet(tenantId, name, value),
-        gsi1sk: sortKey,
-        itemId: item.id,
-        ...filterAttributes(item),
-      });
-    }
-    const kept = new Set(values);
+    const kept = new Set(item.deleted ? [] : valuesOf(item));
     for (const value of previous ? valuesOf(previous) : []) {
       if (!kept.has(value)) deletes.push(keys.facet(tenantId, item.id, name, value));
     }
@@ -142,18 +154,7 @@ export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, 
   for (const link of previous?.links ?? []) {
     if (!current.has(`${link.type} ${link.target}`)) deletes.push(keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type));
   }
-  const requests = [
-    ...puts.map((Item) => ({ PutRequest: { Item } })),
-    ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
-  ];
-  for (let i = 0; i < requests.length; i += 25) {
-    let batch: typeof requests | undefined = requests.slice(i, i + 25);
-    for (let attempt = 0; batch && batch.length > 0; attempt++) {
-      const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
-      batch = result.UnprocessedItems?.[db.table] as typeof requests | undefined;
-      if (batch?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-    }
-  }
+  await batchWrite(db, [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes.map((Key) => ({ DeleteRequest: { Key } }))]);
 };
 
 /** A link some other item holds to this one, read from the reverse edge rows. */

@@ -1,0 +1,26 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Db } from './db.ts';
+
+export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/**
+ * BatchWriteItem in groups of 25 (its limit), retrying what the engine leaves unprocessed with
+ * exponential backoff, as DynamoDB asks callers to do when it throttles.
+ */
+export const batchWrite = async (db: Db, requests: readonly WriteRequest[]): Promise<void> => {
+  for (let i = 0; i < requests.length; i += 25) {
+    let batch: WriteRequest[] | undefined = requests.slice(i, i + 25);
+    for (let attempt = 0; batch && batch.length > 0; attempt++) {
+      const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
+      batch = result.UnprocessedItems?.[db.table] as WriteRequest[] | undefined;
+      if (batch?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+    }
+  }
+};
+
+/** Splits a value too large for one item (400 KB cap) into parts of at most `size` bytes. */
+export const splitIntoParts = (bytes: Buffer, size: number): Buffer[] => {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += size) parts.push(bytes.subarray(offset, offset + size));
+  return parts;
+};
