@@ -32,8 +32,9 @@ export const printTable = (figures: readonly Figure[]) => {
     f.ratio === undefined ? '' : f.ratio.toFixed(2),
     f.target ?? '',
     f.met === undefined ? '' : f.met ? 'met' : 'MISSED',
+    f.note ?? '',
   ]);
-  const header = ['scenario', 'figure', 'value', 'baseline (same run)', 'ratio', 'target', ''];
+  const header = ['scenario', 'figure', 'value', 'baseline (same run)', 'ratio', 'target', '', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(`${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`);

@@ -3,6 +3,7 @@ import { type Figure, machine, printTable, writeResults } from './report.ts';
 import { benchAckPath } from './scenarios/ack-path.ts';
 import { benchEndToEnd } from './scenarios/end-to-end.ts';
 import { benchNormalize } from './scenarios/normalize.ts';
+import { benchQueries } from './scenarios/queries.ts';
 
 /**
  * `npm run bench` (or `npm run bench -- --quick`, under a minute): every figure next to a baseline
@@ -15,13 +16,15 @@ const main = async () => {
   const m = machine();
   log(`Benchmarks${quick ? ' (quick)' : ''} on ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}`);
   const figures: Figure[] = [];
-  log('1/3 normalize…');
+  log('1/4 normalize…');
   figures.push(...benchNormalize(quick));
-  log('2/3 ack path…');
+  log('2/4 ack path…');
   const ack = await benchAckPath(quick);
   figures.push(...ack.figures);
-  log('3/3 end to end…');
+  log('3/4 end to end…');
   figures.push(...(await benchEndToEnd(quick, ack.rawPutRate)));
+  log('4/4 queries and footprint…');
+  figures.push(...(await benchQueries(quick, log)));
   printTable(figures);
   const path = join(import.meta.dirname, 'results.json');
   writeResults(path, figures, quick);

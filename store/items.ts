@@ -23,7 +23,7 @@ export interface ItemRecord {
   pending: EventEnvelope[];
 }
 
-interface StoredPending {
+export interface StoredPending {
   seq: number;
   event: string;
 }
@@ -31,7 +31,7 @@ interface StoredPending {
 /** Index sort keys must compare as strings: one ISO format with milliseconds. */
 export const isoKey = (time: string): string => new Date(time).toISOString();
 
-const decodePending = (raw: Record<string, StoredPending> | undefined): EventEnvelope[] =>
+export const decodePending = (raw: Record<string, StoredPending> | undefined): EventEnvelope[] =>
   Object.values(raw ?? {})
     .sort((a, b) => a.seq - b.seq)
     .map((p) => JSON.parse(p.event) as EventEnvelope);
@@ -126,6 +126,10 @@ export const facetRowsOf = (tenantId: string, item: WorkItem): Record<string, un
   );
 };
 
+/** A reverse edge at each link target, so the target finds who links to it (even before it is indexed). */
+export const incomingEdgeRowsOf = (tenantId: string, item: WorkItem, links: readonly Link[] = item.links): Record<string, unknown>[] =>
+  links.map((link) => ({ ...keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type), from: item.ref, link }));
+
 /**
  * Rewrites the derived rows of an item from its current state: one row per owner key and label
  * (the multi-valued filters) and a reverse edge at each link target. Idempotent, so it runs after
@@ -143,13 +147,7 @@ export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, 
   }
   // Reverse edges of links the item already held are in place; a re-run (no `previous`) writes them all.
   const held = new Set((previous?.links ?? []).map((l) => JSON.stringify(l)));
-  for (const link of item.links.filter((l) => !held.has(JSON.stringify(l)))) {
-    puts.push({
-      ...keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type),
-      from: item.ref,
-      link,
-    });
-  }
+  puts.push(...incomingEdgeRowsOf(tenantId, item, item.links.filter((l) => !held.has(JSON.stringify(l)))));
   const current = new Set(item.links.map((l) => `${l.type} ${l.target}`));
   for (const link of previous?.links ?? []) {
     if (!current.has(`${link.type} ${link.target}`)) deletes.push(keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type));
@@ -192,7 +190,7 @@ export const loadItemWithIncoming = async (
 };
 
 /** Items whose records hold unpublished events (sparse queue index; discovery only). */
-export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{ tenantId: string; itemId: string }[]> => {
+export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{ tenantId: string; itemId: string; sk: string }[]> => {
   const { Items } = await db.doc.send(
     new QueryCommand({
       TableName: db.table,
@@ -202,7 +200,8 @@ export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{
       Limit: limit,
     }),
   );
-  return (Items ?? []).map((row) => ({ tenantId: String(row.tenantId), itemId: String(row.pk).split('#ITEM#')[1]! }));
+  // Alert records (sk ALERT#…) live in their subject's partition and join the same queue.
+  return (Items ?? []).map((row) => ({ tenantId: String(row.tenantId), itemId: String(row.pk).split('#ITEM#')[1]!, sk: String(row.sk) }));
 };
 
 /** Takes the record off the outbox queue if nobody wrote it since revision `rev`. */
@@ -227,8 +226,16 @@ const leaveOutboxQueue = async (db: Db, key: { pk: string; sk: string }, rev: nu
  * Removes published events from the record. Only the named events are removed, so events added
  * meanwhile stay; the record leaves the outbox queue once nothing is pending.
  */
-export const removePublishedEvents = async (db: Db, record: ItemRecord, itemId: string, eventIds: string[]): Promise<void> => {
-  const key = keys.item(record.tenantId, itemId);
+export const removePublishedEvents = async (db: Db, record: ItemRecord, itemId: string, eventIds: string[]): Promise<void> =>
+  removePublishedEventsAt(db, keys.item(record.tenantId, itemId), record, eventIds);
+
+/** {@link removePublishedEvents} for any record holding `rev` and `pending` (items, alerts). */
+export const removePublishedEventsAt = async (
+  db: Db,
+  key: { pk: string; sk: string },
+  record: { rev: number; pending: EventEnvelope[] },
+  eventIds: string[],
+): Promise<void> => {
   if (eventIds.length === 0) return leaveOutboxQueue(db, key, record.rev);
   const removals = eventIds.map((_, i) => `pending.#e${i}`).join(', ');
   const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { itemIdForRef } from '../../core/ids.ts';
+import { createDb, ensureTable } from '../../store/db.ts';
+import { OPERATOR_TOKEN } from '../../test/support/hub.ts';
+import { killHard, startHubProcess } from '../../test/support/hub-process.ts';
+import { type LoadResult, closedLoop } from '../load.ts';
+import { startJsonLineProcess, stop } from '../processes.ts';
+import { seedItems, syntheticItem } from '../seed.ts';
+import type { Figure } from '../report.ts';
+
+const QUERIES = {
+  'list page (50 items, status filter)': () => '/v1/items?status=in_review&limit=50',
+  'list page (50 items, owner filter)': () => '/v1/items?owner=github:person7&limit=50',
+  'item with dependencies': (size: number) => `/v1/items/${itemIdForRef(syntheticItem(size - 5).ref)}`,
+  summary: () => '/v1/views/summary',
+  bottlenecks: () => '/v1/views/bottlenecks',
+} as const;
+
+type QueryName = keyof typeof QUERIES;
+
+/** Seeds the hub's own data directory up to `size` items, with the engine as a separate process. */
+const seedTo = async (dataDir: string, from: number, size: number, log: (m: string) => void) => {
+  const engine = await startJsonLineProcess<{ endpoint: string }>('store/embedded-engine-process.ts', [join(dataDir, 'engine')]);
+  try {
+    const db = createDb({ endpoint: engine.info.endpoint, table: 'tributary' });
+    await ensureTable(db);
+    const started = Date.now();
+    await seedItems(db, 'default', from, size, (done) => {
+      if (done % 10_000 === 0 || done === size) log(`  seeded ${done}/${size} items (${Math.round((done - from) / ((Date.now() - started) / 1000))}/s)`);
+    });
+  } finally {
+    await stop(engine.child);
+  }
+};
+
+/** Measures each query at one index size against `npm start` as users run it; also its resident memory. */
+const measureAt = async (dataDir: string, size: number, requests: number) => {
+  const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN });
+  try {
+    const results: Partial<Record<QueryName, LoadResult | 'unavailable'>> = {};
+    for (const [name, path] of Object.entries(QUERIES) as [QueryName, (size: number) => string][]) {
+      const get = async () => {
+        const response = await fetch(`${hub.url}${path(size)}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+        await response.arrayBuffer();
+        return response.status === 200;
+      };
+      if (!(await get())) {
+        results[name] = 'unavailable';
+        continue;
+      }
+      await closedLoop(Math.ceil(requests / 10), 1, get);
+      results[name] = await closedLoop(requests, 1, get);
+    }
+    const rssMiB = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(hub.child.pid)]).toString().trim()) / 1024;
+    return { results, rssMiB };
+  } finally {
+    await killHard(hub.child);
+  }
+};
+
+/** 4 and 5. Indexed queries must not grow with the index; the local process must stay small. */
+export const benchQueries = async (quick: boolean, log: (m: string) => void): Promise<Figure[]> => {
+  const [small, large] = quick ? [1_000, 10_000] : [10_000, 100_000];
+  const requests = quick ? 50 : 300;
+  const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-queries-'));
+  await seedTo(dataDir, 0, small, log);
+  const atSmall = await measureAt(dataDir, small, requests);
+  await seedTo(dataDir, small, large, log);
+  const atLarge = await measureAt(dataDir, large, requests);
+
+  const figures: Figure[] = [];
+  for (const name of Object.keys(QUERIES) as QueryName[]) {
+    const a = atSmall.results[name];
+    const b = atLarge.results[name];
+    if (!a || !b || a === 'unavailable' || b === 'unavailable') {
+      figures.push({ scenario: '4. queries', figure: `${name}`, value: Number.NaN, note: 'route not available in this build' });
+      continue;
+    }
+    const target = name.startsWith('list') ? 25 : name === 'summary' ? 50 : undefined;
+    figures.push({
+      scenario: '4. queries',
+      figure: `${name}: p99 ms at ${large} items`,
+      value: b.p99,
+      baseline: a.p99,
+      baselineName: `p99 at ${small} items`,
+      ratio: b.p99 / a.p99,
+      target: `ratio ≤ 1.5${target ? `; ≤ ${target} ms` : ''}`,
+      met: b.p99 / a.p99 <= 1.5 && (target === undefined || b.p99 <= target),
+      note: `p50 ${b.p50.toFixed(1)} ms (${a.p50.toFixed(1)} at ${small})`,
+    });
+  }
+  figures.push({
+    scenario: '5. footprint',
+    figure: `resident memory MiB of npm start with ${large} items`,
+    value: atLarge.rssMiB,
+    baseline: atSmall.rssMiB,
+    baselineName: `with ${small} items`,
+    ratio: atLarge.rssMiB / atSmall.rssMiB,
+    target: '≤ 300 MiB',
+    met: atLarge.rssMiB <= 300,
+  });
+  return figures;
+};
