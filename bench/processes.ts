@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { OPERATOR_TOKEN } from '../test/support/hub.ts';
+import { startHubProcess } from '../test/support/hub-process.ts';
 
 /** Starts a helper process that prints one JSON line when ready and stops when its stdin closes. */
 export const startJsonLineProcess = async <T>(script: string, args: string[] = []): Promise<{ child: ChildProcess; info: T }> => {
@@ -15,3 +20,15 @@ export const stop = (child: ChildProcess) =>
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+
+/** A fresh hub as users run it, on its own data directory, with a GitHub connection ready. */
+export const startBenchHub = async (name: string) => {
+  const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), `tributary-bench-${name}-`)), TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN });
+  const created = await fetch(`${hub.url}/v1/connections`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ source: 'github', name: 'bench' }),
+  });
+  const connection = (await created.json()) as { id: string; secret: string };
+  return { ...hub, connection, hookUrl: `${hub.url}/hooks/github/${connection.id}` };
+};

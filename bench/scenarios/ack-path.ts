@@ -5,11 +5,10 @@ import { gzipSync } from 'node:zlib';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDb, ensureTable } from '../../store/db.ts';
 import { keys } from '../../store/keys.ts';
-import { OPERATOR_TOKEN } from '../../test/support/hub.ts';
-import { killHard, startHubProcess } from '../../test/support/hub-process.ts';
+import { killHard } from '../../test/support/hub-process.ts';
 import { openedIssue, signedGithubRequest } from '../github-corpus.ts';
 import { type LoadResult, closedLoop, openLoop } from '../load.ts';
-import { startJsonLineProcess, stop } from '../processes.ts';
+import { startBenchHub, startJsonLineProcess, stop } from '../processes.ts';
 import type { Figure } from '../report.ts';
 
 const CONCURRENCY = 32;
@@ -62,17 +61,11 @@ export const benchAckPath = async (quick: boolean): Promise<{ figures: Figure[];
     await stop(bare.child);
   }
 
-  const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-bench-')), TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN });
+  const hub = await startBenchHub('ack');
   let full: LoadResult;
   let half: LoadResult;
   try {
-    const created = await fetch(`${hub.url}/v1/connections`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ source: 'github', name: 'bench' }),
-    });
-    const connection = (await created.json()) as { id: string; secret: string };
-    const url = `${hub.url}/hooks/github/${connection.id}`;
+    const { connection, hookUrl: url } = hub;
     full = await closedLoop(total, CONCURRENCY, sender(url, await prepare(connection.secret, total, 0)));
     half = await openLoop(total, full.rate / 2, sender(url, await prepare(connection.secret, total, total)));
   } finally {

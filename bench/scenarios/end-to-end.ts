@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { OPERATOR_TOKEN } from '../../test/support/hub.ts';
-import { killHard, startHubProcess } from '../../test/support/hub-process.ts';
+import { killHard } from '../../test/support/hub-process.ts';
+import { startBenchHub } from '../processes.ts';
 import { openedIssue, signedGithubRequest } from '../github-corpus.ts';
 import { closedLoop, openLoop, percentile } from '../load.ts';
 import type { Figure } from '../report.ts';
@@ -52,15 +50,9 @@ const followEvents = async (url: string) => {
 /** 3. Deliveries fully processed (indexed and published), and the freshness of their events. */
 export const benchEndToEnd = async (quick: boolean, rawPutRate: number): Promise<Figure[]> => {
   const total = quick ? 200 : 2000;
-  const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-bench-e2e-')), TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN });
+  const hub = await startBenchHub('e2e');
   try {
-    const created = await fetch(`${hub.url}/v1/connections`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ source: 'github', name: 'bench' }),
-    });
-    const connection = (await created.json()) as { id: string; secret: string };
-    const url = `${hub.url}/hooks/github/${connection.id}`;
+    const { connection, hookUrl: url } = hub;
     const events = await followEvents(hub.url);
     const send = (offset: number, acks: Map<number, number>) => async (i: number) => {
       const response = await fetch(url, await signedGithubRequest(connection.secret, 'issues', openedIssue(offset + i + 1)));
