@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deepEqual } from './equal.ts';
 import { deterministicId, itemIdForRef } from './ids.ts';
+import { Alert } from './alerts.ts';
 import { Link, Person, Status, Tombstone, WorkItem, isClosed } from './work-item.ts';
 
 /** Bumped when an event's data changes incompatibly; consumers branch on it. */
@@ -37,6 +38,10 @@ export const EventData = {
   'work.item.deleted': z.object({ item: ItemSummary, tombstone: Tombstone }),
   'work.link.added': z.object({ item: ItemSummary, link: Link, targetId: z.string() }),
   'work.link.removed': z.object({ item: ItemSummary, link: Link, targetId: z.string() }),
+  /** an alert condition started to hold (a notice such as `unblocked` arrives already resolved) */
+  'work.alert.raised': z.object({ alert: Alert }),
+  /** an alert condition stopped holding */
+  'work.alert.resolved': z.object({ alert: Alert }),
 } as const;
 
 export type EventType = keyof typeof EventData;
@@ -136,3 +141,21 @@ export const eventsForChange = (before: WorkItem | undefined, after: WorkItem, c
     schemaVersion: EVENT_SCHEMA_VERSION,
     data: d.data as Record<string, unknown>,
   }));
+
+/**
+ * The event of an alert's transition. Its id is derived from the alert id, the transition and the
+ * occurrence, so re-raising the same open alert (a replay, a concurrent evaluation) yields the same id.
+ */
+export const alertEvent = (
+  type: 'work.alert.raised' | 'work.alert.resolved',
+  alert: Alert,
+  context: { tenantId: string; time: string },
+): EventEnvelope => ({
+  id: deterministicId('evt', alert.id, type, String(alert.occurrence)),
+  type,
+  time: context.time,
+  tenantId: context.tenantId,
+  subject: alert.subject.ref,
+  schemaVersion: EVENT_SCHEMA_VERSION,
+  data: { alert },
+});

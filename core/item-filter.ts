@@ -12,6 +12,7 @@ export const ItemFilter = z.object({
   label: z.string().optional(),
   updatedSince: z.iso.datetime({ offset: true }).optional(),
   includeDeleted: z.stringbool().optional().describe('include tombstones of deleted or transferred items'),
+  blocked: z.stringbool().optional().describe('only items with (true) or without (false) an open blocker, from any tool'),
 });
 export type ItemFilter = z.infer<typeof ItemFilter>;
 
@@ -27,7 +28,8 @@ export const containerKey = (item: Pick<WorkItem, 'container'>): string => `${it
 /**
  * The whole filter as a predicate. Queries narrow with an index first, then apply this to what
  * they read, so a stale index row (written before a crash, or by an eventually consistent GSI)
- * can never put a wrong item in a result.
+ * can never put a wrong item in a result. `blocked` is derived from other items: queries check it
+ * against the item's dependency state, not here.
  */
 export const matchesFilter = (item: WorkItem, filter: ItemFilter): boolean =>
   (filter.includeDeleted || !item.deleted) &&

@@ -5,6 +5,7 @@ import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { isoKey } from './items.ts';
+import { getDependencyStates } from './dependency-state.ts';
 import { type IndexName, TABLE_SCHEMA } from './table.ts';
 
 export interface Page<T> {
@@ -21,6 +22,8 @@ interface Plan {
 
 /** Picks the narrowest index for a filter; the remaining conditions are applied to the items read. */
 const planQuery = (tenantId: string, filter: ItemFilter): Plan => {
+  // Dependency state rows are listed while blocked (sparse) and hold the item id, like facet rows.
+  if (filter.blocked === true) return { index: 'gsi1', partition: keys.itemsBlocked(tenantId), facet: true };
   if (filter.owner) return { index: 'gsi1', partition: keys.itemsByFacet(tenantId, 'owner', filter.owner.toLowerCase()), facet: true };
   if (filter.label) return { index: 'gsi1', partition: keys.itemsByFacet(tenantId, 'label', filter.label), facet: true };
   if (filter.container) return { index: 'gsi3', partition: keys.itemsByContainer(tenantId, filter.container), facet: false };
@@ -106,10 +109,14 @@ export const listItems = async (
     );
     const rows = result.Items ?? [];
     const items = plan.facet ? await getItems(db, tenantId, rows.map((r) => String(r.itemId))) : undefined;
+    // The derived flag is re-checked on the dependency state itself, never on an index row alone.
+    const states =
+      filter.blocked === undefined ? undefined : await getDependencyStates(db, tenantId, rows.map((r) => String(r.itemId ?? String(r.pk).split('#ITEM#')[1])));
     for (const row of rows) {
       const item = items ? items.get(String(row.itemId)) : (JSON.parse(String(row.doc)) as WorkItem);
       lastKey = indexKeyOf(plan, row);
-      if (item && matchesFilter(item, filter)) out.push(item);
+      const blockedOk = !states || !item || (states.get(item.id)?.blocked ?? false) === filter.blocked;
+      if (item && blockedOk && matchesFilter(item, filter)) out.push(item);
       if (out.length === page.limit) {
         const more = row !== rows.at(-1) || result.LastEvaluatedKey !== undefined;
         return { items: out, nextCursor: more ? encodeCursor(plan.partition, lastKey) : null };

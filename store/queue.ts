@@ -7,6 +7,8 @@ export type QueueName = keyof typeof keys.queue;
 /** A record waiting on the sparse `queue` index: a pending delivery (inbox) or an item with unpublished events (outbox). */
 export interface QueuedRecord {
   pk: string;
+  /** `ITEM`, `DLV`, or `ALERT#…` for an alert record in its subject's partition */
+  sk: string;
   tenantId: string;
   /** when the record joined the queue (ISO), read from its queue sort key */
   since: string;
@@ -32,13 +34,13 @@ export const listQueued = async (
         IndexName: 'queue',
         KeyConditionExpression: options.before ? 'qpk = :q AND qsk < :before' : 'qpk = :q',
         ExpressionAttributeValues: { ':q': keys.queue[queue], ...(options.before ? { ':before': options.before } : {}) },
-        ProjectionExpression: 'pk, tenantId, qsk',
+        ProjectionExpression: 'pk, sk, tenantId, qsk',
         Limit: limit - out.length,
         ExclusiveStartKey: startKey,
       }),
     );
     for (const row of page.Items ?? []) {
-      out.push({ pk: String(row.pk), tenantId: String(row.tenantId), since: String(row.qsk).split('#', 1)[0]! });
+      out.push({ pk: String(row.pk), sk: String(row.sk), tenantId: String(row.tenantId), since: String(row.qsk).split('#', 1)[0]! });
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey && out.length < limit);

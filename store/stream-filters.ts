@@ -6,7 +6,7 @@ import { keys } from './keys.ts';
  * matches one of its patterns (syntax: https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html).
  *
  * - processor: delivery records on the inbox queue (written pending, or counted for a retry).
- * - publisher: item records on the outbox queue (they hold unpublished events).
+ * - publisher: item and alert records on the outbox queue (they hold unpublished events).
  *
  * Records leaving a queue drop `qpk`, and REMOVE records (TTL) have no new image, so neither
  * invokes anything.

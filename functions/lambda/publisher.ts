@@ -17,20 +17,22 @@ export const createPublisherHandler = (runtime: LambdaRuntime) => async (event: 
   const { db, log } = runtime;
   const publisher = runtime.publisher();
   const outbox = event.Records.filter((r) => imageString(r.dynamodb?.NewImage, 'qpk') === keys.queue.outbox);
-  const items = new Map<string, { tenantId: string; itemId: string }>();
+  const items = new Map<string, { tenantId: string; itemId: string; sk: string }>();
   const keyOf = new Map<(typeof outbox)[number], string>();
   for (const record of outbox) {
     const tenantId = imageString(record.dynamodb?.NewImage, 'tenantId');
     const itemId = itemIdOfKey(record.dynamodb?.Keys?.pk?.S ?? '');
     if (!tenantId || !itemId) continue;
-    const key = JSON.stringify([tenantId, itemId]);
-    items.set(key, { tenantId, itemId });
+    // Alert records share their subject's partition: the sort key tells which record to drain.
+    const sk = record.dynamodb?.Keys?.sk?.S ?? 'ITEM';
+    const key = JSON.stringify([tenantId, itemId, sk]);
+    items.set(key, { tenantId, itemId, sk });
     keyOf.set(record, key);
   }
   const failed = await runBounded(
     [...items.keys()],
     CONCURRENCY,
-    (key) => drainItemOutbox(db, publisher, items.get(key)!.tenantId, items.get(key)!.itemId),
+    (key) => drainItemOutbox(db, publisher, items.get(key)!.tenantId, items.get(key)!.itemId, items.get(key)!.sk),
     log,
     (key) => items.get(key)!,
   );

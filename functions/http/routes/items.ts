@@ -4,7 +4,7 @@ import { Dependencies, IncomingLink, confirmedIncoming, directDependencies } fro
 import { NotFoundError } from '../../../core/errors.ts';
 import { itemIdForRef } from '../../../core/ids.ts';
 import { ItemFilter } from '../../../core/item-filter.ts';
-import { WorkItem } from '../../../core/work-item.ts';
+import { WorkItem, isClosed } from '../../../core/work-item.ts';
 import type { Db } from '../../../store/db.ts';
 import { getItems, listItems } from '../../../store/item-queries.ts';
 import { loadItemWithIncoming } from '../../../store/items.ts';
@@ -25,6 +25,7 @@ export const pageOf = <T extends z.ZodType>(entry: T) =>
 export const ItemDetail = WorkItem.extend({
   incomingLinks: z.array(IncomingLink).describe('links other items hold to this one, read from this side'),
   dependencies: Dependencies,
+  blocked: z.boolean().describe('derived: an item it waits on, in any tool, is still open'),
 });
 
 export const itemOperations: Operation[] = [
@@ -63,5 +64,7 @@ export const itemRoutes = (db: Db) =>
       const relatedIds = [...new Set([...item.links.map((l) => itemIdForRef(l.target)), ...incoming.map((e) => e.fromId)])];
       const related = await getItems(db, tenantId, relatedIds);
       const incomingLinks = confirmedIncoming(item.ref, incoming, related);
-      return c.json({ ...item, incomingLinks, dependencies: directDependencies(item, incomingLinks, related) });
+      const dependencies = directDependencies(item, incomingLinks, related);
+      const blocked = !isClosed(item.status) && dependencies.upstream.some((u) => u.status !== undefined && !isClosed(u.status) && !related.get(u.id)?.deleted);
+      return c.json({ ...item, incomingLinks, dependencies, blocked });
     });

@@ -1,0 +1,184 @@
+import { type AlertDraft, AlertSettings, SUBJECT_KINDS, evaluateAlerts } from '../core/alerts.ts';
+import { confirmedIncoming } from '../core/dependencies.ts';
+import { blockingEdgesOf, findCycles } from '../core/graph.ts';
+import { itemIdForRef } from '../core/ids.ts';
+import type { Clock, Logger } from '../core/ports.ts';
+import { type WorkItem, isClosed } from '../core/work-item.ts';
+import { alertsOfRows, raiseAlert, resolveAlert } from '../store/alerts.ts';
+import type { Db } from '../store/db.ts';
+import {
+  getItemsConsistently,
+  getSettingsRecord,
+  listWatchedItems,
+  loadItemPartition,
+  saveDependencyState,
+} from '../store/dependency-state.ts';
+import { exploreGraph } from '../store/graph.ts';
+
+/*
+ * Dependency state and alerts, kept current without transactions:
+ * - after every change the processor applies to an item (and on every re-run of one), the item and
+ *   each item linked with it in either direction are evaluated: the blocked flag and the alerts of a
+ *   dependent follow its blockers, whichever side changed;
+ * - evaluating an item reads its partition (the item, its reverse edges, its dependency state and
+ *   its alerts) and its neighbours with strongly consistent reads, runs the pure rules, raises and
+ *   resolves alerts (each a single-record conditional write carrying its event), and only then
+ *   writes the dependency state, conditionally on its revision: a crash in between re-detects the
+ *   same transitions, which name the same alert ids, so nothing is lost or duplicated;
+ * - the sweep re-evaluates every open item with the clock, for the time-based rules, and repairs
+ *   whatever a crash left behind.
+ */
+
+export interface AlertDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** told which records got new events, so a local publisher can drain them at once */
+  onEvents?: (tenantId: string, itemId: string, sk: string) => void;
+}
+
+/** Cycle detection walks at most this far upstream from an item that has both blockers and dependents. */
+const CYCLE_DEPTH = 10;
+const CYCLE_NODES = 50;
+/** Neighbours re-evaluated after a change; the sweep catches the rest of a very connected item. */
+const MAX_NEIGHBOURS = 100;
+const MAX_STATE_RETRIES = 10;
+
+export const loadAlertSettings = async (db: Db, tenantId: string): Promise<AlertSettings> => {
+  const stored = await getSettingsRecord(db, tenantId);
+  const parsed = AlertSettings.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : AlertSettings.parse({});
+};
+
+const isOpenItem = (item: WorkItem): boolean => !item.deleted && !isClosed(item.status);
+
+/** Ids of every item linked with `item` in either direction (the ones to re-evaluate when it changes). */
+const neighboursOf = (item: WorkItem, incoming: readonly { fromId: string }[]): string[] =>
+  [...new Set([...item.links.map((l) => itemIdForRef(l.target)), ...incoming.map((e) => e.fromId)])].filter((id) => id !== item.id);
+
+/**
+ * Evaluates one item: its blocked flag, its alerts, the cycles it is in. Idempotent; returns the
+ * ids of its neighbours.
+ */
+export const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: string, settings?: AlertSettings): Promise<string[]> => {
+  const { db } = deps;
+  const thresholds = settings ?? (await loadAlertSettings(db, tenantId));
+  for (let attempt = 0; attempt < MAX_STATE_RETRIES; attempt++) {
+    const now = deps.clock();
+    const partition = await loadItemPartition(db, tenantId, itemId);
+    const { item, incoming, state } = partition;
+    if (!item) return [];
+    const neighbourIds = neighboursOf(item, incoming);
+    const related = await getItemsConsistently(db, tenantId, neighbourIds);
+    const incomingLinks = confirmedIncoming(item.ref, incoming, related);
+    const edges = blockingEdgesOf(item, incomingLinks);
+    const blockers = edges.filter((e) => e.to === item.id).map((e) => related.get(e.from)).filter((b): b is WorkItem => b !== undefined);
+    const linked = [...item.links, ...incomingLinks]
+      .map((l) => ({ item: related.get(itemIdForRef(l.target)), type: l.type as string }))
+      .filter((l): l is { item: WorkItem; type: string } => l.item !== undefined);
+
+    // A cycle through an item needs an edge in and an edge out of it among open items.
+    let cycles: string[][] = [];
+    const members = new Map<string, WorkItem>([[item.id, item], ...related]);
+    const openEdges = edges.filter((e) => {
+      const other = related.get(e.from === item.id ? e.to : e.from);
+      return other !== undefined && isOpenItem(other);
+    });
+    if (isOpenItem(item) && openEdges.some((e) => e.to === item.id) && openEdges.some((e) => e.from === item.id)) {
+      const graph = await exploreGraph(db, tenantId, item.ref, { depth: CYCLE_DEPTH, direction: 'up', maxNodes: CYCLE_NODES });
+      const open = new Set([...graph.nodes.values()].filter((n) => n.item && isOpenItem(n.item)).map((n) => n.id));
+      for (const node of graph.nodes.values()) if (node.item) members.set(node.id, node.item);
+      cycles = findCycles(
+        [...open],
+        graph.edges.filter((e) => open.has(e.from) && open.has(e.to)),
+      ).filter((c) => c.includes(item.id));
+    }
+
+    const evaluation = evaluateAlerts({
+      subject: item,
+      blockers,
+      linked,
+      hasAnyLink: item.links.length > 0 || incomingLinks.length > 0,
+      previousOpenBlockers: state.openBlockers,
+      cycles,
+      members,
+      settings: thresholds,
+      now,
+    });
+
+    // Raise what holds; resolve this item's alerts that stopped holding.
+    const raised = new Set<string>();
+    for (const alert of evaluation.alerts) {
+      raised.add(alert.id);
+      await raise(deps, tenantId, alert, now);
+    }
+    for (const alert of alertsOfRows(partition.alertRows)) {
+      // A cycle alert in its subject's partition: the subject is a member, so a cycle not found through it is gone.
+      const resolvable = SUBJECT_KINDS.has(alert.kind) || alert.kind === 'dependency_cycle';
+      if (alert.state === 'open' && resolvable && !raised.has(alert.id)) {
+        if (await resolveAlert(db, tenantId, alert.subject.id, alert.id, now)) deps.onEvents?.(tenantId, alert.subject.id, `ALERT#${alert.id}`);
+      }
+    }
+    const cycleAlerts = evaluation.alerts.filter((a) => a.kind === 'dependency_cycle').map((a) => ({ id: a.id, subjectId: a.subject.id }));
+    const current = new Set(cycleAlerts.map((c) => c.id));
+    for (const gone of state.cycleAlerts.filter((c) => !current.has(c.id))) {
+      if (await resolveAlert(db, tenantId, gone.subjectId, gone.id, now)) deps.onEvents?.(tenantId, gone.subjectId, `ALERT#${gone.id}`);
+    }
+
+    const open = isOpenItem(item);
+    const next = { blocked: open && evaluation.openBlockers.length > 0, openBlockers: evaluation.openBlockers, cycleAlerts, watched: open };
+    const unchanged =
+      state.rev > 0 &&
+      state.blocked === next.blocked &&
+      state.watched === next.watched &&
+      JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&
+      JSON.stringify(state.cycleAlerts) === JSON.stringify(next.cycleAlerts);
+    if (unchanged) return neighbourIds;
+    if (await saveDependencyState(db, tenantId, item, state, next)) return neighbourIds;
+  }
+  throw new Error(`Gave up evaluating ${itemId} after ${MAX_STATE_RETRIES} write conflicts`);
+};
+
+const raise = async (deps: AlertDeps, tenantId: string, alert: AlertDraft, now: Date): Promise<void> => {
+  if (await raiseAlert(deps.db, tenantId, alert, now)) deps.onEvents?.(tenantId, alert.subject.id, `ALERT#${alert.id}`);
+};
+
+/**
+ * After a change to an item: the item and everything linked with it, in either direction, now or
+ * before the change (`before`): the other end of a removed link must learn it is no longer blocked.
+ */
+export const evaluateAround = async (deps: AlertDeps, tenantId: string, itemId: string, before?: WorkItem): Promise<void> => {
+  const settings = await loadAlertSettings(deps.db, tenantId);
+  const neighbours = await evaluateItem(deps, tenantId, itemId, settings);
+  const formerly = (before?.links ?? []).map((l) => itemIdForRef(l.target)).filter((id) => id !== itemId);
+  for (const id of [...new Set([...neighbours, ...formerly])].slice(0, MAX_NEIGHBOURS)) await evaluateItem(deps, tenantId, id, settings);
+};
+
+export interface AlertSweepReport {
+  evaluated: number;
+  errors: number;
+}
+
+/**
+ * The scheduled alert sweep: re-evaluates every open item (the `watch` partition) with the clock,
+ * so time-based conditions (stale or overdue blockers, unowned priorities, PRs without ticket)
+ * open and clear, and derived state a crash left behind is repaired. Idempotent.
+ */
+export const sweepAlerts = async (deps: AlertDeps, options: { limit?: number; deadline?: number } = {}): Promise<AlertSweepReport> => {
+  const watched = await listWatchedItems(deps.db, options.limit ?? 5000);
+  const report: AlertSweepReport = { evaluated: 0, errors: 0 };
+  const settings = new Map<string, AlertSettings>();
+  for (const { tenantId, itemId } of watched) {
+    if (options.deadline !== undefined && Date.now() > options.deadline) break;
+    try {
+      if (!settings.has(tenantId)) settings.set(tenantId, await loadAlertSettings(deps.db, tenantId));
+      await evaluateItem(deps, tenantId, itemId, settings.get(tenantId));
+      report.evaluated++;
+    } catch (error) {
+      report.errors++;
+      deps.log.warn('alert sweep: evaluation failed, the next sweep retries it', { tenantId, itemId, error: String(error) });
+    }
+  }
+  deps.log.info('alert sweep done', { ...report });
+  return report;
+};

@@ -1,0 +1,192 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Alert, AlertDraft, AlertKind, AlertState } from '../core/alerts.ts';
+import { type EventEnvelope, alertEvent } from '../core/events.ts';
+import type { Db } from './db.ts';
+import { type Page, InvalidCursorError } from './item-queries.ts';
+import { type StoredPending, decodePending, removePublishedEventsAt } from './items.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Alert records live in their subject's partition (`ALERT#{id}`), so evaluating an item reads its
+ * alerts with the item. Like an item record, an alert record carries the events of its transitions
+ * until the publisher has published them (a single-record outbox on the `queue` index): a transition
+ * and its event are one conditional write, so a crash neither loses nor invents an event. The id is
+ * deterministic per condition; `attribute_not_exists` and the `rev` counter make raising it again a
+ * no-op whoever does it, however often.
+ */
+export interface AlertRecord {
+  tenantId: string;
+  alert: Alert | undefined;
+  rev: number;
+  pending: EventEnvelope[];
+}
+
+const toRecord = (tenantId: string, row: Record<string, unknown> | undefined): AlertRecord => ({
+  tenantId,
+  alert: row?.doc ? (JSON.parse(String(row.doc)) as Alert) : undefined,
+  rev: Number(row?.rev ?? 0),
+  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined),
+});
+
+/** Alert rows read with their subject's partition. */
+export const alertsOfRows = (rows: readonly Record<string, unknown>[]): Alert[] =>
+  rows.filter((r) => String(r.sk).startsWith('ALERT#') && r.doc).map((r) => JSON.parse(String(r.doc)) as Alert);
+
+export const loadAlertRecord = async (db: Db, tenantId: string, subjectId: string, alertId: string): Promise<AlertRecord> => {
+  const { Item } = await db.doc.send(
+    new GetCommand({ TableName: db.table, Key: keys.alert(tenantId, subjectId, alertId), ConsistentRead: true }),
+  );
+  return toRecord(tenantId, Item);
+};
+
+/** Writes the next state of an alert with its new event, if nobody wrote the record since it was read. */
+const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, event: EventEnvelope): Promise<boolean> => {
+  const { tenantId } = previous;
+  const all = [...previous.pending.filter((e) => e.id !== event.id), event];
+  const pending: Record<string, StoredPending> = {};
+  all.forEach((e, index) => {
+    pending[e.id] = { seq: previous.rev * 1000 + index, event: JSON.stringify(e) };
+  });
+  const sortKey = keys.byOpened(alert.openedAt, alert.id);
+  try {
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.table,
+        Item: {
+          ...keys.alert(tenantId, alert.subject.id, alert.id),
+          tenantId,
+          doc: JSON.stringify(alert),
+          rev: previous.rev + 1,
+          pending,
+          kind: alert.kind,
+          state: alert.state,
+          ...(alert.team ? { team: alert.team } : {}),
+          gsi1pk: keys.alertsOf(tenantId),
+          gsi1sk: sortKey,
+          gsi2pk: keys.alertsByState(tenantId, alert.state),
+          gsi2sk: sortKey,
+          gsi3pk: keys.alertsByKind(tenantId, alert.kind),
+          gsi3sk: sortKey,
+          qpk: keys.queue.outbox,
+          qsk: `${all[0]!.time}#${keys.alert(tenantId, alert.subject.id, alert.id).pk}`,
+        },
+        ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
+        ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+};
+
+const MAX_RETRIES = 20;
+
+/**
+ * Opens the alert of a condition that holds, unless it is open already (or, for a notice, was ever
+ * raised). A condition that held, cleared and holds again reopens the same alert as a new occurrence.
+ * Returns the event written, if any.
+ */
+export const raiseAlert = async (db: Db, tenantId: string, draft: AlertDraft, now: Date): Promise<EventEnvelope | undefined> => {
+  const time = now.toISOString();
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    const record = await loadAlertRecord(db, tenantId, draft.subject.id, draft.id);
+    const current = record.alert;
+    if (current && (current.state === 'open' || draft.notice)) return undefined;
+    const alert: Alert = {
+      id: draft.id,
+      kind: draft.kind,
+      state: draft.notice ? 'resolved' : 'open',
+      severity: draft.severity,
+      subject: draft.subject,
+      related: draft.related,
+      ...(draft.team ? { team: draft.team } : {}),
+      message: draft.message,
+      openedAt: time,
+      ...(draft.notice ? { resolvedAt: time } : {}),
+      occurrence: (current?.occurrence ?? 0) + 1,
+    };
+    const event = alertEvent('work.alert.raised', alert, { tenantId, time });
+    if (await saveAlert(db, record, alert, event)) return event;
+  }
+  throw new Error(`Gave up raising alert ${draft.id} after ${MAX_RETRIES} write conflicts`);
+};
+
+/** Resolves an open alert whose condition no longer holds. Returns the event written, if any. */
+export const resolveAlert = async (db: Db, tenantId: string, subjectId: string, alertId: string, now: Date): Promise<EventEnvelope | undefined> => {
+  const time = now.toISOString();
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    const record = await loadAlertRecord(db, tenantId, subjectId, alertId);
+    if (!record.alert || record.alert.state !== 'open') return undefined;
+    const alert: Alert = { ...record.alert, state: 'resolved', resolvedAt: time };
+    const event = alertEvent('work.alert.resolved', alert, { tenantId, time });
+    if (await saveAlert(db, record, alert, event)) return event;
+  }
+  throw new Error(`Gave up resolving alert ${alertId} after ${MAX_RETRIES} write conflicts`);
+};
+
+/** Removes published events from an alert record; it leaves the outbox queue once none is pending. */
+export const removePublishedAlertEvents = (db: Db, record: AlertRecord, subjectId: string, alertId: string, eventIds: string[]) =>
+  removePublishedEventsAt(db, keys.alert(record.tenantId, subjectId, alertId), record, eventIds);
+
+export interface AlertQuery {
+  state?: AlertState;
+  kind?: AlertKind;
+  team?: string;
+}
+
+const encodeCursor = (partition: string, key: Record<string, unknown>): string =>
+  Buffer.from(JSON.stringify({ p: partition, k: key })).toString('base64url');
+
+const decodeCursor = (cursor: string, partition: string): Record<string, unknown> => {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p: string; k: Record<string, unknown> };
+    if (parsed.p !== partition || typeof parsed.k !== 'object') throw new Error('other query');
+    return parsed.k;
+  } catch {
+    throw new InvalidCursorError();
+  }
+};
+
+/**
+ * Alerts of a tenant, newest opened first, through the narrowest index; every condition is
+ * re-checked on the alert read, so a stale index row never shows a wrong alert.
+ */
+export const listAlerts = async (db: Db, tenantId: string, query: AlertQuery, page: { limit: number; cursor?: string }): Promise<Page<Alert>> => {
+  const [index, pkName, skName, partition] = query.kind
+    ? (['gsi3', 'gsi3pk', 'gsi3sk', keys.alertsByKind(tenantId, query.kind)] as const)
+    : query.state
+      ? (['gsi2', 'gsi2pk', 'gsi2sk', keys.alertsByState(tenantId, query.state)] as const)
+      : (['gsi1', 'gsi1pk', 'gsi1sk', keys.alertsOf(tenantId)] as const);
+  const out: Alert[] = [];
+  let startKey = page.cursor ? decodeCursor(page.cursor, partition) : undefined;
+  for (;;) {
+    const result = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        IndexName: index,
+        KeyConditionExpression: '#pk = :p',
+        ExpressionAttributeNames: { '#pk': pkName },
+        ExpressionAttributeValues: { ':p': partition },
+        ScanIndexForward: false,
+        Limit: Math.max(page.limit * 2, 25),
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const rows = result.Items ?? [];
+    for (const row of rows) {
+      const alert = JSON.parse(String(row.doc)) as Alert;
+      const matches = (!query.state || alert.state === query.state) && (!query.kind || alert.kind === query.kind) && (!query.team || alert.team === query.team);
+      if (matches) out.push(alert);
+      if (out.length === page.limit) {
+        const more = row !== rows.at(-1) || result.LastEvaluatedKey !== undefined;
+        const key = { pk: row.pk, sk: row.sk, [pkName]: row[pkName], [skName]: row[skName] };
+        return { items: out, nextCursor: more ? encodeCursor(partition, key) : null };
+      }
+    }
+    startKey = result.LastEvaluatedKey;
+    if (!startKey) return { items: out, nextCursor: null };
+  }
+};

@@ -1,0 +1,174 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { WorkItem } from '../core/work-item.ts';
+import type { Db } from './db.ts';
+import { type IncomingLink, isoKey } from './items.ts';
+import { keys } from './keys.ts';
+import type { Link } from '../core/work-item.ts';
+
+/**
+ * The derived dependency state of an item (`DEPS` row in its partition): the blockers that were
+ * open when it was last evaluated (so `unblocked` fires on the transition, once), the cycle alerts
+ * it takes part in, and the `blocked` flag — listed on a sparse index while true, so
+ * `GET /v1/items?blocked=true` is one query. Open items are also listed on the sweep's `watch`
+ * partition. Everything here can be recomputed from the items; the sweep does.
+ */
+export interface DependencyState {
+  blocked: boolean;
+  openBlockers: string[];
+  /** cycle alerts this item is a member of: resolved by whichever member sees the cycle gone */
+  cycleAlerts: { id: string; subjectId: string }[];
+  /** listed on the sweep's `watch` partition (the item was open when evaluated) */
+  watched: boolean;
+  rev: number;
+}
+
+export const EMPTY_DEPENDENCY_STATE: DependencyState = { blocked: false, openBlockers: [], cycleAlerts: [], watched: false, rev: 0 };
+
+const toState = (row: Record<string, unknown> | undefined): DependencyState =>
+  row
+    ? {
+        blocked: row.blocked === true,
+        openBlockers: (row.openBlockers as string[] | undefined) ?? [],
+        cycleAlerts: (row.cycleAlerts as DependencyState['cycleAlerts'] | undefined) ?? [],
+        watched: row.gsi3pk !== undefined,
+        rev: Number(row.rev ?? 0),
+      }
+    : EMPTY_DEPENDENCY_STATE;
+
+/** Everything evaluation needs from an item's partition, in one strongly consistent query. */
+export interface ItemPartition {
+  item: WorkItem | undefined;
+  incoming: IncomingLink[];
+  state: DependencyState;
+  alertRows: Record<string, unknown>[];
+}
+
+export const loadItemPartition = async (db: Db, tenantId: string, itemId: string): Promise<ItemPartition> => {
+  const rows: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.item(tenantId, itemId).pk },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    rows.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  const itemRow = rows.find((r) => r.sk === 'ITEM');
+  return {
+    item: itemRow?.doc ? (JSON.parse(String(itemRow.doc)) as WorkItem) : undefined,
+    incoming: rows
+      .filter((r) => String(r.sk).startsWith('IN#'))
+      .map((r) => ({ fromId: String(r.sk).split('#')[1]!, from: String(r.from), link: r.link as Link })),
+    state: toState(rows.find((r) => r.sk === 'DEPS')),
+    alertRows: rows.filter((r) => String(r.sk).startsWith('ALERT#')),
+  };
+};
+
+/**
+ * Writes an item's dependency state if nobody wrote it since `previous` was read. Returns false on
+ * a lost race (the caller re-evaluates).
+ */
+export const saveDependencyState = async (
+  db: Db,
+  tenantId: string,
+  item: WorkItem,
+  previous: DependencyState,
+  next: Omit<DependencyState, 'rev'>,
+): Promise<boolean> => {
+  try {
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.table,
+        Item: {
+          ...keys.dependencyState(tenantId, item.id),
+          tenantId,
+          itemId: item.id,
+          blocked: next.blocked,
+          openBlockers: next.openBlockers,
+          cycleAlerts: next.cycleAlerts,
+          rev: previous.rev + 1,
+          ...(next.blocked ? { gsi1pk: keys.itemsBlocked(tenantId), gsi1sk: keys.byUpdated(isoKey(item.updatedAt), item.id) } : {}),
+          ...(next.watched ? { gsi3pk: keys.watched, gsi3sk: keys.watchedKey(tenantId, item.id) } : {}),
+        },
+        ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
+        ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+};
+
+/** Dependency states of many items (BatchGet, strongly consistent). Missing rows read as not blocked. */
+export const getDependencyStates = async (db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, DependencyState>> => {
+  const found = new Map<string, DependencyState>();
+  let pending = [...new Set(ids)].map((id) => keys.dependencyState(tenantId, id));
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const batch = pending.slice(0, 100);
+    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: true } } }));
+    for (const row of result.Responses?.[db.table] ?? []) found.set(String(row.itemId), toState(row));
+    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
+    pending = [...unprocessed, ...pending.slice(100)];
+    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+  }
+  return found;
+};
+
+/** Items by id with strongly consistent reads (for decisions: alert evaluation). */
+export const getItemsConsistently = async (db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, WorkItem>> => {
+  const found = new Map<string, WorkItem>();
+  let pending = [...new Set(ids)].map((id) => keys.item(tenantId, id));
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const batch = pending.slice(0, 100);
+    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: true } } }));
+    for (const row of result.Responses?.[db.table] ?? []) {
+      const item = JSON.parse(String(row.doc)) as WorkItem;
+      found.set(item.id, item);
+    }
+    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
+    pending = [...unprocessed, ...pending.slice(100)];
+    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+  }
+  return found;
+};
+
+/** Open items the sweep re-evaluates, across tenants (discovery only: each is re-read). */
+export const listWatchedItems = async (db: Db, limit: number): Promise<{ tenantId: string; itemId: string }[]> => {
+  const out: { tenantId: string; itemId: string }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        IndexName: 'gsi3',
+        KeyConditionExpression: 'gsi3pk = :p',
+        ExpressionAttributeValues: { ':p': keys.watched },
+        ProjectionExpression: 'tenantId, itemId',
+        Limit: limit - out.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const row of page.Items ?? []) out.push({ tenantId: String(row.tenantId), itemId: String(row.itemId) });
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && out.length < limit);
+  return out;
+};
+
+/** The settings record of a tenant, as stored (validated by the caller). */
+export const getSettingsRecord = async (db: Db, tenantId: string): Promise<unknown> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.settings(tenantId), ConsistentRead: true }));
+  return Item?.settings;
+};
+
+export const putSettingsRecord = async (db: Db, tenantId: string, settings: unknown, at: string): Promise<void> => {
+  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.settings(tenantId), tenantId, settings, updatedAt: at } }));
+};
