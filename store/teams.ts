@@ -1,0 +1,13 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { EMPTY_TEAM_MAP, type TeamMap } from '../core/teams.ts';
+import type { Db } from './db.ts';
+import { keys } from './keys.ts';
+
+export const putTeamMap = async (db: Db, tenantId: string, map: TeamMap, updatedAt: string): Promise<void> => {
+  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.teamMap(tenantId), tenantId, map, updatedAt } }));
+};
+
+export const getTeamMap = async (db: Db, tenantId: string): Promise<{ map: TeamMap; updatedAt?: string }> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.teamMap(tenantId), ConsistentRead: true }));
+  return Item ? { map: Item.map as TeamMap, updatedAt: String(Item.updatedAt) } : { map: EMPTY_TEAM_MAP };
+};
