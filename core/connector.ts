@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Normalized } from './changes.ts';
+import type { ItemChange, Normalized } from './changes.ts';
 import type { Source } from './work-item.ts';
 
 /** A webhook request as the connector sees it: lowercase header names, the raw body bytes. */
@@ -65,4 +65,89 @@ export interface Connector<Settings extends Record<string, unknown> = Record<str
   receive(request: WebhookRequest, connection: ConnectionForVerify): Received | Promise<Received>;
   /** pure: a stored delivery → changes to the index, or the reason it is ignored */
   normalize(delivery: StoredDelivery, context: NormalizeContext): Normalized;
+  /** optional: read existing work through the tool's API (backfill, and reconciliation in the sweep) */
+  backfill?: BackfillCapability;
+}
+
+/**
+ * A record read from the tool's API, shaped exactly like the webhook delivery that would report it,
+ * so it goes through the same inbox, `normalize` and merge as a webhook: a backfilled item and a
+ * webhook for it produce the identical index state.
+ */
+export interface SyntheticDelivery {
+  /**
+   * Deterministic: the same source state always gives the same id (e.g. `sync:issue:octo/api#12@<updated_at>`),
+   * so re-reading a page after a crash is deduplicated by the inbox and emits no event twice.
+   */
+  deliveryId: string;
+  event: string;
+  payload: unknown;
+}
+
+/** How requests to a tool's API are paced; time is injected so tests never sleep for real. */
+export interface RequestLimits {
+  /** never more requests than this per second (0: no pacing) */
+  maxRequestsPerSecond: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  /** called when a rate limit makes the client wait, for progress reports */
+  onWait?: (ms: number, reason: string) => void;
+  /** a custom fetch (tests); defaults to the global one */
+  fetch?: typeof fetch;
+}
+
+/** One page read from the tool. */
+export interface SyncPage {
+  deliveries: SyntheticDelivery[];
+  /** changes no webhook can express (an item the credentials can no longer read: `access_lost`), with causation keys */
+  changes?: { causationKey: string; change: ItemChange }[];
+  /** where to resume after this page is applied; `null` when the run is complete */
+  cursor: unknown;
+  /** records still to read, when the tool tells (for the ETA) */
+  remaining?: number;
+}
+
+export interface BackfillRequest {
+  connection: { id: string; settings: Readonly<Record<string, unknown>> };
+  /** open items, plus items updated at or after this time (ISO) */
+  since: string;
+  /** the checkpoint of an interrupted run; absent on the first run */
+  cursor?: unknown;
+  limits: RequestLimits;
+}
+
+export interface ReconcileRequest {
+  connection: { id: string; settings: Readonly<Record<string, unknown>> };
+  /** items updated at or after this time (ISO) are read again */
+  since: string;
+  /** refs of indexed, not deleted items of this connection to check still exist and are readable */
+  verify: readonly string[];
+  limits: RequestLimits;
+  /** when the check runs (ISO): the time of tombstones the tool cannot date */
+  now: string;
+}
+
+/**
+ * The tool refused the credentials of a connection (401/403 on a listing), or a configured
+ * container does not exist (404): retrying will not help until an operator acts.
+ */
+export class SourceAccessError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'SourceAccessError';
+    this.status = status;
+  }
+}
+
+/** What a connector adds to read existing work from the tool's API (read credentials in its settings). */
+export interface BackfillCapability {
+  /** settings paths (`credentials.token`) that are secrets: stored, never returned by the API */
+  secretSettings: readonly string[];
+  /** whether this connection's settings carry read credentials */
+  canRead(settings: Readonly<Record<string, unknown>>): boolean;
+  /** pages of open and recently updated items, resumable from any page's cursor */
+  pages(request: BackfillRequest): AsyncIterable<SyncPage>;
+  /** recently changed items, and the fate of the `verify` refs (deleted, transferred, access lost) */
+  reconcile?(request: ReconcileRequest): AsyncIterable<SyncPage>;
 }

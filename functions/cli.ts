@@ -3,6 +3,7 @@ import { type Db, createDb, ensureTable } from '../store/db.ts';
 import { startEmbeddedEngine } from '../store/embedded-engine.ts';
 import { rebuildIndex } from '../store/rebuild.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { parseSince, runBackfillCommand } from './cli-backfill.ts';
 
 const USAGE = `Usage: npm run tributary -- <command>
 
@@ -11,6 +12,11 @@ Commands:
                          TRIBUTARY_TABLE into a new table, queued for processing; then start the
                          hub with TRIBUTARY_TABLE=<table> to re-derive the whole index
                          (after a schema version change). Stop the hub first.
+  backfill <connectionId> [--since <date | 30d>] [--hub <url>] [--token <token>]
+                         read the existing work of a connection with read credentials into the
+                         index, on a running hub (default http://localhost:PORT; token from
+                         --token or TRIBUTARY_ADMIN_TOKEN), with a progress line until it is done.
+                         Running it again joins the job in progress. See docs/backfill.md.
 `;
 
 const argument = (args: string[], name: string): string | undefined => {
@@ -18,9 +24,26 @@ const argument = (args: string[], name: string): string | undefined => {
   return at >= 0 ? args[at + 1] : undefined;
 };
 
-/** Operator commands that run against the same storage as `npm start`. */
+const backfill = async (args: string[]) => {
+  const connectionId = args.find((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--'));
+  if (!connectionId) throw new Error(`backfill needs a connection id\n\n${USAGE}`);
+  const config = loadConfig();
+  const token = argument(args, '--token') ?? config.TRIBUTARY_ADMIN_TOKEN;
+  if (!token) throw new Error('backfill needs an admin token: --token <token> or TRIBUTARY_ADMIN_TOKEN');
+  const since = argument(args, '--since');
+  const job = await runBackfillCommand({
+    hubUrl: (argument(args, '--hub') ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
+    token,
+    connectionId,
+    ...(since ? { since: parseSince(since) } : {}),
+  });
+  if (job.status !== 'done') process.exitCode = 1;
+};
+
+/** Operator commands: `rebuild` runs against the same storage as `npm start`; `backfill` asks a running hub. */
 const main = async (args: string[]) => {
   const [command] = args;
+  if (command === 'backfill') return backfill(args.slice(1));
   if (command !== 'rebuild') {
     process.stdout.write(USAGE);
     process.exit(command === undefined || command === 'help' ? 0 : 2);

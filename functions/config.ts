@@ -14,6 +14,8 @@ export const Env = z.object({
   TRIBUTARY_PUBLIC_URL: z.url().optional(),
   /** webhook body limit; 6 MB is Lambda's synchronous payload cap */
   TRIBUTARY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(6 * 1024 * 1024),
+  /** how often the local mode runs the alert sweep (time-based alerts, repair); 0 turns it off */
+  TRIBUTARY_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   TRIBUTARY_LOG_LEVEL: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
 });
 

@@ -3,10 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createConnectorRegistry } from '../connectors/index.ts';
 import type { Connector } from '../core/connector.ts';
-import type { EventPublisher, Logger } from '../core/ports.ts';
+import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
 import { LocalBus } from '../bus/local-bus.ts';
 import { ConnectionCache } from '../pipeline/connection-cache.ts';
 import { startPipeline } from '../pipeline/runtime.ts';
+import { sweepAlerts } from '../pipeline/alerts.ts';
+import { startJobRunner } from '../pipeline/backfill-runtime.ts';
+import { type ReconcileOptions, reconcileConnections } from '../pipeline/reconcile.ts';
+import type { RequestLimits } from '../core/connector.ts';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
 import { startEmbeddedEngine } from '../store/embedded-engine.ts';
 import { createTenant } from '../store/tenants.ts';
@@ -23,6 +27,10 @@ export interface LocalHubOptions {
   publisher?: EventPublisher;
   connectors?: readonly Connector[];
   pollMs?: number;
+  /** the hub's clock (tests move it forward to reach time-based alerts) */
+  clock?: Clock;
+  /** time and pacing of backfill requests to the tools (tests inject a fake clock) */
+  limits?: Partial<RequestLimits>;
 }
 
 /**
@@ -50,9 +58,54 @@ export const startLocalHub = async (options: LocalHubOptions) => {
 
   const connectors = createConnectorRegistry(options.connectors);
   const bus = new LocalBus(join(config.TRIBUTARY_DATA_DIR, 'events.jsonl'));
-  const clock = () => new Date();
+  const clock = options.clock ?? (() => new Date());
   const connections = new ConnectionCache(db);
   const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs, connections });
+  const jobs = startJobRunner({
+    db,
+    connectors,
+    clock,
+    log,
+    connections,
+    onEvents: (tenantId, itemId) => pipeline.publisher.enqueue({ tenantId, itemId }),
+    ...(options.limits ? { limits: options.limits } : {}),
+    pollMs: options.pollMs,
+  });
+
+  // The alert sweep: time-based alerts (stale or overdue blockers…) and repair of derived state.
+  const alertDeps = {
+    db,
+    clock,
+    log,
+    onEvents: (tenantId: string, itemId: string, sk?: string) => pipeline.publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }),
+  };
+  let sweeping: Promise<unknown> | undefined;
+  const runAlertSweep = async () => {
+    sweeping ??= sweepAlerts(alertDeps).finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping as ReturnType<typeof sweepAlerts>;
+  };
+  const sweepTimer =
+    config.TRIBUTARY_SWEEP_INTERVAL_SECONDS > 0
+      ? setInterval(() => void runAlertSweep().catch((error) => log.warn('alert sweep failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
+      : undefined;
+  sweepTimer?.unref();
+
+  // Reconciliation with the tools runs at the sweep's interval too (connections with read credentials).
+  const reconcileDeps = { db, connectors, clock, log, connections, onEvents: (tenantId: string, itemId: string) => pipeline.publisher.enqueue({ tenantId, itemId }), ...(options.limits ? { limits: options.limits } : {}) };
+  let reconciling: ReturnType<typeof reconcileConnections> | undefined;
+  const runReconcile = (reconcileOptions: ReconcileOptions = {}) => {
+    reconciling ??= reconcileConnections(reconcileDeps, reconcileOptions).finally(() => {
+      reconciling = undefined;
+    });
+    return reconciling;
+  };
+  const reconcileTimer =
+    config.TRIBUTARY_SWEEP_INTERVAL_SECONDS > 0
+      ? setInterval(() => void runReconcile().catch((error) => log.warn('reconciliation failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
+      : undefined;
+  reconcileTimer?.unref();
 
   let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
   const app = createApp({
@@ -68,6 +121,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     operatorToken: config.TRIBUTARY_ADMIN_TOKEN,
     bus,
     onAccepted: pipeline.onAccepted,
+    onJobStarted: jobs.enqueue,
   });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -81,8 +135,18 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     db,
     bus,
     pipeline,
+    /** runs the alert sweep now (one at a time) */
+    sweepAlerts: runAlertSweep,
+    jobs,
+    /** reconciles every connection with read credentials now (one run at a time) */
+    reconcile: runReconcile,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(reconcileTimer);
+      await reconciling?.catch(() => undefined);
+      clearInterval(sweepTimer);
+      await sweeping?.catch(() => undefined);
+      await jobs.stop();
       await pipeline.stop();
       await engine?.close();
     },

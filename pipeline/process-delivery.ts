@@ -11,8 +11,13 @@ import { getConnection } from '../store/connections.ts';
 import type { ConnectionCache } from './connection-cache.ts';
 import { countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
 import { loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
+import { recordContribution } from '../store/aggregates.ts';
+import { recordPeople } from '../store/people.ts';
+import { withMappedTeam } from '../core/teams.ts';
+import { teamCacheFor } from './team-cache.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import { type ReferenceDirectory, applyWithReferences, referenceDirectoryFor } from './references.ts';
+import { evaluateAround } from './alerts.ts';
 
 export interface ProcessDeps {
   db: Db;
@@ -20,7 +25,7 @@ export interface ProcessDeps {
   clock: Clock;
   log: Logger;
   /** told which items got new events, so a local publisher can drain them at once */
-  onEvents?: (tenantId: string, itemId: string) => void;
+  onEvents?: (tenantId: string, itemId: string, sk?: string) => void;
   /** the tenant's Jira projects and resolved aliases; one per table handle by default */
   references?: ReferenceDirectory;
   /** connections read through a short cache (the ack path's); read directly when absent */
@@ -46,15 +51,26 @@ const describeFailure = (error: unknown): string =>
  * the record being unchanged since the read. Lost races re-read and retry. Re-running a change
  * that was already applied changes nothing and emits nothing. Resolves with the item's state after.
  */
-const applyOne = async (deps: ProcessDeps, tenantId: string, change: ItemChange, causationKey: string): Promise<WorkItem | undefined> => {
+export const applyOne = async (
+  deps: Pick<ProcessDeps, 'db' | 'clock' | 'log' | 'onEvents'>,
+  tenantId: string,
+  change: ItemChange,
+  causationKey: string,
+): Promise<WorkItem | undefined> => {
   const itemId = itemIdForRef(refOfChange(change));
+  // The tenant's team map decides the team (PUT /v1/teams); set on the observation, so the merge keeps it.
+  change = withMappedTeam(change, await teamCacheFor(deps.db).get(tenantId));
   for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
     const record = await loadItem(deps.db, tenantId, itemId);
     const next = applyChange(record.item, change);
     if (!next) {
       // Already applied (a re-run after a crash) or stale: make sure derived rows match the state.
       if (record.item) await syncDerivedRows(deps.db, tenantId, record.item, undefined);
+      if (record.item) await recordContribution(deps.db, tenantId, record.item, deps.clock());
+      if (record.item) await recordPeople(deps.db, tenantId, record.item, undefined, deps.clock());
       if (record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
+      // Also on a re-run: a crash may have come before the dependency state and alerts were written.
+      if (record.item) await evaluateAround(deps, tenantId, itemId);
       return record.item;
     }
     const events = eventsForChange(record.item, next, { tenantId, causationKey, time: deps.clock().toISOString() });
@@ -65,7 +81,11 @@ const applyOne = async (deps: ProcessDeps, tenantId: string, change: ItemChange,
       throw error;
     }
     await syncDerivedRows(deps.db, tenantId, next, record.item);
+    await recordContribution(deps.db, tenantId, next, deps.clock());
+    await recordPeople(deps.db, tenantId, next, record.item, deps.clock());
     if (events.length > 0 || record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
+    // After the item and its reverse edges are written: its blocked flag, its dependents', their alerts.
+    await evaluateAround(deps, tenantId, itemId, record.item);
     return next;
   }
   throw new Error(`Gave up on ${refOfChange(change)} after ${MAX_CONFLICT_RETRIES} write conflicts`);
@@ -132,4 +152,19 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
   } catch (error) {
     return retryLater(error);
   }
+};
+
+/**
+ * Applies changes that no delivery carries (reconciliation's `access_lost` tombstones) through the
+ * same steps as a delivery's: references, merge, events. Causation keys must be deterministic.
+ */
+export const applyChanges = async (
+  deps: ProcessDeps,
+  tenantId: string,
+  changes: readonly { causationKey: string; change: ItemChange }[],
+): Promise<void> => {
+  const references = deps.references ?? referenceDirectoryFor(deps.db);
+  const apply = (change: ItemChange, causationKey: string) => applyOne(deps, tenantId, change, causationKey);
+  const referenceDeps = { db: deps.db, directory: references, apply, clock: deps.clock };
+  for (const { causationKey, change } of changes) await applyWithReferences(referenceDeps, tenantId, change, causationKey);
 };

@@ -22,6 +22,8 @@ export interface PipelineOptions {
 interface ItemKey {
   tenantId: string;
   itemId: string;
+  /** the record of the partition holding events: the item (`ITEM`) or one of its alerts (`ALERT#…`) */
+  sk?: string;
 }
 
 /**
@@ -33,9 +35,9 @@ export const startPipeline = (options: PipelineOptions) => {
   const publisher = new WorkQueue<ItemKey>({
     name: 'publisher',
     concurrency: options.concurrency ?? 8,
-    handle: (key) => drainItemOutbox(options.db, options.publisher, key.tenantId, key.itemId),
+    handle: (key) => drainItemOutbox(options.db, options.publisher, key.tenantId, key.itemId, key.sk),
     discover: () => listItemsWithPendingEvents(options.db),
-    keyOf: (key) => `${key.tenantId}/${key.itemId}`,
+    keyOf: (key) => `${key.tenantId}/${key.itemId}/${key.sk ?? 'ITEM'}`,
     pollMs,
     log: options.log,
   });
@@ -44,7 +46,7 @@ export const startPipeline = (options: PipelineOptions) => {
     concurrency: options.concurrency ?? 8,
     handle: async (pk) => {
       const outcome = await processDelivery(
-        { ...options, onEvents: (tenantId, itemId) => publisher.enqueue({ tenantId, itemId }) },
+        { ...options, onEvents: (tenantId, itemId, sk) => publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }) },
         pk,
       );
       return outcome !== 'retry';

@@ -3,7 +3,11 @@ import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
 import { drainItemOutbox } from '../bus/drain-outbox.ts';
 import type { Db } from '../store/db.ts';
 import { itemIdOfKey, listQueued } from '../store/queue.ts';
+import { type RepairOutcome, repairShard, shardOfContributionKey } from '../store/aggregates.ts';
 import { type ProcessOutcome, processDelivery } from './process-delivery.ts';
+import { type ReconcileOptions, type ReconcileReport, reconcileConnections } from './reconcile.ts';
+import { runBackfillJob } from './backfill.ts';
+import { listRunningJobs } from '../store/jobs.ts';
 
 export interface SweepDeps {
   db: Db;
@@ -21,11 +25,19 @@ export interface SweepOptions {
   concurrency?: number;
   /** epoch ms after which no new record is started (the function's own timeout, minus a margin) */
   deadline?: number;
+  /** reconciliation with the tools (connections with read credentials) and backfill jobs; `false` skips both */
+  reconcile?: ReconcileOptions | false;
 }
 
 export interface SweepReport {
   deliveries: Partial<Record<ProcessOutcome | 'error', number>>;
   outbox: { drained: number; pending: number; error: number };
+  /** summary counter shards recomputed because an update to them did not finish */
+  aggregates: Partial<Record<RepairOutcome | 'error', number>>;
+  /** reconciliation with the tools, when it ran */
+  reconcile?: ReconcileReport;
+  /** backfill jobs advanced (in AWS the sweep is their runner; each resumes from its checkpoint) */
+  jobs?: { advanced: number; finished: number };
   /** true when the deadline stopped the sweep before it went through everything it found */
   truncated: boolean;
 }
@@ -52,7 +64,7 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
   const concurrency = options.concurrency ?? 4;
   const stop = () => options.deadline !== undefined && Date.now() > options.deadline;
   const before = new Date(deps.clock().getTime() - graceMs).toISOString();
-  const report: SweepReport = { deliveries: {}, outbox: { drained: 0, pending: 0, error: 0 }, truncated: false };
+  const report: SweepReport = { deliveries: {}, outbox: { drained: 0, pending: 0, error: 0 }, aggregates: {}, truncated: false };
 
   const deliveries = await listQueued(db, 'inbox', { before, limit });
   const deliveriesLeft = await forEachBounded(deliveries, concurrency, stop, async ({ pk }) => {
@@ -68,18 +80,49 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
 
   const outboxSkipped = stop();
   const items = outboxSkipped ? [] : await listQueued(db, 'outbox', { before, limit });
-  const itemsLeft = await forEachBounded(items, concurrency, stop, async ({ pk, tenantId }) => {
+  const itemsLeft = await forEachBounded(items, concurrency, stop, async ({ pk, sk, tenantId }) => {
     const itemId = itemIdOfKey(pk);
     if (!itemId) return;
     try {
-      if (await drainItemOutbox(db, deps.publisher, tenantId, itemId)) report.outbox.drained++;
+      if (await drainItemOutbox(db, deps.publisher, tenantId, itemId, sk)) report.outbox.drained++;
       else report.outbox.pending++;
     } catch (error) {
       log.warn('sweep: outbox drain failed, the next sweep retries it', { tenantId, itemId, error: String(error) });
       report.outbox.error++;
     }
   });
-  report.truncated = deliveriesLeft || itemsLeft || outboxSkipped;
+
+  // Aggregate repair: a contribution row still queued after the grace period means its writer
+  // stopped between swapping the row and adding its delta; recompute that shard exactly.
+  const aggregatesSkipped = stop();
+  const stuck = aggregatesSkipped ? [] : await listQueued(db, 'aggregates', { before, limit });
+  const shards = [...new Map(stuck.map(({ pk, tenantId }) => [pk, { tenantId, shard: shardOfContributionKey(pk) }])).values()];
+  const shardsLeft = await forEachBounded(shards, concurrency, stop, async ({ tenantId, shard }) => {
+    if (shard === undefined) return;
+    let outcome: RepairOutcome | 'error';
+    try {
+      outcome = await repairShard(db, tenantId, shard, { now: deps.clock(), graceMs });
+    } catch (error) {
+      log.warn('sweep: aggregate repair failed, the next sweep retries it', { tenantId, shard, error: String(error) });
+      outcome = 'error';
+    }
+    report.aggregates[outcome] = (report.aggregates[outcome] ?? 0) + 1;
+  });
+  // Backfill jobs: advanced page by page until the deadline; the next sweep resumes from the checkpoint.
+  if (options.reconcile !== false && !stop()) {
+    const signal = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, options.deadline - Date.now()));
+    report.jobs = { advanced: 0, finished: 0 };
+    for (const jobId of await listRunningJobs(db)) {
+      if (stop()) break;
+      report.jobs.advanced++;
+      if (await runBackfillJob(deps, jobId, signal).catch(() => false)) report.jobs.finished++;
+    }
+  }
+  // Reconciliation: read what changed in the tools since the last sweep, heal missed webhooks and tombstone what is gone.
+  if (options.reconcile !== false && !stop()) {
+    report.reconcile = await reconcileConnections(deps, { ...options.reconcile, ...(options.deadline === undefined ? {} : { deadline: options.deadline }) });
+  }
+  report.truncated = deliveriesLeft || itemsLeft || outboxSkipped || aggregatesSkipped || shardsLeft;
   log.info('sweep done', { ...report });
   return report;
 };

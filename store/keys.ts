@@ -19,6 +19,22 @@
  * | a change waiting for its item        | T#{t}#ITEM#{id} / PENDING#{causation}     |                                              |
  * | items with unpublished events        |                                           | queue: outbox / {time}#{pk}                  |
  * | event too large for one bus entry    | T#{t}#EVENT#{eventId} / EVENT (+ PART#{n}) |                                              |
+ * | backfill job by id                   | JOB#{id} / JOB                            | gsi1: T#{t}#jobs / {createdAt}#{id}; queue: jobs / {createdAt}#{pk} (running) |
+ * | a connection's running backfill      | CONN#{id} / BACKFILL                      |                                              |
+ * | a connection's reconciliation state  | CONN#{id} / RECONCILE                     |                                              |
+ * | summary counters, in shards          | T#{t}#AGG / SHARD#{n}                     |                                              |
+ * | what an item adds to the counters    | T#{t}#AGGC#{n} / C#{itemId}               | queue: aggregates / {time}#{pk} (in flight)  |
+ * | team map of a tenant (PUT /v1/teams) | T#{t}#TEAMS / TEAMS                       |                                              |
+ * | people seen as owners or requesters  | T#{t}#PEOPLE / P#{personId}               |                                              |
+ * | audit of people merges and splits    | T#{t}#PEOPLE_AUDIT / {at}#{auditId}       |                                              |
+ * | dependency state of an item (blocked)| T#{t}#ITEM#{id} / DEPS                    | gsi1: T#{t}#blocked / {updatedAt}#{id} (sparse: blocked only); gsi3: watch / {t}#{id} (sparse: open items, read by the alert sweep) |
+ * | alert, in its subject's partition    | T#{t}#ITEM#{subject} / ALERT#{alertId}    | gsi1: T#{t}#alerts / {openedAt}#{alertId}; gsi2: T#{t}#alerts#state#{s}; gsi3: T#{t}#alerts#kind#{k}; queue: outbox (pending events) |
+ * | alert thresholds of a tenant         | T#{t}#SETTINGS / SETTINGS                 |                                              |
+ * | manual link (POST /v1/links)         | T#{t}#LINK#{linkId} / LINK                | gsi1: T#{t}#links / {createdAt}#{linkId}     |
+ *
+ * Summary counters (`GET /v1/views/summary`, see store/aggregates.ts): one Query of `T#{t}#AGG` reads
+ * the tenant's AGGREGATE_SHARDS counter rows, whatever the size of the index. An item's contribution
+ * row sits in the partition of its shard, so repairing a shard is one strongly consistent Query.
  */
 import { sha256Hex } from '../core/ids.ts';
 
@@ -66,5 +82,33 @@ export const keys = {
   /** an event published as a pointer because it exceeds the bus entry limit; its body in parts */
   eventPayload: (tenantId: string, eventId: string) => ({ pk: `T#${tenantId}#EVENT#${eventId}`, sk: 'EVENT' }),
   eventPayloadPart: (tenantId: string, eventId: string, n: number) => ({ pk: `T#${tenantId}#EVENT#${eventId}`, sk: `PART#${n}` }),
-  queue: { inbox: 'inbox', outbox: 'outbox' },
+  aggregateShards: (tenantId: string) => `T#${tenantId}#AGG`,
+  aggregateShard: (tenantId: string, shard: number) => ({ pk: `T#${tenantId}#AGG`, sk: `SHARD#${shard}` }),
+  contributionsOf: (tenantId: string, shard: number) => `T#${tenantId}#AGGC#${shard}`,
+  contribution: (tenantId: string, shard: number, itemId: string) => ({ pk: `T#${tenantId}#AGGC#${shard}`, sk: `C#${itemId}` }),
+  teamMap: (tenantId: string) => ({ pk: `T#${tenantId}#TEAMS`, sk: 'TEAMS' }),
+  peopleOf: (tenantId: string) => `T#${tenantId}#PEOPLE`,
+  person: (tenantId: string, personId: string) => ({ pk: `T#${tenantId}#PEOPLE`, sk: `P#${personId}` }),
+  peopleAuditOf: (tenantId: string) => `T#${tenantId}#PEOPLE_AUDIT`,
+  peopleAudit: (tenantId: string, at: string, auditId: string) => ({ pk: `T#${tenantId}#PEOPLE_AUDIT`, sk: `${at}#${auditId}` }),
+  job: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'JOB' }),
+  jobsOf: (tenantId: string) => `T#${tenantId}#jobs`,
+  /** at most one running backfill per connection: this row names it */
+  activeBackfill: (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'BACKFILL' }),
+  reconcileState: (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'RECONCILE' }),
+  /** the derived dependency state of an item: its open blockers, the cycles it is in, `blocked` */
+  dependencyState: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'DEPS' }),
+  itemsBlocked: (tenantId: string) => `T#${tenantId}#blocked`,
+  /** one cross-tenant partition of open items, read by the scheduled alert sweep */
+  watched: 'watch',
+  watchedKey: (tenantId: string, itemId: string) => `${tenantId}#${itemId}`,
+  alert: (tenantId: string, subjectId: string, alertId: string) => ({ pk: `T#${tenantId}#ITEM#${subjectId}`, sk: `ALERT#${alertId}` }),
+  alertsOf: (tenantId: string) => `T#${tenantId}#alerts`,
+  alertsByState: (tenantId: string, state: string) => `T#${tenantId}#alerts#state#${state}`,
+  alertsByKind: (tenantId: string, kind: string) => `T#${tenantId}#alerts#kind#${kind}`,
+  byOpened: (openedAt: string, alertId: string) => `${openedAt}#${alertId}`,
+  settings: (tenantId: string) => ({ pk: `T#${tenantId}#SETTINGS`, sk: 'SETTINGS' }),
+  manualLink: (tenantId: string, linkId: string) => ({ pk: `T#${tenantId}#LINK#${linkId}`, sk: 'LINK' }),
+  linksOf: (tenantId: string) => `T#${tenantId}#links`,
+  queue: { inbox: 'inbox', outbox: 'outbox', aggregates: 'aggregates', jobs: 'jobs' },
 } as const;

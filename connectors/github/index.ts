@@ -1,22 +1,26 @@
-import { z } from 'zod';
 import type { Connector } from '../../core/connector.ts';
+import { githubBackfill } from './backfill.ts';
 import { normalizeGithubDelivery } from './normalize.ts';
 import { receiveGithubDelivery } from './receive.ts';
+import { type GithubSettings, GithubSettings as GithubSettingsSchema } from './settings.ts';
 import { verifyGithubSignature } from './verify.ts';
 
 /**
  * GitHub: repository or organization webhooks (content type JSON, with a secret) for issues,
- * pull requests, reviews and issue comments. A connection needs no settings.
+ * pull requests, reviews and issue comments. Webhooks need no settings; backfill and
+ * reconciliation need read `credentials` (docs/backfill.md).
  */
-export const github: Connector<{}> = {
+export const github: Connector<GithubSettings> = {
   source: 'github',
-  settings: z.object({}),
+  settings: GithubSettingsSchema,
   secretHeaders: ['x-hub-signature-256', 'x-hub-signature'],
   verify: verifyGithubSignature,
   receive: receiveGithubDelivery,
   normalize: normalizeGithubDelivery,
+  backfill: githubBackfill,
 };
 
 export { normalizeGithubDelivery } from './normalize.ts';
 export { receiveGithubDelivery } from './receive.ts';
 export { verifyGithubSignature } from './verify.ts';
+export { GithubSettings } from './settings.ts';

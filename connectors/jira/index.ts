@@ -1,4 +1,5 @@
 import type { Connector } from '../../core/connector.ts';
+import { jiraBackfill } from './backfill.ts';
 import { normalizeJiraDelivery } from './normalize.ts';
 import { receiveJiraDelivery } from './receive.ts';
 import { JiraSettings } from './settings.ts';
@@ -16,6 +17,7 @@ export const jira: Connector<JiraSettings> = {
   verify: verifyJiraRequest,
   receive: receiveJiraDelivery,
   normalize: normalizeJiraDelivery,
+  backfill: jiraBackfill,
 };
 
 export { normalizeJiraDelivery, SUPPORTED_JIRA_EVENTS } from './normalize.ts';

@@ -32,6 +32,34 @@ export const CategoryRule = z
 export type CategoryRule = z.infer<typeof CategoryRule>;
 
 /**
+ * Read credentials for backfill and reconciliation: Jira Cloud's account email + API token, or a
+ * bearer token (OAuth 2.0 access token; Data Center personal access token). Stored with the
+ * connection, never returned by the API.
+ */
+export const JiraCredentials = z
+  .object({
+    email: z.string().min(1).optional(),
+    apiToken: z.string().min(1).optional(),
+    bearer: z.string().min(1).optional(),
+    /** the REST root when it is not `https://{site}` (a proxy, a test server) */
+    apiUrl: z.url().optional(),
+    /** narrows what is read, e.g. `project in (ACME, OPS)` */
+    jql: z.string().min(1).optional(),
+    /**
+     * `enhanced`: `/rest/api/2/search/jql` with `nextPageToken` (Jira Cloud, where the classic search
+     * was removed); `classic`: `/rest/api/2/search` with `startAt` + `total` (Data Center). Default:
+     * enhanced for `*.atlassian.net`, classic otherwise.
+     */
+    search: z.enum(['enhanced', 'classic']).optional(),
+    /** issues per page (Jira caps it at 100) */
+    pageSize: z.number().int().min(1).max(100).default(50),
+    /** never more requests than this per second */
+    maxRequestsPerSecond: z.number().positive().max(100).default(5),
+  })
+  .refine((c) => (c.email && c.apiToken) || c.bearer, { message: 'give `email` + `apiToken`, or `bearer`' });
+export type JiraCredentials = z.infer<typeof JiraCredentials>;
+
+/**
  * The settings of a Jira connection (`POST /v1/connections {"source": "jira", ...}`). Rules are
  * declarative and applied when a delivery is normalized, so they also apply on replay.
  */
@@ -51,6 +79,8 @@ export const JiraSettings = z.object({
   categoryRules: z.array(CategoryRule).default([]),
   /** `customfield_10016` → what it holds */
   customFields: z.record(z.string().regex(/^customfield_\d+$/, 'must be a custom field id like customfield_10016'), CustomFieldTarget).default({}),
+  /** read credentials for backfill and reconciliation (docs/backfill.md) */
+  credentials: JiraCredentials.optional(),
 });
 export type JiraSettings = z.infer<typeof JiraSettings>;
 

@@ -10,12 +10,17 @@ import { buildOpenApi } from './openapi.ts';
 import type { Operation } from './openapi-registry.ts';
 import { problemResponse } from './problem.ts';
 import { connectionOperations, connectionRoutes } from './routes/connections.ts';
+import { dependencyOperations, dependencyRoutes } from './routes/dependencies.ts';
 import { eventOperations, eventRoutes } from './routes/events.ts';
 import { hookOperations, hookRoutes } from './routes/hooks.ts';
 import { itemOperations, itemRoutes } from './routes/items.ts';
+import { jobOperations, jobRoutes } from './routes/jobs.ts';
 import { tenantOperations, tenantRoutes } from './routes/tenants.ts';
 import { tokenOperations, tokenRoutes } from './routes/tokens.ts';
-import { homePage } from '../../web/home.tsx';
+import { viewOperations, viewRoutes } from './routes/views.ts';
+import { teamOperations, teamRoutes } from './routes/teams.ts';
+import { peopleOperations, peopleRoutes } from './routes/people.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 
 export interface AppDeps {
   db: Db;
@@ -29,6 +34,8 @@ export interface AppDeps {
   /** the local bus, for the SSE stream; absent in AWS */
   bus?: LocalBus;
   onAccepted?: (deliveryPk: string) => void;
+  /** a local runner for backfill jobs; absent in AWS */
+  onJobStarted?: (jobId: string) => void;
   version?: string;
 }
 
@@ -40,7 +47,12 @@ const publicOperations: Operation[] = [
 export const ALL_OPERATIONS: readonly Operation[] = [
   ...hookOperations,
   ...itemOperations,
+  ...dependencyOperations,
+  ...viewOperations,
+  ...teamOperations,
+  ...peopleOperations,
   ...connectionOperations,
+  ...jobOperations,
   ...tokenOperations,
   ...tenantOperations,
   ...eventOperations,
@@ -69,7 +81,8 @@ export const createApp = (deps: AppDeps) => {
   });
   app.notFound((c) => problemResponse(new NotFoundError(`Route ${c.req.method} ${c.req.path}`), c.req.path));
 
-  app.get('/', (c) => c.html(homePage({ publicUrl: deps.publicUrl })));
+  // The dashboard (`/`, `/items`, `/items/{id}`, `/people`, `/login`): server-rendered pages, see web/dashboard.tsx.
+  app.route('/', dashboardRoutes({ db: deps.db, clock: deps.clock, get publicUrl() { return deps.publicUrl; }, resolve }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/openapi.json', (c) => c.json(openApi));
   app.route('/hooks', hookRoutes(deps));
@@ -80,15 +93,25 @@ export const createApp = (deps: AppDeps) => {
   app.use('/v1/items/*', read);
   app.use('/v1/items', read);
   app.use('/v1/events/*', read);
+  // Writes among these (PUT /v1/settings, /v1/links) check the admin scope themselves.
+  for (const path of ['/v1/graph', '/v1/alerts', '/v1/settings', '/v1/links', '/v1/links/*']) app.use(path, read);
+  app.use('/v1/views/*', read);
+  for (const path of ['/v1/teams', '/v1/people', '/v1/people/*']) app.use(path, read);
   app.use('/v1/connections/*', admin);
   app.use('/v1/connections', admin);
+  app.use('/v1/jobs/*', admin);
   app.use('/v1/tokens/*', admin);
   app.use('/v1/tokens', admin);
   app.use('/v1/tenants/*', operator);
   app.use('/v1/tenants', operator);
   app.route('/v1/items', itemRoutes(deps.db));
   app.route('/v1/events', eventRoutes(deps.bus, deps.db));
+  app.route('/v1', dependencyRoutes(deps));
+  app.route('/v1/views', viewRoutes({ db: deps.db, clock: deps.clock }));
+  app.route('/v1/teams', teamRoutes(deps));
+  app.route('/v1/people', peopleRoutes(deps));
   app.route('/v1/connections', connectionRoutes(deps));
+  app.route('/v1/jobs', jobRoutes(deps));
   app.route('/v1/tokens', tokenRoutes(deps));
   app.route('/v1/tenants', tenantRoutes(deps));
   return app;

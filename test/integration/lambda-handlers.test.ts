@@ -115,7 +115,8 @@ describe('Lambda handlers with real event shapes, against the local engine', () 
 
   const outboxRecords = async () => {
     const queued = await listQueued(runtime.db, 'outbox');
-    return Promise.all(queued.map((q) => recordOf('MODIFY', { pk: q.pk, sk: 'ITEM' })));
+    // Item records and alert records (in their subject's partition) both wait on the outbox queue.
+    return Promise.all(queued.map((q) => recordOf('MODIFY', { pk: q.pk, sk: q.sk })));
   };
 
   describe('api (Function URL and HTTP API events)', () => {

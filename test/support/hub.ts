@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { inject } from 'vitest';
 import type { EventEnvelope } from '../../core/events.ts';
+import type { RequestLimits } from '../../core/connector.ts';
 import type { EventPublisher } from '../../core/ports.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { type LocalHub, startLocalHub } from '../../functions/local-hub.ts';
@@ -16,7 +17,7 @@ let tables = 0;
 export const uniqueTable = (prefix = 't') => `${prefix}_${process.pid}_${Date.now().toString(36)}_${tables++}`;
 
 /** A hub in this process, on a random port, against the engine the test run started. */
-export const startTestHub = async (options: { publisher?: EventPublisher; env?: Record<string, string> } = {}): Promise<TestHub> => {
+export const startTestHub = async (options: { publisher?: EventPublisher; env?: Record<string, string>; clock?: () => Date; limits?: Partial<RequestLimits> } = {}): Promise<TestHub> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-test-'));
   const hub = await startLocalHub({
     config: loadConfig({
@@ -30,6 +31,8 @@ export const startTestHub = async (options: { publisher?: EventPublisher; env?: 
     }),
     publisher: options.publisher,
     pollMs: 50,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   return new TestHub(hub, dataDir);
 };

@@ -12,6 +12,9 @@ import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody, validationError } from '../problem.ts';
 import { pageOf } from './items.ts';
+import { BackfillBody, jobView, startBackfill } from '../../../pipeline/backfill.ts';
+import { putReconcileState } from '../../../store/jobs.ts';
+import { Job } from './jobs.ts';
 
 const CreateConnection = z.looseObject({
   source: Source,
@@ -57,6 +60,19 @@ export const connectionOperations: Operation[] = [
     body: RotateSecret,
     responses: { 200: { description: 'The new secret', schema: ConnectionWithSecret } },
   },
+  {
+    method: 'post',
+    path: '/v1/connections/{id}/backfill',
+    summary: 'Read existing work with the connection\'s read credentials: starts a job (or returns the one running)',
+    tag: 'connections',
+    scope: 'admin',
+    body: BackfillBody,
+    responses: {
+      202: { description: 'Job started', schema: Job },
+      200: { description: 'A backfill of this connection is already running', schema: Job },
+      422: { description: 'The connection has no read credentials' },
+    },
+  },
   { method: 'delete', path: '/v1/connections/{id}', summary: 'Disconnect: its webhooks answer 404 from now on', tag: 'connections', scope: 'admin', responses: { 204: { description: 'Deleted' } } },
 ];
 
@@ -66,14 +82,29 @@ export interface ConnectionRouteDeps {
   connections: ConnectionCache;
   clock: Clock;
   publicUrl: string;
+  /** told about each started backfill job, so a local runner can start it at once */
+  onJobStarted?: (jobId: string) => void;
 }
+
+/** Read credentials are stored with the connection but never shown: each secret path reads `********`. */
+const maskSettings = (settings: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> => {
+  const masked = structuredClone(settings);
+  for (const path of paths) {
+    const parts = path.split('.');
+    let node: unknown = masked;
+    for (const part of parts.slice(0, -1)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+    const last = parts.at(-1)!;
+    if (node && typeof node === 'object' && last in node) (node as Record<string, unknown>)[last] = '********';
+  }
+  return masked;
+};
 
 export const connectionRoutes = (deps: ConnectionRouteDeps) => {
   const view = (c: ConnectionRecord): z.infer<typeof Connection> => ({
     id: c.id,
     source: c.source,
     name: c.name,
-    settings: c.settings,
+    settings: maskSettings(c.settings, deps.connectors.get(c.source)?.backfill?.secretSettings ?? []),
     webhookUrl: `${deps.publicUrl}/hooks/${c.source}/${c.id}`,
     createdAt: c.createdAt,
     ...(c.secrets.length > 1 ? { secretRotatedAt: c.secrets[0]!.createdAt } : {}),
@@ -103,6 +134,8 @@ export const connectionRoutes = (deps: ConnectionRouteDeps) => {
         createdAt: now,
       };
       await putConnection(deps.db, connection);
+      // With read credentials, the sweep reconciles the index with the tool from now on.
+      if (connector.backfill?.canRead(connection.settings)) await putReconcileState(deps.db, connection.id, { lastRunAt: now });
       return c.json({ ...view(connection), secret }, 201);
     })
     .get('/', async (c) => c.json({ items: (await listConnections(deps.db, c.get('principal').tenantId)).map(view), nextCursor: null }))
@@ -121,6 +154,13 @@ export const connectionRoutes = (deps: ConnectionRouteDeps) => {
       await putConnection(deps.db, rotated);
       deps.connections.invalidate(connection.id);
       return c.json({ ...view(rotated), secret, previousSecretExpiresAt: expiresAt });
+    })
+    .post('/:id/backfill', async (c) => {
+      const connection = await own(c.get('principal').tenantId, c.req.param('id'));
+      const body = await parseJsonBody(c, BackfillBody);
+      const { job, created } = await startBackfill(deps, connection.tenantId, connection.id, body);
+      if (created) deps.onJobStarted?.(job.id);
+      return c.json(jobView(job, deps.clock()), created ? 202 : 200);
     })
     .delete('/:id', async (c) => {
       const connection = await own(c.get('principal').tenantId, c.req.param('id'));
