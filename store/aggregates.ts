@@ -5,6 +5,7 @@ import { sha256Hex } from '../core/ids.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { readPartition } from './partition.ts';
 
 /**
  * The summary counters, kept without transactions and without reading the index per request.
@@ -126,24 +127,7 @@ export const readCounters = async (db: Db, tenantId: string): Promise<Record<str
   return totals;
 };
 
-const readShardContributions = async (db: Db, tenantId: string, shard: number) => {
-  const rows: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.contributionsOf(tenantId, shard) },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    rows.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return rows;
-};
+const readShardContributions = (db: Db, tenantId: string, shard: number) => readPartition(db, keys.contributionsOf(tenantId, shard));
 
 export type RepairOutcome = 'repaired' | 'in_flight' | 'conflict';
 

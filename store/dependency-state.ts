@@ -2,9 +2,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
-import { type IncomingLink, isoKey } from './items.ts';
+import { type IncomingLink, isoKey, parseItemPartition } from './items.ts';
 import { keys } from './keys.ts';
-import type { Link } from '../core/work-item.ts';
+import { readPartition } from './partition.ts';
 
 /**
  * The derived dependency state of an item (`DEPS` row in its partition): the blockers that were
@@ -45,27 +45,9 @@ export interface ItemPartition {
 }
 
 export const loadItemPartition = async (db: Db, tenantId: string, itemId: string): Promise<ItemPartition> => {
-  const rows: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.item(tenantId, itemId).pk },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    rows.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  const itemRow = rows.find((r) => r.sk === 'ITEM');
+  const rows = await readPartition(db, keys.item(tenantId, itemId).pk);
   return {
-    item: itemRow?.doc ? (JSON.parse(String(itemRow.doc)) as WorkItem) : undefined,
-    incoming: rows
-      .filter((r) => String(r.sk).startsWith('IN#'))
-      .map((r) => ({ fromId: String(r.sk).split('#')[1]!, from: String(r.from), link: r.link as Link })),
+    ...parseItemPartition(rows),
     state: toState(rows.find((r) => r.sk === 'DEPS')),
     alertRows: rows.filter((r) => String(r.sk).startsWith('ALERT#')),
   };

@@ -8,6 +8,7 @@ import type { Link, WorkItem } from '../core/work-item.ts';
 import { batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { readPartition } from './partition.ts';
 
 /**
  * The item record is the unit of consistency: it holds the item, the events its changes caused
@@ -162,32 +163,18 @@ export interface IncomingLink {
   link: Link;
 }
 
-/** The item and everything stored in its partition: reverse edges come with it in one query. */
-export const loadItemWithIncoming = async (
-  db: Db,
-  tenantId: string,
-  itemId: string,
-): Promise<{ item: WorkItem | undefined; incoming: IncomingLink[] }> => {
-  const rows: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.item(tenantId, itemId).pk },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    rows.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+/** The item and the reverse edges stored in its partition, from that partition's rows. */
+export const parseItemPartition = (rows: readonly Record<string, unknown>[]): { item: WorkItem | undefined; incoming: IncomingLink[] } => {
   const itemRow = rows.find((r) => r.sk === 'ITEM');
   const incoming = rows
     .filter((r) => String(r.sk).startsWith('IN#'))
     .map((r) => ({ fromId: String(r.sk).split('#')[1]!, from: String(r.from), link: r.link as Link }));
   return { item: itemRow?.doc ? (JSON.parse(String(itemRow.doc)) as WorkItem) : undefined, incoming };
 };
+
+/** The item and everything stored in its partition: reverse edges come with it in one query. */
+export const loadItemWithIncoming = async (db: Db, tenantId: string, itemId: string) =>
+  parseItemPartition(await readPartition(db, keys.item(tenantId, itemId).pk));
 
 /** Items whose records hold unpublished events (sparse queue index; discovery only). */
 export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{ tenantId: string; itemId: string; sk: string }[]> => {

@@ -5,6 +5,7 @@ import { randomId } from '../core/ids.ts';
 import type { Person, WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { readPartition } from './partition.ts';
 
 /**
  * People of a tenant, one record per person id the connectors resolved (`T#{t}#PEOPLE / P#{id}`).
@@ -67,24 +68,8 @@ const toRecord = (row: Record<string, unknown>): PersonRecord => ({
   ...(row.mergedInto ? { mergedInto: String(row.mergedInto) } : {}),
 });
 
-export const listPersonRecords = async (db: Db, tenantId: string): Promise<PersonRecord[]> => {
-  const out: PersonRecord[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.peopleOf(tenantId) },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    out.push(...(page.Items ?? []).map(toRecord));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return out;
-};
+export const listPersonRecords = async (db: Db, tenantId: string): Promise<PersonRecord[]> =>
+  (await readPartition(db, keys.peopleOf(tenantId))).map(toRecord);
 
 /** Follows merges to the person that absorbed `id` (itself when not merged). */
 export const canonicalResolver = (records: readonly PersonRecord[]) => {

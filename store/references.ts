@@ -1,9 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ItemChange } from '../core/changes.ts';
 import type { Link } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { readPartition } from './partition.ts';
 
 /**
  * What the processor knows to resolve references across tools, all on the main table with strongly
@@ -30,24 +31,8 @@ export const rememberJiraProject = async (db: Db, tenantId: string, projectKey: 
 };
 
 /** The tenant's known Jira projects: key → site. */
-export const listJiraProjects = async (db: Db, tenantId: string): Promise<Record<string, string>> => {
-  const projects: Record<string, string> = {};
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.jiraProjectsOf(tenantId) },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const row of page.Items ?? []) projects[String(row.project)] = String(row.site);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return projects;
-};
+export const listJiraProjects = async (db: Db, tenantId: string): Promise<Record<string, string>> =>
+  Object.fromEntries((await readPartition(db, keys.jiraProjectsOf(tenantId))).map((row) => [String(row.project), String(row.site)]));
 
 /**
  * Points `alias` at `ref`, unless the alias already points elsewhere from a newer observation (an
@@ -79,24 +64,8 @@ export const getRefAlias = async (db: Db, tenantId: string, alias: string): Prom
 };
 
 /** The reverse edges stored at an item (who links to it), read from its own partition. */
-export const listIncomingEdges = async (db: Db, tenantId: string, itemId: string): Promise<{ from: string; link: Link }[]> => {
-  const edges: { from: string; link: Link }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :in)',
-        ExpressionAttributeValues: { ':pk': keys.item(tenantId, itemId).pk, ':in': 'IN#' },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const row of page.Items ?? []) edges.push({ from: String(row.from), link: row.link as Link });
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return edges;
-};
+export const listIncomingEdges = async (db: Db, tenantId: string, itemId: string): Promise<{ from: string; link: Link }[]> =>
+  (await readPartition(db, keys.item(tenantId, itemId).pk, 'IN#')).map((row) => ({ from: String(row.from), link: row.link as Link }));
 
 /** A change kept until its item is indexed, with the causation key its events are derived from. */
 export interface PendingChange {
@@ -123,24 +92,11 @@ export const putPendingChange = async (db: Db, tenantId: string, itemId: string,
 };
 
 /** The changes waiting for an item. */
-export const listPendingChanges = async (db: Db, tenantId: string, itemId: string): Promise<PendingChange[]> => {
-  const out: PendingChange[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :pending)',
-        ExpressionAttributeValues: { ':pk': keys.item(tenantId, itemId).pk, ':pending': 'PENDING#' },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const row of page.Items ?? []) out.push({ causationKey: String(row.causationKey), change: JSON.parse(String(row.change)) as ItemChange });
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return out;
-};
+export const listPendingChanges = async (db: Db, tenantId: string, itemId: string): Promise<PendingChange[]> =>
+  (await readPartition(db, keys.item(tenantId, itemId).pk, 'PENDING#')).map((row) => ({
+    causationKey: String(row.causationKey),
+    change: JSON.parse(String(row.change)) as ItemChange,
+  }));
 
 export const deletePendingChange = async (db: Db, tenantId: string, itemId: string, causationKey: string): Promise<void> => {
   await db.doc.send(new DeleteCommand({ TableName: db.table, Key: keys.pendingChange(tenantId, itemId, causationKey) }));
