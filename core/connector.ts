@@ -59,6 +59,8 @@ export interface Connector<Settings extends Record<string, unknown> = Record<str
   settings: z.ZodType<Settings>;
   /** headers carrying credentials; never stored with the delivery */
   secretHeaders: readonly string[];
+  /** settings paths (`credentials.token`) that are secrets: stored, never returned by the API */
+  secretSettings?: readonly string[];
   /** authenticate the raw request (timing-safe); throws UnauthorizedError */
   verify(request: WebhookRequest, connection: ConnectionForVerify): void | Promise<void>;
   /** reject requests that can never be processed (MalformedPayloadError, UnsupportedMediaTypeError) and identify the delivery */
@@ -142,8 +144,6 @@ export class SourceAccessError extends Error {
 
 /** What a connector adds to read existing work from the tool's API (read credentials in its settings). */
 export interface BackfillCapability {
-  /** settings paths (`credentials.token`) that are secrets: stored, never returned by the API */
-  secretSettings: readonly string[];
   /** whether this connection's settings carry read credentials */
   canRead(settings: Readonly<Record<string, unknown>>): boolean;
   /** pages of open and recently updated items, resumable from any page's cursor */

@@ -61,6 +61,7 @@ export function createEmailConnector(options: EmailConnectorOptions = {}): Conne
     source: 'email',
     settings: EmailSettings,
     secretHeaders: [SIGNATURE_HEADER, 'authorization'],
+    secretSettings: ['passwordSha256'],
     verify(request, connection) {
       const settings = readEmailSettings(connection.settings);
       return PROVIDERS[settings.provider].verify(request, connection, settings, deps);

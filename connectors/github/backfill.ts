@@ -286,7 +286,6 @@ async function* reconcilePages(request: ReconcileRequest): AsyncGenerator<SyncPa
 
 /** GitHub's backfill capability: credentials in `settings.credentials`. */
 export const githubBackfill: BackfillCapability = {
-  secretSettings: ['credentials.token'],
   canRead: (settings) => GithubSettings.safeParse(settings).data?.credentials !== undefined,
   pages: backfillPages,
   reconcile: reconcilePages,

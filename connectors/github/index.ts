@@ -17,6 +17,7 @@ export const github: Connector<GithubSettings> = {
   verify: verifyGithubSignature,
   receive: receiveGithubDelivery,
   normalize: normalizeGithubDelivery,
+  secretSettings: ['credentials.token'],
   backfill: githubBackfill,
 };
 

@@ -197,7 +197,6 @@ async function* reconcilePages(request: ReconcileRequest): AsyncGenerator<SyncPa
 
 /** Jira's backfill capability: credentials in `settings.credentials`. */
 export const jiraBackfill: BackfillCapability = {
-  secretSettings: ['credentials.apiToken', 'credentials.bearer'],
   canRead: (settings) => {
     const parsed = z.object({ credentials: z.unknown() }).safeParse(settings);
     return parsed.success && parsed.data.credentials !== undefined && parsed.data.credentials !== null;

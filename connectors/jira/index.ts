@@ -17,6 +17,7 @@ export const jira: Connector<JiraSettings> = {
   verify: verifyJiraRequest,
   receive: receiveJiraDelivery,
   normalize: normalizeJiraDelivery,
+  secretSettings: ['credentials.apiToken', 'credentials.bearer'],
   backfill: jiraBackfill,
 };
 

@@ -184,6 +184,13 @@ describe('email webhooks over HTTP', () => {
     });
   });
 
+  it('never shows a Postmark password, not even its hash', async () => {
+    const connection = await hub.createConnection('email', OPERATOR_TOKEN, { provider: 'postmark', address: MAILBOX, password: 'a-long-postmark-password' });
+    const shown = await hub.api('GET', `/v1/connections/${connection.id}`);
+    expect(shown.body.settings.passwordSha256).toBe('********');
+    expect(JSON.stringify((await hub.api('GET', '/v1/connections')).body)).not.toMatch(/[0-9a-f]{64}/);
+  });
+
   it('validates the connection settings: a provider and a mailbox address', async () => {
     const missing = await hub.api('POST', '/v1/connections', { source: 'email', name: 'no address', provider: 'raw' });
     expect(missing.status).toBe(422);

@@ -104,7 +104,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps) => {
     id: c.id,
     source: c.source,
     name: c.name,
-    settings: maskSettings(c.settings, deps.connectors.get(c.source)?.backfill?.secretSettings ?? []),
+    settings: maskSettings(c.settings, deps.connectors.get(c.source)?.secretSettings ?? []),
     webhookUrl: `${deps.publicUrl}/hooks/${c.source}/${c.id}`,
     createdAt: c.createdAt,
     ...(c.secrets.length > 1 ? { secretRotatedAt: c.secrets[0]!.createdAt } : {}),
