@@ -7,13 +7,13 @@ import { type WorkItem, isClosed } from '../core/work-item.ts';
 import { alertsOfRows, raiseAlert, resolveAlert } from '../store/alerts.ts';
 import type { Db } from '../store/db.ts';
 import {
-  getItemsConsistently,
   getSettingsRecord,
   listWatchedItems,
   loadItemPartition,
   saveDependencyState,
 } from '../store/dependency-state.ts';
 import { exploreGraph } from '../store/graph.ts';
+import { getItems } from '../store/item-queries.ts';
 
 /*
  * Dependency state and alerts, kept current without transactions:
@@ -69,7 +69,7 @@ export const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: st
     const { item, incoming, state } = partition;
     if (!item) return [];
     const neighbourIds = neighboursOf(item, incoming);
-    const related = await getItemsConsistently(db, tenantId, neighbourIds);
+    const related = await getItems(db, tenantId, neighbourIds, { consistent: true });
     const incomingLinks = confirmedIncoming(item.ref, incoming, related);
     const edges = blockingEdgesOf(item, incomingLinks);
     const blockers = edges.filter((e) => e.to === item.id).map((e) => related.get(e.from)).filter((b): b is WorkItem => b !== undefined);

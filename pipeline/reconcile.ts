@@ -1,5 +1,6 @@
 import { getConnection } from '../store/connections.ts';
-import { InvalidCursorError, listItems } from '../store/item-queries.ts';
+import { InvalidCursorError } from '../store/cursor.ts';
+import { listItems } from '../store/item-queries.ts';
 import { deleteReconcileState, getReconcileState, listReconciledConnections, putReconcileState } from '../store/jobs.ts';
 import { type SyncDeps, applySyncPage, limitsOf } from './backfill.ts';
 

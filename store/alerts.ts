@@ -3,7 +3,8 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertDraft, AlertKind, AlertState } from '../core/alerts.ts';
 import { type EventEnvelope, alertEvent } from '../core/events.ts';
 import type { Db } from './db.ts';
-import { type Page, InvalidCursorError } from './item-queries.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import type { Page } from './item-queries.ts';
 import { type StoredPending, decodePending, removePublishedEventsAt } from './items.ts';
 import { keys } from './keys.ts';
 
@@ -137,18 +138,6 @@ export interface AlertQuery {
   team?: string;
 }
 
-const encodeCursor = (partition: string, key: Record<string, unknown>): string =>
-  Buffer.from(JSON.stringify({ p: partition, k: key })).toString('base64url');
-
-const decodeCursor = (cursor: string, partition: string): Record<string, unknown> => {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p: string; k: Record<string, unknown> };
-    if (parsed.p !== partition || typeof parsed.k !== 'object') throw new Error('other query');
-    return parsed.k;
-  } catch {
-    throw new InvalidCursorError();
-  }
-};
 
 /**
  * Alerts of a tenant, newest opened first, through the narrowest index; every condition is

@@ -1,4 +1,4 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.ts';
 
 export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
@@ -23,4 +23,26 @@ export const splitIntoParts = (bytes: Buffer, size: number): Buffer[] => {
   const parts: Buffer[] = [];
   for (let offset = 0; offset < bytes.length; offset += size) parts.push(bytes.subarray(offset, offset + size));
   return parts;
+};
+
+/**
+ * BatchGetItem in groups of 100 (its limit), retrying unprocessed keys with backoff. Duplicate
+ * keys are read once (DynamoDB rejects a batch that repeats a key).
+ */
+export const batchGet = async (
+  db: Db,
+  keys: readonly { pk: string; sk: string }[],
+  options: { consistent?: boolean } = {},
+): Promise<Record<string, unknown>[]> => {
+  const rows: Record<string, unknown>[] = [];
+  let pending = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const batch = pending.slice(0, 100);
+    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent } } }));
+    rows.push(...(result.Responses?.[db.table] ?? []));
+    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
+    pending = [...unprocessed, ...pending.slice(100)];
+    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+  }
+  return rows;
 };

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { WorkItem } from '../core/work-item.ts';
+import { batchGet } from './batch.ts';
 import type { Db } from './db.ts';
 import { type IncomingLink, isoKey, parseItemPartition } from './items.ts';
 import { keys } from './keys.ts';
@@ -92,35 +93,8 @@ export const saveDependencyState = async (
 
 /** Dependency states of many items (BatchGet, strongly consistent). Missing rows read as not blocked. */
 export const getDependencyStates = async (db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, DependencyState>> => {
-  const found = new Map<string, DependencyState>();
-  let pending = [...new Set(ids)].map((id) => keys.dependencyState(tenantId, id));
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const batch = pending.slice(0, 100);
-    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: true } } }));
-    for (const row of result.Responses?.[db.table] ?? []) found.set(String(row.itemId), toState(row));
-    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
-    pending = [...unprocessed, ...pending.slice(100)];
-    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-  }
-  return found;
-};
-
-/** Items by id with strongly consistent reads (for decisions: alert evaluation). */
-export const getItemsConsistently = async (db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, WorkItem>> => {
-  const found = new Map<string, WorkItem>();
-  let pending = [...new Set(ids)].map((id) => keys.item(tenantId, id));
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const batch = pending.slice(0, 100);
-    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: true } } }));
-    for (const row of result.Responses?.[db.table] ?? []) {
-      const item = JSON.parse(String(row.doc)) as WorkItem;
-      found.set(item.id, item);
-    }
-    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
-    pending = [...unprocessed, ...pending.slice(100)];
-    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-  }
-  return found;
+  const rows = await batchGet(db, ids.map((id) => keys.dependencyState(tenantId, id)), { consistent: true });
+  return new Map(rows.map((row) => [String(row.itemId), toState(row)]));
 };
 
 /** Open items the sweep re-evaluates, across tenants (discovery only: each is re-read). */

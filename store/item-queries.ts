@@ -1,7 +1,8 @@
-import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { AppError } from '../core/errors.ts';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type ItemFilter, matchesFilter } from '../core/item-filter.ts';
 import type { WorkItem } from '../core/work-item.ts';
+import { batchGet } from './batch.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { isoKey } from './items.ts';
@@ -31,47 +32,10 @@ const planQuery = (tenantId: string, filter: ItemFilter): Plan => {
   return { index: 'gsi1', partition: keys.itemsOf(tenantId), facet: false };
 };
 
-export class InvalidCursorError extends AppError {
-  constructor() {
-    super({
-      status: 400,
-      type: 'invalid-cursor',
-      title: 'Invalid cursor',
-      detail: 'The cursor does not belong to this query. Pass `nextCursor` back unchanged, with the same filters.',
-    });
-    this.name = 'InvalidCursorError';
-  }
-}
-
-const encodeCursor = (partition: string, key: Record<string, unknown>): string =>
-  Buffer.from(JSON.stringify({ p: partition, k: key })).toString('base64url');
-
-const decodeCursor = (cursor: string, partition: string): Record<string, unknown> => {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p: string; k: Record<string, unknown> };
-    if (parsed.p !== partition || typeof parsed.k !== 'object') throw new Error('other query');
-    return parsed.k;
-  } catch {
-    throw new InvalidCursorError();
-  }
-};
-
-/** Reads items by id (eventually consistent; for display, not for decisions). */
-export const getItems = async (db: Db, tenantId: string, ids: string[]): Promise<Map<string, WorkItem>> => {
-  const found = new Map<string, WorkItem>();
-  let pending = ids.map((id) => keys.item(tenantId, id));
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const batch = pending.slice(0, 100);
-    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch } } }));
-    for (const row of result.Responses?.[db.table] ?? []) {
-      const item = JSON.parse(String(row.doc)) as WorkItem;
-      found.set(item.id, item);
-    }
-    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
-    pending = [...unprocessed, ...pending.slice(100)];
-    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-  }
-  return found;
+/** Reads items by id: eventually consistent for display, `consistent` for decisions (alert evaluation). */
+export const getItems = async (db: Db, tenantId: string, ids: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, WorkItem>> => {
+  const rows = await batchGet(db, ids.map((id) => keys.item(tenantId, id)), options);
+  return new Map(rows.map((row) => JSON.parse(String(row.doc)) as WorkItem).map((item) => [item.id, item]));
 };
 
 const indexKeyOf = (plan: Plan, row: Record<string, unknown>): Record<string, unknown> => {
