@@ -12,6 +12,7 @@ import {
 import { githubRef } from '../../core/references.ts';
 import { rateLimitedFetch } from '../shared/rate-limited-fetch.ts';
 import { type GithubCredentials, GithubSettings } from './settings.ts';
+import { memoizedReadable } from '../shared/readable.ts';
 
 /**
  * Backfill and reconciliation over the GitHub REST API. Every record read becomes a delivery shaped
@@ -214,21 +215,7 @@ const parseRef = (ref: string): { fullName: string; number: number } | undefined
  */
 async function verifyRefs(octokit: Octokit, refs: readonly string[], now: string): Promise<SyncPage> {
   const page: Required<Pick<SyncPage, 'deliveries' | 'changes'>> = { deliveries: [], changes: [] };
-  const repoReadable = new Map<string, boolean>();
-  const canReadRepo = async (fullName: string) => {
-    if (!repoReadable.has(fullName)) {
-      const readable = await octokit.request('GET /repos/{owner}/{repo}', splitRepo(fullName)).then(
-        () => true,
-        (error: unknown) => {
-          const status = statusOf(error);
-          if (status === 401 || status === 403 || status === 404) return false;
-          throw error;
-        },
-      );
-      repoReadable.set(fullName, readable);
-    }
-    return repoReadable.get(fullName)!;
-  };
+  const canReadRepo = memoizedReadable((fullName) => octokit.request('GET /repos/{owner}/{repo}', splitRepo(fullName)), statusOf);
   const accessLost = (ref: string) =>
     page.changes.push({ causationKey: `sync:access_lost:${ref}@${now}`, change: { op: 'delete', ref, at: now, reason: 'access_lost' } });
   for (const ref of refs) {

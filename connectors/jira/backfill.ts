@@ -11,6 +11,7 @@ import {
 } from '../../core/connector.ts';
 import { rateLimitedFetch } from '../shared/rate-limited-fetch.ts';
 import { type JiraCredentials, parseJiraSettings } from './settings.ts';
+import { memoizedReadable } from '../shared/readable.ts';
 
 /**
  * Backfill and reconciliation over the Jira REST API (v2: descriptions come as wiki markup, as in
@@ -143,21 +144,7 @@ const keyOfRef = (ref: string, site: string): string | undefined => {
  */
 async function verifyKeys(client: Version2Client, site: string, refs: readonly string[], now: string): Promise<SyncPage> {
   const page: Required<Pick<SyncPage, 'deliveries' | 'changes'>> = { deliveries: [], changes: [] };
-  const projects = new Map<string, boolean>();
-  const projectReadable = async (projectKey: string) => {
-    if (!projects.has(projectKey)) {
-      const readable = await client.projects.getProject({ projectIdOrKey: projectKey }).then(
-        () => true,
-        (error: unknown) => {
-          const status = statusOf(error);
-          if (status === 401 || status === 403 || status === 404) return false;
-          throw error;
-        },
-      );
-      projects.set(projectKey, readable);
-    }
-    return projects.get(projectKey)!;
-  };
+  const projectReadable = memoizedReadable((projectKey) => client.projects.getProject({ projectIdOrKey: projectKey }), statusOf);
   for (const ref of refs) {
     const key = keyOfRef(ref, site);
     if (!key) continue;
