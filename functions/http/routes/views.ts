@@ -2,10 +2,13 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { Summary, summarize } from '../../../core/aggregates.ts';
 import type { Clock } from '../../../core/ports.ts';
+import { type BlockedBy, BottleneckSettings, Bottlenecks, rankBottlenecks } from '../../../core/bottlenecks.ts';
 import { Flow, WIP_STATUSES, Workload, computeFlow, computeWorkload, weekOf } from '../../../core/views.ts';
 import { readCounters } from '../../../store/aggregates.ts';
 import type { Db } from '../../../store/db.ts';
 import { itemsInStatus } from '../../../store/view-queries.ts';
+import { getDependencyStates } from '../../../store/dependency-state.ts';
+import { getItems, listItems } from '../../../store/item-queries.ts';
 import { limitsOf, teamOf } from '../../../core/teams.ts';
 import type { WorkItem } from '../../../core/work-item.ts';
 import { canonicalResolver, listPersonRecords } from '../../../store/people.ts';
@@ -25,6 +28,15 @@ const FlowQuery = z.object({
 });
 
 export const viewOperations: Operation[] = [
+  {
+    method: 'get',
+    path: '/v1/views/bottlenecks',
+    summary: 'What holds work up: items ranked by the open work waiting on them (transitively, then by age), long-running work, PRs waiting for review, teams receiving cross-team blockers',
+    tag: 'views',
+    scope: 'read',
+    query: BottleneckSettings,
+    responses: { 200: { description: 'Bottlenecks, read from the blocked items and the work in progress (not the whole index)', schema: Bottlenecks } },
+  },
   {
     method: 'get',
     path: '/v1/views/summary',
@@ -93,8 +105,39 @@ export const loadWorkload = async (db: Db, tenantId: string, now: Date, personLi
   return computeWorkload(wip.map(folded), { ...limitsOf(map), ...(personLimit ? { person: personLimit } : {}) }, now);
 };
 
+/** How many blocked items the bottleneck view reads at most: its cost grows with blocked work, not the index. */
+const MAX_BLOCKED = 5000;
+
+const readBlocked = async (db: Db, tenantId: string): Promise<WorkItem[]> => {
+  const out: WorkItem[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listItems(db, tenantId, { blocked: true }, { limit: 200, cursor });
+    out.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && out.length < MAX_BLOCKED);
+  return out;
+};
+
+export const loadBottlenecks = async (db: Db, tenantId: string, now: Date, settings: BottleneckSettings) => {
+  const [blocked, inProgress, inReview, { folded }] = await Promise.all([
+    readBlocked(db, tenantId),
+    itemsInStatus(db, tenantId, 'in_progress'),
+    itemsInStatus(db, tenantId, 'in_review'),
+    asViewed(db, tenantId),
+  ]);
+  const states = await getDependencyStates(db, tenantId, blocked.map((i) => i.id));
+  const blockedBy: BlockedBy[] = blocked.map((item) => ({ blocked: item.id, blockers: states.get(item.id)?.openBlockers ?? [] }));
+  const items = new Map(blocked.map((i) => [i.id, i]));
+  const missing = blockedBy.flatMap((b) => b.blockers).filter((id) => !items.has(id));
+  for (const [id, item] of await getItems(db, tenantId, missing)) items.set(id, item);
+  const viewed = new Map([...items].map(([id, item]) => [id, folded(item)]));
+  return rankBottlenecks({ blockedBy, items: viewed, inProgress: inProgress.map(folded), inReview: inReview.map(folded) }, settings, now);
+};
+
 export const viewRoutes = (deps: ViewDeps) =>
   new Hono<AuthEnv>()
+    .get('/bottlenecks', async (c) => c.json(await loadBottlenecks(deps.db, c.get('principal').tenantId, deps.clock(), parseQuery(c, BottleneckSettings))))
     .get('/summary', async (c) => {
       const { staleAfterDays } = parseQuery(c, SummaryQuery);
       return c.json(await loadSummary(deps.db, c.get('principal').tenantId, deps.clock(), staleAfterDays));
