@@ -6,6 +6,7 @@ import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
+import { leaveQueue } from './queue.ts';
 
 /**
  * The summary counters, kept without transactions and without reading the index per request.
@@ -63,22 +64,6 @@ const addToShard = async (db: Db, tenantId: string, shard: number, delta: Record
   );
 };
 
-const leaveQueue = async (db: Db, key: { pk: string; sk: string }, v: number): Promise<void> => {
-  try {
-    await db.doc.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: key,
-        UpdateExpression: 'REMOVE qpk, qsk',
-        ConditionExpression: 'v = :v',
-        ExpressionAttributeValues: { ':v': v },
-      }),
-    );
-  } catch (error) {
-    // A newer version swapped in meanwhile; its writer takes the row off the queue.
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-};
 
 /** Moves the counters to what `item` (its current state) contributes. Idempotent; see the module comment. */
 export const recordContribution = async (db: Db, tenantId: string, item: WorkItem, now: Date): Promise<void> => {
@@ -103,7 +88,7 @@ export const recordContribution = async (db: Db, tenantId: string, item: WorkIte
     }
     const delta = contributionDelta(current?.c ?? [], next);
     if (Object.keys(delta).length > 0) await addToShard(db, tenantId, shard, delta);
-    await leaveQueue(db, key, item.version);
+    await leaveQueue(db, key, 'v', item.version);
     return;
   }
   throw new Error(`Gave up recording the contribution of ${item.ref} after 50 write conflicts`);
@@ -164,7 +149,7 @@ export const repairShard = async (db: Db, tenantId: string, shard: number, optio
     if (error instanceof ConditionalCheckFailedException) return 'conflict';
     throw error;
   }
-  for (const row of queued) await leaveQueue(db, { pk: String(row.pk), sk: String(row.sk) }, Number(row.v));
+  for (const row of queued) await leaveQueue(db, { pk: String(row.pk), sk: String(row.sk) }, 'v', Number(row.v));
   return 'repaired';
 };
 

@@ -9,6 +9,7 @@ import { batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
+import { leaveQueue } from './queue.ts';
 
 /**
  * The item record is the unit of consistency: it holds the item, the events its changes caused
@@ -191,23 +192,6 @@ export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{
   return (Items ?? []).map((row) => ({ tenantId: String(row.tenantId), itemId: String(row.pk).split('#ITEM#')[1]!, sk: String(row.sk) }));
 };
 
-/** Takes the record off the outbox queue if nobody wrote it since revision `rev`. */
-const leaveOutboxQueue = async (db: Db, key: { pk: string; sk: string }, rev: number): Promise<void> => {
-  try {
-    await db.doc.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: key,
-        UpdateExpression: 'REMOVE qpk, qsk',
-        ConditionExpression: 'rev = :rev',
-        ExpressionAttributeValues: { ':rev': rev },
-      }),
-    );
-  } catch (error) {
-    // Someone wrote the record meanwhile; that write set the queue keys it needs.
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-};
 
 /**
  * Removes published events from the record. Only the named events are removed, so events added
@@ -223,7 +207,7 @@ export const removePublishedEventsAt = async (
   record: { rev: number; pending: EventEnvelope[] },
   eventIds: string[],
 ): Promise<void> => {
-  if (eventIds.length === 0) return leaveOutboxQueue(db, key, record.rev);
+  if (eventIds.length === 0) return leaveQueue(db, key, 'rev', record.rev);
   const removals = eventIds.map((_, i) => `pending.#e${i}`).join(', ');
   const names = Object.fromEntries(eventIds.map((id, i) => [`#e${i}`, id]));
   if (eventIds.length === record.pending.length) {
@@ -255,5 +239,5 @@ export const removePublishedEventsAt = async (
       ReturnValues: 'ALL_NEW',
     }),
   );
-  if (Object.keys(Attributes?.pending ?? {}).length === 0) await leaveOutboxQueue(db, key, Number(Attributes?.rev));
+  if (Object.keys(Attributes?.pending ?? {}).length === 0) await leaveQueue(db, key, 'rev', Number(Attributes?.rev));
 };

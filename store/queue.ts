@@ -1,4 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 
@@ -49,3 +50,24 @@ export const listQueued = async (
 
 /** The item id in an item record's partition key (`T#{tenant}#ITEM#{id}`). */
 export const itemIdOfKey = (pk: string): string | undefined => pk.split('#ITEM#')[1];
+
+/**
+ * Takes a record off its queue if nobody wrote it since `version` (of `versionAttribute`). When the
+ * condition fails, the newer write set the queue keys it needs, so there is nothing to undo.
+ */
+export const leaveQueue = async (db: Db, key: { pk: string; sk: string }, versionAttribute: string, version: number): Promise<void> => {
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: key,
+        UpdateExpression: 'REMOVE qpk, qsk',
+        ConditionExpression: '#v = :v',
+        ExpressionAttributeNames: { '#v': versionAttribute },
+        ExpressionAttributeValues: { ':v': version },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+};
