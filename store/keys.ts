@@ -31,6 +31,7 @@
  * | alert, in its subject's partition    | T#{t}#ITEM#{subject} / ALERT#{alertId}    | gsi1: T#{t}#alerts / {openedAt}#{alertId}; gsi2: T#{t}#alerts#state#{s}; gsi3: T#{t}#alerts#kind#{k}; queue: outbox (pending events) |
  * | alert thresholds of a tenant         | T#{t}#SETTINGS / SETTINGS                 |                                              |
  * | manual link (POST /v1/links)         | T#{t}#LINK#{linkId} / LINK                | gsi1: T#{t}#links / {createdAt}#{linkId}     |
+ * | audit log of admin actions           | T#{t}#AUDIT / {at}#{auditId}              |                                              |
  *
  * Summary counters (`GET /v1/views/summary`, see store/aggregates.ts): one Query of `T#{t}#AGG` reads
  * the tenant's AGGREGATE_SHARDS counter rows, whatever the size of the index. An item's contribution
@@ -110,5 +111,7 @@ export const keys = {
   settings: (tenantId: string) => ({ pk: `T#${tenantId}#SETTINGS`, sk: 'SETTINGS' }),
   manualLink: (tenantId: string, linkId: string) => ({ pk: `T#${tenantId}#LINK#${linkId}`, sk: 'LINK' }),
   linksOf: (tenantId: string) => `T#${tenantId}#links`,
+  auditOf: (tenantId: string) => `T#${tenantId}#AUDIT`,
+  auditEntry: (tenantId: string, at: string, auditId: string) => ({ pk: `T#${tenantId}#AUDIT`, sk: `${at}#${auditId}` }),
   queue: { inbox: 'inbox', outbox: 'outbox', aggregates: 'aggregates', jobs: 'jobs' },
 } as const;
