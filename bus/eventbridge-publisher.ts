@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_SOURCE, EventEnvelope } from '../core/events.ts';
 import type { EventPublisher, Logger } from '../core/ports.ts';
 

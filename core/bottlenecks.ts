@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isClosed, type WorkItem } from './work-item.ts';
 
 export const BottleneckSettings = z.object({

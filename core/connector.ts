@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ItemChange, Normalized } from './changes.ts';
 import type { Source } from './work-item.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DOWNSTREAM_LINK_TYPES, INVERSE_LINK_TYPE, UPSTREAM_LINK_TYPES } from './links.ts';
 import { itemIdForRef } from './ids.ts';
 import { Link, LinkType, Status, type WorkItem } from './work-item.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Category, Kind, Source, StatusCategory, type Person, type WorkItem } from './work-item.ts';
 
 /** Filters of `GET /v1/items`. Values are matched exactly; `owner` takes a person id, `source:handle` or an email address. */

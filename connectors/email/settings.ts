@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { splitAddress } from './addresses.ts';
 
 /** How mail reaches the hub: see docs/email.md for setting up each. */

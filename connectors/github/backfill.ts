@@ -1,5 +1,5 @@
-import { Octokit } from '@octokit/rest';
-import { z } from 'zod';
+import type { Octokit } from '@octokit/rest';
+import * as z from 'zod';
 import {
   type BackfillCapability,
   type BackfillRequest,
@@ -64,8 +64,10 @@ const credentialsOf = (settings: Readonly<Record<string, unknown>>): GithubCrede
 
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-const clientFor = (credentials: GithubCredentials, limits: RequestLimits): Octokit =>
-  new Octokit({
+/** Octokit loads on first use: only backfill and reconciliation need it, not a webhook's cold start. */
+const clientFor = async (credentials: GithubCredentials, limits: RequestLimits): Promise<Octokit> => {
+  const { Octokit } = await import('@octokit/rest');
+  return new Octokit({
     auth: credentials.token,
     baseUrl: credentials.apiUrl ?? 'https://api.github.com',
     userAgent: 'tributary-backfill',
@@ -79,6 +81,7 @@ const clientFor = (credentials: GithubCredentials, limits: RequestLimits): Octok
       }),
     },
   });
+};
 
 const statusOf = (error: unknown): number | undefined => {
   const status = (error as { status?: unknown }).status;
@@ -195,12 +198,12 @@ async function* readListings(
   }
 }
 
-const backfillPages = (request: BackfillRequest): AsyncIterable<SyncPage> => {
+async function* backfillPages(request: BackfillRequest): AsyncGenerator<SyncPage> {
   const credentials = credentialsOf(request.connection.settings);
-  const octokit = clientFor(credentials, request.limits);
+  const octokit = await clientFor(credentials, request.limits);
   const start = request.cursor === undefined || request.cursor === null ? START : Cursor.parse(request.cursor);
-  return readListings(octokit, credentials, BACKFILL_LISTINGS, request.since, start);
-};
+  yield* readListings(octokit, credentials, BACKFILL_LISTINGS, request.since, start);
+}
 
 /** `github:octo/api#12` → its parts */
 const parseRef = (ref: string): { fullName: string; number: number } | undefined => {
@@ -259,7 +262,7 @@ async function verifyRefs(octokit: Octokit, refs: readonly string[], now: string
 
 async function* reconcilePages(request: ReconcileRequest): AsyncGenerator<SyncPage> {
   const credentials = credentialsOf(request.connection.settings);
-  const octokit = clientFor(credentials, request.limits);
+  const octokit = await clientFor(credentials, request.limits);
   yield* readListings(octokit, credentials, RECONCILE_LISTINGS, request.since, START, true);
   // Only items of this connection's repositories: another connection's would read as access lost.
   const repos = new Set(credentials.repos?.map((repo) => repo.toLowerCase()));

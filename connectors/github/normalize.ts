@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ItemChange, Normalized } from '../../core/changes.ts';
 import type { NormalizeContext, StoredDelivery } from '../../core/connector.ts';
 import { MalformedPayloadError, ValidationError } from '../../core/errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Just the fields of GitHub webhook payloads that the normalizer reads. Objects are loose (GitHub

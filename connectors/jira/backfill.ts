@@ -1,5 +1,5 @@
-import { Version2Client } from 'jira.js';
-import { z } from 'zod';
+import type { Version2Client } from 'jira.js';
+import * as z from 'zod';
 import {
   type BackfillCapability,
   type BackfillRequest,
@@ -37,8 +37,10 @@ const credentialsOf = (settings: Readonly<Record<string, unknown>>) => {
 
 type ClientConfig = ConstructorParameters<typeof Version2Client>[0];
 
-const clientFor = (site: string, credentials: JiraCredentials, limits: RequestLimits): Version2Client =>
-  new Version2Client(({
+/** jira.js (with axios) loads on first use: only backfill and reconciliation need it, not a webhook's cold start. */
+const clientFor = async (site: string, credentials: JiraCredentials, limits: RequestLimits): Promise<Version2Client> => {
+  const { Version2Client } = await import('jira.js');
+  return new Version2Client(({
     host: credentials.apiUrl ?? `https://${site}`,
     authentication:
       credentials.email && credentials.apiToken
@@ -56,6 +58,7 @@ const clientFor = (site: string, credentials: JiraCredentials, limits: RequestLi
       },
     },
   }) as ClientConfig);
+};
 
 const statusOf = (error: unknown): number | undefined => {
   const candidate = error as { status?: unknown; response?: { status?: unknown }; cause?: { response?: { status?: unknown } } };
@@ -122,14 +125,14 @@ async function* search(client: Version2Client, site: string, credentials: JiraCr
 }
 
 /** Open issues (any age) and issues updated since, oldest first so that paging is stable. */
-const backfillPages = (request: BackfillRequest): AsyncIterable<SyncPage> => {
+async function* backfillPages(request: BackfillRequest): AsyncGenerator<SyncPage> {
   const { site, credentials } = credentialsOf(request.connection.settings);
-  const client = clientFor(site, credentials, request.limits);
+  const client = await clientFor(site, credentials, request.limits);
   const minutes = minutesSince(request.since, request.limits.now());
   const jql = `${withFilter(credentials, `statusCategory != Done OR updated >= -${minutes}m`)} ORDER BY created ASC, key ASC`;
   const start = request.cursor === undefined || request.cursor === null ? undefined : Cursor.parse(request.cursor);
-  return search(client, site, credentials, jql, start);
-};
+  yield* search(client, site, credentials, jql, start);
+}
 
 /** `jira:acme.atlassian.net/ACME-42` → `ACME-42`, for refs of this site */
 const keyOfRef = (ref: string, site: string): string | undefined => {
@@ -176,7 +179,7 @@ async function verifyKeys(client: Version2Client, site: string, refs: readonly s
 
 async function* reconcilePages(request: ReconcileRequest): AsyncGenerator<SyncPage> {
   const { site, credentials } = credentialsOf(request.connection.settings);
-  const client = clientFor(site, credentials, request.limits);
+  const client = await clientFor(site, credentials, request.limits);
   const minutes = minutesSince(request.since, Date.parse(request.now));
   yield* search(client, site, credentials, `${withFilter(credentials, `updated >= -${minutes}m`)} ORDER BY updated ASC, key ASC`, undefined);
   yield await verifyKeys(client, site, request.verify, request.now);

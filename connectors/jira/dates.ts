@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Epoch milliseconds of a Jira timestamp, read leniently: Jira writes offsets without a colon

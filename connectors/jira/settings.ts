@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Category, PriorityLevel, StatusCategory } from '../../core/work-item.ts';
 
 /** `acme.atlassian.net`, `jira.acme.com:8443`, or a Data Center context path `jira.acme.com/jira`. */

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AppError, ValidationError } from '../../core/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

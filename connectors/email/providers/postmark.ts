@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StoredDelivery } from '../../../core/connector.ts';
 import { MalformedPayloadError, UnsupportedMediaTypeError } from '../../../core/errors.ts';
 import { verifyBasicAuth } from '../auth.ts';

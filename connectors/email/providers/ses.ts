@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Received } from '../../../core/connector.ts';
 import { AppError, ForbiddenError, MalformedPayloadError } from '../../../core/errors.ts';
 import { messageFromMime } from '../message.ts';

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_SCHEMA_VERSION, EVENT_SOURCE, EventData, EventEnvelope } from '../../../core/events.ts';
 import type { LocalBus } from '../../../bus/local-bus.ts';
 import { PointerEnvelope } from '../../../bus/eventbridge-publisher.ts';

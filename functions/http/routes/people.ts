@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Person } from '../../../core/work-item.ts';
 import type { Clock } from '../../../core/ports.ts';
 import type { Db } from '../../../store/db.ts';

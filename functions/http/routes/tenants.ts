@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../../core/ports.ts';
 import { AppError, NotFoundError } from '../../../core/errors.ts';
 import { randomId } from '../../../core/ids.ts';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../../core/ports.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import type { Db } from '../../../store/db.ts';
