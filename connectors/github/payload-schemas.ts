@@ -1,8 +1,9 @@
 import * as z from 'zod';
 
 /**
- * Just the fields of GitHub webhook payloads that the normalizer reads. Objects are loose (GitHub
- * adds fields all the time) and anything GitHub omits in some payload or on GitHub Enterprise
+ * Just the fields of GitHub webhook payloads that the normalizer reads. GitHub adds fields all the
+ * time: objects accept them and drop them (copying the hundreds of unread fields of a payload would
+ * cost more than the normalizing). Anything GitHub omits in some payload or on GitHub Enterprise
  * Server is optional. Reference: https://docs.github.com/en/webhooks/webhook-events-and-payloads
  */
 
@@ -21,7 +22,7 @@ export const GithubTimestamp = z.union([z.string(), z.number()]).transform((valu
 
 const optionalTimestamp = GithubTimestamp.nullish().transform((value) => value ?? undefined);
 
-export const GithubUser = z.looseObject({
+export const GithubUser = z.object({
   login: z.string(),
   id: z.number(),
   name: z.string().nullish(),
@@ -30,11 +31,11 @@ export const GithubUser = z.looseObject({
 });
 export type GithubUser = z.infer<typeof GithubUser>;
 
-const GithubLabel = z.looseObject({ name: z.string() });
+const GithubLabel = z.object({ name: z.string() });
 
-const GithubMilestone = z.looseObject({ due_on: optionalTimestamp });
+const GithubMilestone = z.object({ due_on: optionalTimestamp });
 
-export const GithubRepository = z.looseObject({
+export const GithubRepository = z.object({
   full_name: z.string(),
   html_url: z.string().nullish(),
   updated_at: optionalTimestamp,
@@ -58,37 +59,37 @@ const itemFields = {
   closed_at: optionalTimestamp,
 };
 
-export const GithubIssue = z.looseObject({
+export const GithubIssue = z.object({
   ...itemFields,
   /** `completed`, `not_planned`, `reopened`, `duplicate`, or null (older issues) */
   state_reason: z.string().nullish(),
   /** present when the "issue" is a pull request: every pull request is also an issue on GitHub */
-  pull_request: z.looseObject({ merged_at: optionalTimestamp, html_url: z.string().nullish() }).nullish(),
+  pull_request: z.object({ merged_at: optionalTimestamp, html_url: z.string().nullish() }).nullish(),
   /** GitHub includes it on issues that are pull requests, but not everywhere (GHES) */
   draft: z.boolean().nullish(),
 });
 export type GithubIssue = z.infer<typeof GithubIssue>;
 
-export const GithubPullRequest = z.looseObject({
+export const GithubPullRequest = z.object({
   ...itemFields,
   draft: z.boolean().nullish(),
   /** absent from the simplified pull request of `pull_request_review` payloads: use merged_at */
   merged: z.boolean().nullish(),
   merged_at: optionalTimestamp,
-  head: z.looseObject({ ref: z.string() }).nullish(),
+  head: z.object({ ref: z.string() }).nullish(),
 });
 export type GithubPullRequest = z.infer<typeof GithubPullRequest>;
 
-export const IssuesEvent = z.looseObject({
+export const IssuesEvent = z.object({
   action: z.string(),
   issue: GithubIssue,
   repository: GithubRepository,
 });
 
 /** `issues.deleted` and `issues.transferred`: only what a tombstone needs, so a partial issue still works. */
-export const IssueRemovedEvent = z.looseObject({
+export const IssueRemovedEvent = z.object({
   action: z.string(),
-  issue: z.looseObject({ number: z.number().int().positive(), updated_at: optionalTimestamp }),
+  issue: z.object({ number: z.number().int().positive(), updated_at: optionalTimestamp }),
   repository: GithubRepository,
   changes: z
     .looseObject({
@@ -104,27 +105,27 @@ export const IssueRemovedEvent = z.looseObject({
     .nullish(),
 });
 
-export const PullRequestEvent = z.looseObject({
+export const PullRequestEvent = z.object({
   action: z.string(),
   pull_request: GithubPullRequest,
   repository: GithubRepository,
 });
 
-export const PullRequestReviewEvent = z.looseObject({
+export const PullRequestReviewEvent = z.object({
   action: z.string(),
-  review: z.looseObject({ submitted_at: optionalTimestamp }),
+  review: z.object({ submitted_at: optionalTimestamp }),
   pull_request: GithubPullRequest,
   repository: GithubRepository,
 });
 
-export const IssueCommentEvent = z.looseObject({
+export const IssueCommentEvent = z.object({
   action: z.string(),
-  comment: z.looseObject({ created_at: GithubTimestamp }),
+  comment: z.object({ created_at: GithubTimestamp }),
   issue: GithubIssue,
   repository: GithubRepository,
 });
 
-export const PingEvent = z.looseObject({
+export const PingEvent = z.object({
   zen: z.string().nullish(),
   hook_id: z.number().nullish(),
 });
