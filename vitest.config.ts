@@ -31,8 +31,26 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'dynamodb-local',
-          include: ['test/integration/store-*.test.ts', 'test/integration/pipeline-*.test.ts'],
+          // The pipeline's fault cases that need no in-process fault injection run on AWS's emulator too.
+          include: [
+            'test/integration/store-*.test.ts',
+            'test/faults/duplicates.test.ts',
+            'test/faults/reordering.test.ts',
+            'test/faults/bus-outage.test.ts',
+            'test/faults/crash.test.ts',
+          ],
           globalSetup: ['test/setup/dynamodb-local.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The fault suite (`npm run test:faults`, docs/faults.md): duplicates, reordering, storage and
+          // bus outages, crashes, mutated payloads, signature attacks and cross-tenant probes, each
+          // printing what was sent, acknowledged, indexed and published.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/setup/embedded-engine.ts'],
         },
       },
     ],

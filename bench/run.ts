@@ -7,10 +7,13 @@ import { benchNormalize } from './scenarios/normalize.ts';
 import { benchQueries } from './scenarios/queries.ts';
 
 /**
- * `npm run bench` (or `npm run bench -- --quick`, under a minute): every figure next to a baseline
+ * `npm run bench` (or `npm run bench -- --quick`, about a minute): every figure next to a baseline
  * measured in the same run, as a ratio, because absolute times on shared machines drift.
  */
 const quick = process.argv.includes('--quick');
+/** `--out <file>`: where to write the figures (default bench/results.json, the README's table) */
+const outIndex = process.argv.indexOf('--out');
+const out = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
 const main = async () => {
@@ -29,7 +32,7 @@ const main = async () => {
   log('5/5 bundles…');
   figures.push(...(await benchBundles(quick)));
   printTable(figures);
-  const path = join(import.meta.dirname, 'results.json');
+  const path = out ?? join(import.meta.dirname, 'results.json');
   writeResults(path, figures, quick);
   log(`Wrote ${path}`);
 };

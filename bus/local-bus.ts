@@ -1,5 +1,8 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { appendFile, mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
 import type { EventEnvelope } from '../core/events.ts';
 import type { EventPublisher } from '../core/ports.ts';
 
@@ -15,12 +18,53 @@ export class LocalBus implements EventPublisher {
 
   constructor(private readonly logPath: string) {}
 
+  /** Appends and rewrites of the log, one at a time: a rewrite must not lose an append made meanwhile. */
+  #log: Promise<unknown> = Promise.resolve();
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#log.then(work, work);
+    this.#log = run.catch(() => undefined);
+    return run;
+  }
+
   async publish(events: readonly EventEnvelope[]): Promise<{ failedIds: string[] }> {
     if (events.length === 0) return { failedIds: [] };
-    await mkdir(dirname(this.logPath), { recursive: true });
-    await appendFile(this.logPath, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await this.#exclusive(async () => {
+      await mkdir(dirname(this.logPath), { recursive: true });
+      await appendFile(this.logPath, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    });
     for (const event of events) for (const listener of this.#listeners) listener(event);
     return { failedIds: [] };
+  }
+
+  /**
+   * Rewrites the log line by line (an erasure: events that name an erased person), streaming into a
+   * new file renamed over the old one, so the log is never held in memory nor left half-written.
+   * `transform` returns the new event, or undefined to keep the line as it is. Resolves with the
+   * number of lines changed.
+   */
+  async rewriteLog(transform: (event: EventEnvelope) => EventEnvelope | undefined): Promise<number> {
+    return this.#exclusive(async () => {
+      if (!existsSync(this.logPath)) return 0;
+      const temporary = `${this.logPath}.rewrite`;
+      const out = createWriteStream(temporary);
+      let changed = 0;
+      for await (const line of createInterface({ input: createReadStream(this.logPath), crlfDelay: Infinity })) {
+        if (!line) continue;
+        let next: EventEnvelope | undefined;
+        try {
+          next = transform(JSON.parse(line) as EventEnvelope);
+        } catch {
+          next = undefined;
+        }
+        if (next) changed++;
+        if (!out.write(`${next ? JSON.stringify(next) : line}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      }
+      out.end();
+      await finished(out);
+      await rename(temporary, this.logPath);
+      return changed;
+    });
   }
 
   subscribe(listener: EventListener): () => void {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOSED_STATUSES, Category, Source, StatusCategory, type WorkItem } from './work-item.ts';
 
 /**
@@ -9,8 +9,12 @@ import { CLOSED_STATUSES, Category, Source, StatusCategory, type WorkItem } from
  *
  * - `all`, `status:{category}`, `source:{source}`, `category:{category}`: every item not deleted
  * - `created:{day}`, `closed:{day}`: UTC day of createdAt / closedAt (closed items only), for windows
- * - `open`, `unowned`, `blocked`, `open.category:{c}`, `open.team:{team}`, `open.owner:{personId}`:
+ * - `open`, `unowned`, `open.category:{c}`, `open.team:{team}`, `open.owner:{personId}`:
  *   open work only (not done, not cancelled)
+ * - `blocked.flag`: open items with the derived blocked flag (an open blocker in any tool). It is
+ *   not part of an item's contribution: the flag changes when a *blocker* changes, so it is counted
+ *   from the item's dependency state (store/dependency-state.ts, store/aggregates.ts
+ *   `recordBlockedContribution`). The `blocked` status category is counted in `status:blocked`.
  * - `active:{day}`: UTC day of the latest activity of open work; stale work is the sum of the days
  *   before the threshold, so "stale" needs no write when time passes
  */
@@ -18,8 +22,8 @@ export type Contribution = string[];
 
 const day = (time: string): string => new Date(time).toISOString().slice(0, 10);
 
-/** `blocked` counts the derived `blocked` flag when items carry one, else the `blocked` status category. */
-const isBlocked = (item: WorkItem): boolean => (item as { blocked?: unknown }).blocked === true || item.status.category === 'blocked';
+/** The counter of open items with the derived blocked flag (see the comment above). */
+export const BLOCKED_FLAG = 'blocked.flag';
 
 export const NO_TEAM = '(none)';
 
@@ -34,7 +38,6 @@ export const contributionOf = (item: WorkItem | undefined): Contribution => {
   const owners = [...new Set(item.owners.map((p) => p.id))];
   if (owners.length === 0) keys.push('unowned');
   for (const owner of owners) keys.push(`open.owner:${owner}`);
-  if (isBlocked(item)) keys.push('blocked');
   return keys;
 };
 
@@ -61,7 +64,7 @@ export const Summary = z.object({
   total: z.number().int().describe('items in the index, not deleted'),
   open: z.number().int().describe('not done, not cancelled'),
   unowned: z.number().int().describe('open items without an owner'),
-  blocked: z.number().int().describe('open items with the status category `blocked` (or the derived blocked flag)'),
+  blocked: z.number().int().describe('open items with an open blocker in any tool (the derived blocked flag, as `GET /v1/items?blocked=true`); the `blocked` status category is in `byStatus`'),
   stale: z.number().int().describe('open items without activity for `staleAfterDays` days'),
   staleAfterDays: z.number().int(),
   byStatus: countMap(StatusCategory.options),
@@ -103,7 +106,7 @@ export const summarize = (counters: Record<string, number>, now: Date, options: 
     total: get('all'),
     open,
     unowned: get('unowned'),
-    blocked: get('blocked'),
+    blocked: get(BLOCKED_FLAG),
     stale: prefixed('active:').reduce((sum, [d, n]) => (d < staleBefore ? sum + n : sum), 0),
     staleAfterDays,
     byStatus: byValues('status:', StatusCategory.options),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deterministicId } from './ids.ts';
 import { IsoDateTime, type WorkItem, isClosed } from './work-item.ts';
 
@@ -38,7 +38,8 @@ export const Alert = z.object({
   kind: AlertKind,
   state: AlertState,
   severity: AlertSeverity,
-  subject: AlertItem.describe('the item someone must act on'),
+  subject: AlertItem.describe('the item someone must act on; for `wip_over_limit`, the person (`person:p_…`) or team (`team:{name}`)'),
+  subjectType: z.enum(['item', 'person', 'team']).optional().describe('what the subject is; absent: an item'),
   related: z.array(AlertItem).describe('the other items of the condition (blockers, cycle members, the ticket)'),
   team: z.string().optional().describe("the subject's team"),
   message: z.string(),
@@ -54,7 +55,14 @@ export const AlertSettings = z.object({
   blockerStaleDays: z.number().int().min(1).max(365).default(5).describe('a blocker without activity for this long is stale'),
   unownedPriorityHours: z.number().int().min(0).max(24 * 90).default(24).describe('an urgent or high item without owner this long after creation'),
   prWithoutTicketHours: z.number().int().min(0).max(24 * 90).default(24).describe('an open PR linked to nothing this long after creation'),
-  wipLimitPerPerson: z.number().int().min(1).max(100).default(5),
+  wipLimitPerPerson: z.number().int().min(1).max(100).default(5).describe('work in progress (in progress, in review, blocked) one person may own; more raises `wip_over_limit`'),
+  wipLimitPerTeam: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe("work in progress of one team; a team's own `wipLimit` (PUT /v1/teams) takes precedence"),
   disabledKinds: z.array(AlertKind).default([]).describe('kinds never raised for this tenant'),
 });
 export type AlertSettings = z.infer<typeof AlertSettings>;
@@ -68,6 +76,8 @@ export interface AlertDraft {
   subject: AlertItem;
   related: AlertItem[];
   team?: string;
+  /** absent: an item */
+  subjectType?: 'person' | 'team';
   message: string;
   /** a notice (`unblocked`): it opens resolved, and is never raised twice */
   notice?: boolean;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTime, Link, ObservedItem, DeletionReason, LinkOrigin } from './work-item.ts';
 
 /** Fields an observation may declare as belonging to the earliest observation of its item. */
@@ -46,6 +46,12 @@ export const LinkChange = z.object({
    * not newer than the item's `updatedAt` is already reflected in the item and changes nothing.
    */
   reflectedInItem: z.boolean().optional(),
+  /**
+   * The change is about the links of this origin only (a person's `manual` link next to a tool's
+   * link to the same target): its removals keep the links of other origins, and its statements are
+   * ordered apart from the tool's. Absent: about the link of every origin but `manual`.
+   */
+  origin: LinkOrigin.optional(),
 });
 
 /**

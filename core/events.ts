@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deepEqual } from './equal.ts';
 import { deterministicId, itemIdForRef } from './ids.ts';
 import { Alert } from './alerts.ts';
+import { Digest } from './digest.ts';
 import { Link, Person, Status, Tombstone, WorkItem, isClosed } from './work-item.ts';
 
 /** Bumped when an event's data changes incompatibly; consumers branch on it. */
@@ -42,6 +43,8 @@ export const EventData = {
   'work.alert.raised': z.object({ alert: Alert }),
   /** an alert condition stopped holding */
   'work.alert.resolved': z.object({ alert: Alert }),
+  /** last ISO week's status digest of the tenant (`digest.team` null) or of one team, once per week */
+  'work.digest.ready': z.object({ week: z.string().describe('ISO week, e.g. 2026-W48'), digest: Digest }),
 } as const;
 
 export type EventType = keyof typeof EventData;

@@ -32,7 +32,8 @@ const sortLinks = (links: Link[]): Link[] => {
 /*
  * Link changes (Jira's issuelink_created/deleted) are statements about one link at a time: "A blocks B
  * since t", "A no longer blocks B since t". The item keeps the latest statement per (type, target)
- * in `linkLog`, so the end state does not depend on the order deliveries arrive in:
+ * in `linkLog` (per (type, target, origin) for a person's manual links, which a tool's statements
+ * never touch), so the end state does not depend on the order deliveries arrive in:
  * - a statement older than the one logged for its link changes nothing (a late removal cannot drop a
  *   newer addition, and a late addition cannot revive a link removed after it);
  * - a removal is logged even when the item does not hold the link (its addition may still arrive);
@@ -43,7 +44,16 @@ const sortLinks = (links: Link[]): Link[] => {
  * - a statement the item's own observations also show (`reflected`) is superseded by any observation
  *   at least as new, and leaves the log once such an observation is applied.
  */
-const statementKey = (s: Pick<Link, 'type' | 'target'>): string => `${s.type} ${s.target}`;
+const statementKey = (s: Pick<LinkStatement, 'type' | 'target' | 'origin'>): string =>
+  s.origin ? `${s.type} ${s.target} ${s.origin}` : `${s.type} ${s.target}`;
+
+/**
+ * Whether a statement is about this link. A statement with an origin (a manual link's) concerns
+ * only the link of that origin; a tool's statement concerns the link of every origin but `manual`:
+ * the link a person added stays until that person's statement removes it.
+ */
+const covers = (s: Pick<LinkStatement, 'type' | 'target' | 'origin'>, link: Link): boolean =>
+  s.type === link.type && s.target === link.target && (s.origin ? link.origin === s.origin : link.origin !== 'manual');
 
 /** Whether `a` is newer than `b`. On a tie a removal wins, then the more confident addition: one answer in any order. */
 const supersedes = (a: LinkStatement, b: LinkStatement | undefined): boolean => {
@@ -75,7 +85,7 @@ const replayNewerStatements = (
       if (authoritative.has(statement.link.origin)) out = [...out, statement.link];
     } else {
       // Links of other origins were removed when the statement was applied, and the upsert kept them out.
-      out = out.filter((l) => statementKey(l) !== statementKey(statement) || !authoritative.has(l.origin));
+      out = out.filter((l) => !covers(statement, l) || !authoritative.has(l.origin));
     }
   }
   return out;
@@ -86,12 +96,12 @@ const applyLinkChange = (current: WorkItem, change: LinkChange): WorkItem | unde
   if (reflected && compareTimes(change.at, current.updatedAt) <= 0) return undefined;
   const log = new Map((current.linkLog ?? []).map((s) => [statementKey(s), s]));
   let links = current.links;
-  const marker = reflected ? { reflected: true } : {};
+  const marker = { ...(reflected ? { reflected: true } : {}), ...(change.origin ? { origin: change.origin } : {}) };
   for (const removal of change.remove) {
     const statement: LinkStatement = { type: removal.type, target: removal.target, at: change.at, ...marker };
     if (!supersedes(statement, log.get(statementKey(statement)))) continue;
     log.set(statementKey(statement), statement);
-    links = links.filter((l) => statementKey(l) !== statementKey(statement));
+    links = links.filter((l) => !covers(statement, l));
   }
   for (const link of change.add) {
     const statement: LinkStatement = { type: link.type, target: link.target, at: change.at, link, ...marker };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The normalized work item: one shape for every tool (DESIGN.md "Work item").
@@ -40,6 +40,12 @@ export const Person = z.object({
   name: z.string().optional(),
   handles: z.array(Handle),
   emails: z.array(z.string()),
+  /**
+   * the addresses among `emails` the tool vouches for (docs/views.md, "Verified email"): an
+   * Atlassian account's address, a GitHub public profile address, a sender that passed DKIM or SPF.
+   * The same verified address in two tools merges the two people automatically.
+   */
+  verifiedEmails: z.array(z.string()).optional(),
 });
 export type Person = z.infer<typeof Person>;
 
@@ -134,6 +140,8 @@ export const LinkStatement = z.object({
   link: Link.optional(),
   /** the item's own observations show this link too (Jira issue links), so a newer observation supersedes it */
   reflected: z.boolean().optional(),
+  /** the statement is about the link of this origin only (a manual link); absent: of every other origin */
+  origin: LinkOrigin.optional(),
 });
 export type LinkStatement = z.infer<typeof LinkStatement>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, Env } from './config.ts';
 
 /**
@@ -27,6 +27,12 @@ const LambdaEnv = Env.pick({
   TRIBUTARY_ADMIN_TOKEN: true,
   TRIBUTARY_PUBLIC_URL: true,
   TRIBUTARY_LOG_LEVEL: true,
+  TRIBUTARY_RETENTION_DELIVERY_DAYS: true,
+  TRIBUTARY_RETENTION_IGNORED_DAYS: true,
+  TRIBUTARY_RETENTION_FAILED_DAYS: true,
+  TRIBUTARY_RETENTION_ALERT_DAYS: true,
+  TRIBUTARY_READY_MAX_LAG_SECONDS: true,
+  TRIBUTARY_METRICS_TOKEN: true,
 }).extend({
   TRIBUTARY_TABLE: z.string().min(3).max(255),
   /** required by the functions that publish (publisher, sweep) */

@@ -4,6 +4,7 @@ import { startEmbeddedEngine } from '../store/embedded-engine.ts';
 import { rebuildIndex } from '../store/rebuild.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { parseSince, runBackfillCommand } from './cli-backfill.ts';
+import { runReplayCommand } from './cli-replay.ts';
 
 const USAGE = `Usage: npm run tributary -- <command>
 
@@ -17,6 +18,10 @@ Commands:
                          index, on a running hub (default http://localhost:PORT; token from
                          --token or TRIBUTARY_ADMIN_TOKEN), with a progress line until it is done.
                          Running it again joins the job in progress. See docs/backfill.md.
+  replay [--connection <id>] [--since <date | 30d>] [--until <date>] [--hub <url>] [--token <token>]
+                         run stored deliveries again through the current normalizers and mapping
+                         rules (after PATCH /v1/connections/{id}), on a running hub, with a progress
+                         line on stderr. Only real changes publish events. See docs/operations.md.
 `;
 
 const argument = (args: string[], name: string): string | undefined => {
@@ -40,10 +45,26 @@ const backfill = async (args: string[]) => {
   if (job.status !== 'done') process.exitCode = 1;
 };
 
-/** Operator commands: `rebuild` runs against the same storage as `npm start`; `backfill` asks a running hub. */
+const replay = async (args: string[]) => {
+  const config = loadConfig();
+  const token = argument(args, '--token') ?? config.TRIBUTARY_ADMIN_TOKEN;
+  if (!token) throw new Error('replay needs an admin token: --token <token> or TRIBUTARY_ADMIN_TOKEN');
+  const [connectionId, since, until] = [argument(args, '--connection'), argument(args, '--since'), argument(args, '--until')];
+  const job = await runReplayCommand({
+    hubUrl: (argument(args, '--hub') ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
+    token,
+    ...(connectionId ? { connectionId } : {}),
+    ...(since ? { since: parseSince(since) } : {}),
+    ...(until ? { until: parseSince(until) } : {}),
+  });
+  if (job.status !== 'done') process.exitCode = 1;
+};
+
+/** Operator commands: `rebuild` runs against the same storage as `npm start`; `backfill` and `replay` ask a running hub. */
 const main = async (args: string[]) => {
   const [command] = args;
   if (command === 'backfill') return backfill(args.slice(1));
+  if (command === 'replay') return replay(args.slice(1));
   if (command !== 'rebuild') {
     process.stdout.write(USAGE);
     process.exit(command === undefined || command === 'help' ? 0 : 2);

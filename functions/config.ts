@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The local mode's environment; `functions/aws-config.ts` reuses its keys in Lambda. */
 export const Env = z.object({
@@ -17,6 +17,20 @@ export const Env = z.object({
   /** how often the local mode runs the alert sweep (time-based alerts, repair); 0 turns it off */
   TRIBUTARY_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   TRIBUTARY_LOG_LEVEL: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
+  /** retention (core/retention.ts): processed deliveries, raw bodies included (the replay window) */
+  TRIBUTARY_RETENTION_DELIVERY_DAYS: z.coerce.number().positive().max(3650).default(30),
+  /** deliveries recorded as ignored (events the hub does not index) */
+  TRIBUTARY_RETENTION_IGNORED_DAYS: z.coerce.number().positive().max(3650).default(7),
+  /** failed deliveries, kept to be fixed and retried */
+  TRIBUTARY_RETENTION_FAILED_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /** resolved alerts */
+  TRIBUTARY_RETENTION_ALERT_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /** how often the local mode deletes expired rows (the embedded engine has no TTL); 0 turns it off */
+  TRIBUTARY_RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** GET /readyz fails when the oldest delivery waiting for the processor is older than this */
+  TRIBUTARY_READY_MAX_LAG_SECONDS: z.coerce.number().positive().max(86_400).default(60),
+  /** a token that reads GET /metrics and nothing else (a Prometheus scraper's); the operator token works too */
+  TRIBUTARY_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 });
 
 export type Config = z.infer<typeof Env>;

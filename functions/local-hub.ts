@@ -9,8 +9,12 @@ import { ConnectionCache } from '../pipeline/connection-cache.ts';
 import { startPipeline } from '../pipeline/runtime.ts';
 import { createHubMetrics } from '../pipeline/hub-metrics.ts';
 import { sweepAlerts } from '../pipeline/alerts.ts';
+import { sweepViews } from '../pipeline/views-sweep.ts';
 import { startJobRunner } from '../pipeline/backfill-runtime.ts';
+import { startOperationRunner } from '../pipeline/operation-jobs.ts';
 import { type ReconcileOptions, reconcileConnections } from '../pipeline/reconcile.ts';
+import { type RetentionOptions, sweepRetention } from '../pipeline/retention.ts';
+import { retentionPolicyOf } from './retention-config.ts';
 import type { RequestLimits } from '../core/connector.ts';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
 import { startEmbeddedEngineProcess } from '../store/embedded-engine.ts';
@@ -56,7 +60,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const { config } = options;
   const log = options.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
   const engine = config.DYNAMODB_ENDPOINT ? undefined : await startEmbeddedEngineProcess({ path: join(config.TRIBUTARY_DATA_DIR, 'engine') });
-  const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint, table: config.TRIBUTARY_TABLE });
+  const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint, table: config.TRIBUTARY_TABLE, retention: retentionPolicyOf(config) });
   await ensureTable(db);
   const bootstrapToken = await bootstrap(db, config);
 
@@ -72,10 +76,12 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     clock,
     log,
     connections,
-    onEvents: (tenantId, itemId) => pipeline.publisher.enqueue({ tenantId, itemId }),
+    onEvents: (tenantId, itemId, sk) => pipeline.publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }),
     ...(options.limits ? { limits: options.limits } : {}),
     pollMs: options.pollMs,
   });
+  // Erasures and tenant purges: what a request did not finish, and what a restart left running.
+  const operations = startOperationRunner({ db, clock, log, bus, connections, pollMs: options.pollMs });
 
   // The alert sweep: time-based alerts (stale or overdue blockers…) and repair of derived state.
   const alertDeps = {
@@ -97,6 +103,20 @@ export const startLocalHub = async (options: LocalHubOptions) => {
       : undefined;
   sweepTimer?.unref();
 
+  // The views sweep (pipeline/views-sweep.ts): blocked-counter repair and the weekly digests, at the sweep's interval.
+  let sweepingViews: ReturnType<typeof sweepViews> | undefined;
+  const runViewsSweep = () => {
+    sweepingViews ??= sweepViews({ db, clock, log, publisher: options.publisher ?? bus }).finally(() => {
+      sweepingViews = undefined;
+    });
+    return sweepingViews;
+  };
+  const viewsTimer =
+    config.TRIBUTARY_SWEEP_INTERVAL_SECONDS > 0
+      ? setInterval(() => void runViewsSweep().catch((error) => log.warn('views sweep failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
+      : undefined;
+  viewsTimer?.unref();
+
   // Reconciliation with the tools runs at the sweep's interval too (connections with read credentials).
   const reconcileDeps = { db, connectors, clock, log, connections, onEvents: (tenantId: string, itemId: string) => pipeline.publisher.enqueue({ tenantId, itemId }), ...(options.limits ? { limits: options.limits } : {}) };
   let reconciling: ReturnType<typeof reconcileConnections> | undefined;
@@ -111,6 +131,20 @@ export const startLocalHub = async (options: LocalHubOptions) => {
       ? setInterval(() => void runReconcile().catch((error) => log.warn('reconciliation failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
       : undefined;
   reconcileTimer?.unref();
+
+  // The embedded engine has no TTL: expired rows (core/retention.ts) are deleted by a bounded, resumable sweep.
+  let retaining: ReturnType<typeof sweepRetention> | undefined;
+  const runRetentionSweep = (retentionOptions: RetentionOptions = {}) => {
+    retaining ??= sweepRetention({ db, clock, log }, retentionOptions).finally(() => {
+      retaining = undefined;
+    });
+    return retaining;
+  };
+  const retentionTimer =
+    config.TRIBUTARY_RETENTION_SWEEP_SECONDS > 0
+      ? setInterval(() => void runRetentionSweep().catch((error) => log.warn('retention sweep failed', { error: String(error) })), config.TRIBUTARY_RETENTION_SWEEP_SECONDS * 1000)
+      : undefined;
+  retentionTimer?.unref();
 
   let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
   const app = createApp({
@@ -130,6 +164,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     bus,
     onAccepted: pipeline.onAccepted,
     onJobStarted: jobs.enqueue,
+    onOperationStarted: operations.enqueue,
   });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -145,16 +180,26 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     pipeline,
     /** runs the alert sweep now (one at a time) */
     sweepAlerts: runAlertSweep,
+    /** runs the views sweep now (one at a time): blocked-counter repair, weekly digests */
+    sweepViews: runViewsSweep,
     jobs,
+    operations,
     /** reconciles every connection with read credentials now (one run at a time) */
     reconcile: runReconcile,
+    /** one pass of the retention sweep now (one at a time) */
+    sweepRetention: runRetentionSweep,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(retentionTimer);
+      await retaining?.catch(() => undefined);
       clearInterval(reconcileTimer);
       await reconciling?.catch(() => undefined);
       clearInterval(sweepTimer);
       await sweeping?.catch(() => undefined);
+      clearInterval(viewsTimer);
+      await sweepingViews?.catch(() => undefined);
       await jobs.stop();
+      await operations.stop();
       await pipeline.stop();
       await engine?.close();
     },

@@ -65,3 +65,39 @@ export const DEAD_LETTER_RETENTION_SECONDS = 14 * 86_400;
 
 /** The example subscription: automation that reacts to raised alerts reads them from an SQS queue. */
 export const EXAMPLE_ALERT_PATTERN = { source: ['tributary'], detailType: ['work.alert.raised'] };
+
+/** Namespace and stage dimension of the figures the functions print as EMF (pipeline/emf.ts). */
+export const METRICS_NAMESPACE = 'Tributary';
+export const metricDimensions = (stage: string) => ({ Stage: stage });
+
+/**
+ * Alarm on processing lag: the age of the oldest delivery waiting for the processor, which the
+ * sweep measures every SWEEP_SCHEDULE (EMF `ProcessingLagSeconds`). The stream normally processes
+ * within a second, so 5 minutes of lag on two sweeps in a row means the processor is failing or
+ * throttled. No data counts as breaching: a sweep that stopped reporting is a problem too.
+ */
+export const PROCESSING_LAG_ALARM = {
+  metricName: 'ProcessingLagSeconds',
+  statistic: 'Maximum',
+  period: 300,
+  evaluationPeriods: 2,
+  threshold: 300,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+  treatMissingData: 'breaching',
+} as const;
+
+/**
+ * Alarm on a dead-letter queue holding anything: each message there is a stream batch or a bus
+ * delivery that exhausted its retries (docs/operations.md says what to do). SQS reports queue
+ * metrics every 5 minutes, and an idle queue reports none, which is fine.
+ */
+export const DEAD_LETTER_ALARM = {
+  namespace: 'AWS/SQS',
+  metricName: 'ApproximateNumberOfMessagesVisible',
+  statistic: 'Maximum',
+  period: 300,
+  evaluationPeriods: 1,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+  treatMissingData: 'notBreaching',
+} as const;

@@ -2,7 +2,8 @@ import { isProductionStage, tableArgs } from './definitions.ts';
 
 /**
  * The work index: one on-demand table with the key schema and indexes of store/table.ts, TTL on
- * `expiresAt` (raw deliveries, oversize events), point-in-time recovery, and a stream of new and
+ * `expiresAt` (deliveries and resolved alerts after their retention, core/retention.ts; oversize
+ * events), point-in-time recovery, and a stream of new and
  * old images that drives the processor and the publisher (infra/jobs.ts).
  */
 export const table = new sst.aws.Dynamo('Index', {

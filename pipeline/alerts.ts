@@ -1,7 +1,7 @@
 import { type AlertDraft, AlertSettings, SUBJECT_KINDS, evaluateAlerts } from '../core/alerts.ts';
 import { confirmedIncoming } from '../core/dependencies.ts';
 import { blockingEdgesOf, findCycles } from '../core/graph.ts';
-import { itemIdForRef } from '../core/ids.ts';
+import { itemIdForRef, randomId } from '../core/ids.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import { type WorkItem, isClosed } from '../core/work-item.ts';
 import { alertsOfRows, raiseAlert, resolveAlert } from '../store/alerts.ts';
@@ -14,6 +14,9 @@ import {
 } from '../store/dependency-state.ts';
 import { exploreGraph } from '../store/graph.ts';
 import { getItems } from '../store/item-queries.ts';
+import { type SweepLease, acquireSweepLease, recordSweepProgress, releaseSweepLease } from '../store/sweep-lease.ts';
+import { readAllWipRows } from '../store/wip.ts';
+import { repairItemWip, sweepTenantWip, trackWip } from './wip-alerts.ts';
 
 /*
  * Dependency state and alerts, kept current without transactions:
@@ -60,14 +63,22 @@ const neighboursOf = (item: WorkItem, incoming: readonly { fromId: string }[]): 
  * Evaluates one item: its blocked flag, its alerts, the cycles it is in. Idempotent; returns the
  * ids of its neighbours.
  */
-export const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: string, settings?: AlertSettings): Promise<string[]> => {
+export const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: string, settings?: AlertSettings): Promise<string[]> =>
+  (await evaluate(deps, tenantId, itemId, settings ?? (await loadAlertSettings(deps.db, tenantId)))).neighbourIds;
+
+/** {@link evaluateItem}, also answering the item as it was read (undefined when not indexed). */
+const evaluate = async (
+  deps: AlertDeps,
+  tenantId: string,
+  itemId: string,
+  thresholds: AlertSettings,
+): Promise<{ neighbourIds: string[]; item: WorkItem | undefined }> => {
   const { db } = deps;
-  const thresholds = settings ?? (await loadAlertSettings(db, tenantId));
   for (let attempt = 0; attempt < MAX_STATE_RETRIES; attempt++) {
     const now = deps.clock();
     const partition = await loadItemPartition(db, tenantId, itemId);
     const { item, incoming, state } = partition;
-    if (!item) return [];
+    if (!item) return { neighbourIds: [], item };
     const neighbourIds = neighboursOf(item, incoming);
     const related = await getItems(db, tenantId, neighbourIds, { consistent: true });
     const incomingLinks = confirmedIncoming(item.ref, incoming, related);
@@ -133,8 +144,8 @@ export const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: st
       state.watched === next.watched &&
       JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&
       JSON.stringify(state.cycleAlerts) === JSON.stringify(next.cycleAlerts);
-    if (unchanged) return neighbourIds;
-    if (await saveDependencyState(db, tenantId, item, state, next)) return neighbourIds;
+    if (unchanged) return { neighbourIds, item };
+    if (await saveDependencyState(db, tenantId, item, state, next)) return { neighbourIds, item };
   }
   throw new Error(`Gave up evaluating ${itemId} after ${MAX_STATE_RETRIES} write conflicts`);
 };
@@ -149,7 +160,9 @@ const raise = async (deps: AlertDeps, tenantId: string, alert: AlertDraft, now: 
  */
 export const evaluateAround = async (deps: AlertDeps, tenantId: string, itemId: string, before?: WorkItem): Promise<void> => {
   const settings = await loadAlertSettings(deps.db, tenantId);
-  const neighbours = await evaluateItem(deps, tenantId, itemId, settings);
+  const { neighbourIds: neighbours, item } = await evaluate(deps, tenantId, itemId, settings);
+  // The people and teams whose work in progress the change moved (its owners, team or status).
+  if (item) await trackWip(deps, tenantId, item, before, settings);
   const formerly = (before?.links ?? []).map((l) => itemIdForRef(l.target)).filter((id) => id !== itemId);
   for (const id of [...new Set([...neighbours, ...formerly])].slice(0, MAX_NEIGHBOURS)) await evaluateItem(deps, tenantId, id, settings);
 };
@@ -157,28 +170,92 @@ export const evaluateAround = async (deps: AlertDeps, tenantId: string, itemId: 
 export interface AlertSweepReport {
   evaluated: number;
   errors: number;
+  /** people and teams whose work in progress was checked against their limit */
+  wipSubjects: number;
+  /** the cursor a previous run left (it stopped at its deadline, or died) */
+  resumedFrom?: string;
+  /** another run holds the lease: this one did nothing */
+  skipped?: 'busy';
+  /** this run reached the end of the list (the next run starts a new round) */
+  complete: boolean;
 }
+
+export interface AlertSweepOptions {
+  /** items evaluated at most in this run; the next run resumes after the last one */
+  limit?: number;
+  /** epoch ms after which no new item is started (the function's own timeout, minus a margin) */
+  deadline?: number;
+  /** who runs it (default: a fresh id per run) */
+  owner?: string;
+  /** how long the lease lasts without progress before another run may take over (default 5 min) */
+  leaseMs?: number;
+  /** items read and recorded per cursor step (default 25) */
+  pageSize?: number;
+}
+
+const SWEEP_NAME = 'alerts';
 
 /**
  * The scheduled alert sweep: re-evaluates every open item (the `watch` partition) with the clock,
  * so time-based conditions (stale or overdue blockers, unowned priorities, PRs without ticket)
- * open and clear, and derived state a crash left behind is repaired. Idempotent.
+ * open and clear, checks every person's and team's work in progress against today's limits, and
+ * repairs derived state a crash left behind. Resumable and exclusive (store/sweep-lease.ts): one
+ * run at a time holds the lease, records its cursor after every page, and a run that stopped (its
+ * deadline, its limit, a crash) is continued by the next one after that cursor.
  */
-export const sweepAlerts = async (deps: AlertDeps, options: { limit?: number; deadline?: number } = {}): Promise<AlertSweepReport> => {
-  const watched = await listWatchedItems(deps.db, options.limit ?? 5000);
-  const report: AlertSweepReport = { evaluated: 0, errors: 0 };
-  const settings = new Map<string, AlertSettings>();
-  for (const { tenantId, itemId } of watched) {
-    if (options.deadline !== undefined && Date.now() > options.deadline) break;
-    try {
-      if (!settings.has(tenantId)) settings.set(tenantId, await loadAlertSettings(deps.db, tenantId));
-      await evaluateItem(deps, tenantId, itemId, settings.get(tenantId));
-      report.evaluated++;
-    } catch (error) {
-      report.errors++;
-      deps.log.warn('alert sweep: evaluation failed, the next sweep retries it', { tenantId, itemId, error: String(error) });
-    }
+export const sweepAlerts = async (deps: AlertDeps, options: AlertSweepOptions = {}): Promise<AlertSweepReport> => {
+  const { db, log } = deps;
+  const owner = options.owner ?? randomId('swp');
+  const leaseMs = options.leaseMs ?? 5 * 60_000;
+  const limit = options.limit ?? 5000;
+  const pageSize = options.pageSize ?? 25;
+  let lease: SweepLease | undefined = await acquireSweepLease(db, SWEEP_NAME, owner, deps.clock(), leaseMs);
+  const report: AlertSweepReport = { evaluated: 0, errors: 0, wipSubjects: 0, complete: false };
+  if (!lease) {
+    log.info('alert sweep: another run holds the lease, standing down', { owner });
+    return { ...report, skipped: 'busy' };
   }
-  deps.log.info('alert sweep done', { ...report });
+  if (lease.cursor) report.resumedFrom = lease.cursor;
+  const stop = () => report.evaluated >= limit || (options.deadline !== undefined && Date.now() > options.deadline);
+  const settings = new Map<string, AlertSettings>();
+  const tenants = new Map<string, Set<string>>();
+  try {
+    while (lease && !stop()) {
+      const want = Math.min(pageSize, limit - report.evaluated);
+      const page = await listWatchedItems(db, want, lease.cursor);
+      let done: string | undefined;
+      for (const { tenantId, itemId, key } of page) {
+        if (stop()) break;
+        try {
+          if (!settings.has(tenantId)) settings.set(tenantId, await loadAlertSettings(db, tenantId));
+          const thresholds = settings.get(tenantId)!;
+          // Once per tenant and run: every person and team against its limit.
+          if (!tenants.has(tenantId)) {
+            const rows = await readAllWipRows(db, tenantId);
+            tenants.set(tenantId, new Set(rows.map((r) => `${r.subjectKey}#${r.itemId}`)));
+            report.wipSubjects += await sweepTenantWip(deps, tenantId, thresholds, rows);
+          }
+          const { item } = await evaluate(deps, tenantId, itemId, thresholds);
+          if (item) await repairItemWip(deps, tenantId, item, tenants.get(tenantId)!, thresholds);
+        } catch (error) {
+          report.errors++;
+          log.warn('alert sweep: evaluation failed, the next round retries it', { tenantId, itemId, error: String(error) });
+        }
+        report.evaluated++;
+        done = key;
+      }
+      const roundDone = page.length < want && done === page.at(-1)?.key;
+      if (done === undefined && !roundDone) break;
+      lease = await recordSweepProgress(db, lease, roundDone ? undefined : done, deps.clock(), leaseMs);
+      if (!lease) log.warn('alert sweep: the lease was taken over, stopping', { owner });
+      if (roundDone) {
+        report.complete = true;
+        break;
+      }
+    }
+  } finally {
+    if (lease) await releaseSweepLease(db, lease);
+  }
+  log.info('alert sweep done', { ...report });
   return report;
 };

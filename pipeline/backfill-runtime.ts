@@ -1,5 +1,6 @@
 import { listRunningJobs } from '../store/jobs.ts';
-import { type SyncDeps, runBackfillJob } from './backfill.ts';
+import type { SyncDeps } from './backfill.ts';
+import { runJob } from './run-job.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface JobRunnerOptions extends SyncDeps {
@@ -8,7 +9,7 @@ export interface JobRunnerOptions extends SyncDeps {
 }
 
 /**
- * Backfill jobs running in this process (the local mode): started through `enqueue`, and found
+ * Jobs (backfills, replays) running in this process (the local mode): started through `enqueue`, and found
  * again on the `jobs` queue after a restart, to resume from their checkpoints.
  */
 export const startJobRunner = (options: JobRunnerOptions) => {
@@ -16,7 +17,7 @@ export const startJobRunner = (options: JobRunnerOptions) => {
   const queue = new WorkQueue<string>({
     name: 'jobs',
     concurrency: options.concurrency ?? 2,
-    handle: (jobId) => runBackfillJob(options, jobId, stopping.signal),
+    handle: (jobId) => runJob(options, jobId, stopping.signal),
     discover: () => listRunningJobs(options.db),
     keyOf: (jobId) => jobId,
     pollMs: options.pollMs ?? 1000,

@@ -7,6 +7,7 @@ import type { ConnectionCache } from './connection-cache.ts';
 import type { Db } from '../store/db.ts';
 import { recordDelivery } from '../store/inbox.ts';
 import { validSecrets } from '../store/connections.ts';
+import type { HubMetrics } from './hub-metrics.ts';
 
 export interface IngestDeps {
   db: Db;
@@ -16,6 +17,8 @@ export interface IngestDeps {
   log: Logger;
   /** told about each newly recorded delivery, so a local processor can start at once */
   onAccepted?: (deliveryPk: string) => void;
+  /** counts accepted and duplicate deliveries (the hook route counts what is received and rejected) */
+  metrics?: HubMetrics;
 }
 
 export type IngestResult =
@@ -66,6 +69,7 @@ export const ingestWebhook = async (
     receivedAt: now.toISOString(),
   });
   deps.log.info('delivery recorded', { tenantId: connection.tenantId, source: connector.source, deliveryId, event: received.event, status });
+  deps.metrics?.[status].inc({ source: connector.source });
   if (status === 'accepted') deps.onAccepted?.(pk);
   return { kind: 'recorded', deliveryId, status };
 };

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConnectorRegistry } from '../connectors/index.ts';
-import { type ItemChange, refOfChange } from '../core/changes.ts';
+import { type ItemChange, type Normalized, refOfChange } from '../core/changes.ts';
 import { VersionConflictError } from '../core/errors.ts';
 import { eventsForChange } from '../core/events.ts';
 import { itemIdForRef } from '../core/ids.ts';
@@ -9,15 +9,17 @@ import type { Clock, Logger } from '../core/ports.ts';
 import type { Db } from '../store/db.ts';
 import { getConnection } from '../store/connections.ts';
 import type { ConnectionCache } from './connection-cache.ts';
-import { countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
+import { type DeliveryRecord, countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
 import { loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
 import { recordContribution } from '../store/aggregates.ts';
 import { recordPeople } from '../store/people.ts';
+import { mergeOnVerifiedEmail } from '../store/verified-email-merge.ts';
 import { withMappedTeam } from '../core/teams.ts';
 import { teamCacheFor } from './team-cache.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import { type ReferenceDirectory, applyWithReferences, referenceDirectoryFor } from './references.ts';
 import { evaluateAround } from './alerts.ts';
+import { pseudonymizeNormalized } from './erasure-filter.ts';
 
 export interface ProcessDeps {
   db: Db;
@@ -68,6 +70,7 @@ export const applyOne = async (
       if (record.item) await syncDerivedRows(deps.db, tenantId, record.item, undefined);
       if (record.item) await recordContribution(deps.db, tenantId, record.item, deps.clock());
       if (record.item) await recordPeople(deps.db, tenantId, record.item, undefined, deps.clock());
+      if (record.item) await mergeOnVerifiedEmail(deps.db, tenantId, record.item, undefined, deps.clock());
       if (record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
       // Also on a re-run: a crash may have come before the dependency state and alerts were written.
       if (record.item) await evaluateAround(deps, tenantId, itemId);
@@ -83,12 +86,55 @@ export const applyOne = async (
     await syncDerivedRows(deps.db, tenantId, next, record.item);
     await recordContribution(deps.db, tenantId, next, deps.clock());
     await recordPeople(deps.db, tenantId, next, record.item, deps.clock());
+    await mergeOnVerifiedEmail(deps.db, tenantId, next, record.item, deps.clock());
     if (events.length > 0 || record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
     // After the item and its reverse edges are written: its blocked flag, its dependents', their alerts.
     await evaluateAround(deps, tenantId, itemId, record.item);
     return next;
   }
   throw new Error(`Gave up on ${refOfChange(change)} after ${MAX_CONFLICT_RETRIES} write conflicts`);
+};
+
+/** What normalizing a stored delivery gave: changes, a reason to ignore it, or why it cannot be processed. */
+export type Renormalized = Normalized | { outcome: 'failed'; reason: string };
+
+/**
+ * Normalizes a stored delivery with the current connector, the connection's current settings and
+ * the tenant's Jira knowledge: what the processor does first, and what a replay does again after
+ * rules changed. A normalizer that throws gives `failed` with the reason (for a zod error, the path
+ * of each bad field); a store error while loading the context is thrown, to be retried.
+ */
+export const normalizeStored = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> => {
+  const connector = deps.connectors.get(delivery.source);
+  if (!connector) return { outcome: 'failed', reason: `No connector for source ${delivery.source}` };
+  const references = deps.references ?? referenceDirectoryFor(deps.db);
+  const connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
+  const jira = await references.jiraContext(delivery.tenantId);
+  let normalized: Normalized;
+  try {
+    normalized = connector.normalize(delivery, {
+      connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
+      jiraProjects: jira.jiraProjects,
+      jiraSites: jira.jiraSites,
+    });
+  } catch (error) {
+    return { outcome: 'failed', reason: describeFailure(error) };
+  }
+  // Erased people stay erased, in new deliveries and replays alike (a store error here is retried).
+  return pseudonymizeNormalized(deps.db, delivery, normalized);
+};
+
+/** Applies a delivery's changes in order, each under its own deterministic causation key. */
+export const applyDeliveryChanges = async (
+  deps: ProcessDeps,
+  tenantId: string,
+  changes: readonly ItemChange[],
+  causationKeyOf: (index: number) => string,
+): Promise<void> => {
+  const references = deps.references ?? referenceDirectoryFor(deps.db);
+  const apply = (change: ItemChange, causationKey: string) => applyOne(deps, tenantId, change, causationKey);
+  const referenceDeps = { db: deps.db, directory: references, apply, clock: deps.clock };
+  for (const [index, change] of changes.entries()) await applyWithReferences(referenceDeps, tenantId, change, causationKeyOf(index));
 };
 
 /**
@@ -100,54 +146,34 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
   const delivery = await getDelivery(deps.db, deliveryPk);
   if (!delivery || delivery.status !== 'pending') return 'skipped';
   const context = { tenantId: delivery.tenantId, source: delivery.source, deliveryId: delivery.deliveryId };
-  const connector = deps.connectors.get(delivery.source);
   const at = () => deps.clock().toISOString();
-  if (!connector) {
-    await finishDelivery(deps.db, deliveryPk, { status: 'failed', reason: `No connector for source ${delivery.source}`, at: at() });
-    return 'failed';
-  }
   /** A store failure is transient: retried, and only marked failed after MAX_ATTEMPTS. */
   const retryLater = async (error: unknown): Promise<ProcessOutcome> => {
     const reason = describeFailure(error);
     const attempts = await countAttempt(deps.db, deliveryPk, reason);
     deps.log.warn('delivery will be retried', { ...context, attempts, reason });
     if (attempts < MAX_ATTEMPTS) return 'retry';
-    await finishDelivery(deps.db, deliveryPk, { status: 'failed', reason, at: at() });
+    await finishDelivery(deps.db, delivery, { status: 'failed', reason, at: at() });
     return 'failed';
   };
-  const references = deps.references ?? referenceDirectoryFor(deps.db);
-  let connection;
-  let jira;
+  let normalized: Renormalized;
   try {
-    connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
-    jira = await references.jiraContext(delivery.tenantId);
+    normalized = await normalizeStored(deps, delivery);
   } catch (error) {
     return retryLater(error);
   }
-  let normalized;
-  try {
-    normalized = connector.normalize(delivery, {
-      connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
-      jiraProjects: jira.jiraProjects,
-      jiraSites: jira.jiraSites,
-    });
-  } catch (error) {
-    const reason = describeFailure(error);
-    deps.log.warn('delivery failed', { ...context, reason });
-    await finishDelivery(deps.db, deliveryPk, { status: 'failed', reason, at: at() });
+  if (normalized.outcome === 'failed') {
+    deps.log.warn('delivery failed', { ...context, reason: normalized.reason });
+    await finishDelivery(deps.db, delivery, { status: 'failed', reason: normalized.reason, at: at() });
     return 'failed';
   }
   if (normalized.outcome === 'ignored') {
-    await finishDelivery(deps.db, deliveryPk, { status: 'ignored', reason: normalized.reason, at: at() });
+    await finishDelivery(deps.db, delivery, { status: 'ignored', reason: normalized.reason, at: at() });
     return 'ignored';
   }
   try {
-    const apply = (change: ItemChange, causationKey: string) => applyOne(deps, delivery.tenantId, change, causationKey);
-    const referenceDeps = { db: deps.db, directory: references, apply, clock: deps.clock };
-    for (const [index, change] of normalized.changes.entries()) {
-      await applyWithReferences(referenceDeps, delivery.tenantId, change, `${deliveryPk}#${index}`);
-    }
-    await finishDelivery(deps.db, deliveryPk, { status: 'processed', at: at() });
+    await applyDeliveryChanges(deps, delivery.tenantId, normalized.changes, (index) => `${deliveryPk}#${index}`);
+    await finishDelivery(deps.db, delivery, { status: 'processed', at: at() });
     return 'processed';
   } catch (error) {
     return retryLater(error);

@@ -7,6 +7,7 @@ import { listItemsWithPendingEvents } from '../store/items.ts';
 import { processDelivery } from './process-delivery.ts';
 import type { ConnectionCache } from './connection-cache.ts';
 import { WorkQueue } from './work-queue.ts';
+import { type HubMetrics, countOutcome, countPublishes } from './hub-metrics.ts';
 
 export interface PipelineOptions {
   db: Db;
@@ -17,6 +18,8 @@ export interface PipelineOptions {
   concurrency?: number;
   pollMs?: number;
   connections?: ConnectionCache;
+  /** counts outcomes and publishes into this process's figures (GET /metrics) */
+  metrics?: HubMetrics;
 }
 
 interface ItemKey {
@@ -32,10 +35,11 @@ interface ItemKey {
  */
 export const startPipeline = (options: PipelineOptions) => {
   const pollMs = options.pollMs ?? 1000;
+  const bus = options.metrics ? countPublishes(options.publisher, options.metrics) : options.publisher;
   const publisher = new WorkQueue<ItemKey>({
     name: 'publisher',
     concurrency: options.concurrency ?? 8,
-    handle: (key) => drainItemOutbox(options.db, options.publisher, key.tenantId, key.itemId, key.sk),
+    handle: (key) => drainItemOutbox(options.db, bus, key.tenantId, key.itemId, key.sk),
     discover: () => listItemsWithPendingEvents(options.db),
     keyOf: (key) => `${key.tenantId}/${key.itemId}/${key.sk ?? 'ITEM'}`,
     pollMs,
@@ -49,6 +53,7 @@ export const startPipeline = (options: PipelineOptions) => {
         { ...options, onEvents: (tenantId, itemId, sk) => publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }) },
         pk,
       );
+      countOutcome(options.metrics, pk, outcome);
       return outcome !== 'retry';
     },
     discover: () => listPendingDeliveries(options.db),

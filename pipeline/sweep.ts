@@ -6,8 +6,10 @@ import { itemIdOfKey, listQueued } from '../store/queue.ts';
 import { type RepairOutcome, repairShard, shardOfContributionKey } from '../store/aggregates.ts';
 import { type ProcessOutcome, processDelivery } from './process-delivery.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcileConnections } from './reconcile.ts';
-import { runBackfillJob } from './backfill.ts';
+import { runJob } from './run-job.ts';
 import { listRunningJobs } from '../store/jobs.ts';
+import { listRunningOperationJobs } from '../store/operation-jobs.ts';
+import { runOperationJob } from './operation-jobs.ts';
 
 export interface SweepDeps {
   db: Db;
@@ -108,14 +110,20 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
     }
     report.aggregates[outcome] = (report.aggregates[outcome] ?? 0) + 1;
   });
-  // Backfill jobs: advanced page by page until the deadline; the next sweep resumes from the checkpoint.
+  // Jobs (backfills, replays): advanced page by page until the deadline; the next sweep resumes from the checkpoint.
   if (options.reconcile !== false && !stop()) {
     const signal = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, options.deadline - Date.now()));
     report.jobs = { advanced: 0, finished: 0 };
     for (const jobId of await listRunningJobs(db)) {
       if (stop()) break;
       report.jobs.advanced++;
-      if (await runBackfillJob(deps, jobId, signal).catch(() => false)) report.jobs.finished++;
+      if (await runJob(deps, jobId, signal).catch(() => false)) report.jobs.finished++;
+    }
+    // Erasures and tenant purges, step by step from their checkpoints (pipeline/operation-jobs.ts).
+    for (const jobId of await listRunningOperationJobs(db, deps.clock())) {
+      if (stop()) break;
+      report.jobs.advanced++;
+      if (await runOperationJob(deps, jobId, signal ? { signal } : {}).catch(() => false)) report.jobs.finished++;
     }
   }
   // Reconciliation: read what changed in the tools since the last sweep, heal missed webhooks and tombstone what is gone.

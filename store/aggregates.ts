@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Contribution, contributionDelta, contributionOf, sumContributions } from '../core/aggregates.ts';
+import { BLOCKED_FLAG, type Contribution, contributionDelta, contributionOf, sumContributions } from '../core/aggregates.ts';
 import { sha256Hex } from '../core/ids.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
@@ -42,10 +42,8 @@ interface ContributionRow {
   since?: string;
 }
 
-const readContribution = async (db: Db, tenantId: string, itemId: string): Promise<ContributionRow | undefined> => {
-  const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.table, Key: keys.contribution(tenantId, shardOf(itemId), itemId), ConsistentRead: true }),
-  );
+const readContributionAt = async (db: Db, key: { pk: string; sk: string }): Promise<ContributionRow | undefined> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }));
   return Item ? { v: Number(Item.v), c: (Item.c as string[]) ?? [], queued: Item.qpk !== undefined } : undefined;
 };
 
@@ -66,18 +64,37 @@ const addToShard = async (db: Db, tenantId: string, shard: number, delta: Record
 
 
 /** Moves the counters to what `item` (its current state) contributes. Idempotent; see the module comment. */
-export const recordContribution = async (db: Db, tenantId: string, item: WorkItem, now: Date): Promise<void> => {
-  const shard = shardOf(item.id);
-  const key = keys.contribution(tenantId, shard, item.id);
+export const recordContribution = async (db: Db, tenantId: string, item: WorkItem, now: Date): Promise<void> =>
+  swapContribution(db, tenantId, keys.contribution(tenantId, shardOf(item.id), item.id), item.id, item.version, contributionOf(item), now, item.ref);
+
+/**
+ * Moves the `blocked.flag` counter to an item's derived blocked flag (its dependency state, see
+ * store/dependency-state.ts), by the same protocol as {@link recordContribution}: a second row per
+ * item (`B#{itemId}`) in the same shard, versioned by the dependency state's `rev`. The flag changes
+ * when a blocker changes, without the item itself changing, hence a row of its own.
+ */
+export const recordBlockedContribution = async (db: Db, tenantId: string, itemId: string, rev: number, blocked: boolean, now: Date): Promise<void> =>
+  swapContribution(db, tenantId, keys.blockedContribution(tenantId, shardOf(itemId), itemId), itemId, rev, blocked ? [BLOCKED_FLAG] : [], now, itemId);
+
+const swapContribution = async (
+  db: Db,
+  tenantId: string,
+  key: { pk: string; sk: string },
+  itemId: string,
+  version: number,
+  next: Contribution,
+  now: Date,
+  what: string,
+): Promise<void> => {
+  const shard = shardOf(itemId);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const current = await readContribution(db, tenantId, item.id);
-    if (current && current.v >= item.version) return;
-    const next = contributionOf(item);
+    const current = await readContributionAt(db, key);
+    if (current && current.v >= version) return;
     try {
       await db.doc.send(
         new PutCommand({
           TableName: db.table,
-          Item: { ...key, tenantId, itemId: item.id, v: item.version, c: next, qpk: keys.queue.aggregates, qsk: `${now.toISOString()}#${key.pk}` },
+          Item: { ...key, tenantId, itemId, v: version, c: next, qpk: keys.queue.aggregates, qsk: `${now.toISOString()}#${key.pk}` },
           ConditionExpression: current ? 'v = :v' : 'attribute_not_exists(pk)',
           ...(current ? { ExpressionAttributeValues: { ':v': current.v } } : {}),
         }),
@@ -88,10 +105,10 @@ export const recordContribution = async (db: Db, tenantId: string, item: WorkIte
     }
     const delta = contributionDelta(current?.c ?? [], next);
     if (Object.keys(delta).length > 0) await addToShard(db, tenantId, shard, delta);
-    await leaveQueue(db, key, 'v', item.version);
+    await leaveQueue(db, key, 'v', version);
     return;
   }
-  throw new Error(`Gave up recording the contribution of ${item.ref} after 50 write conflicts`);
+  throw new Error(`Gave up recording the contribution of ${what} after 50 write conflicts`);
 };
 
 /** The tenant's counters: one Query of AGGREGATE_SHARDS small rows. */

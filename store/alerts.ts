@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertDraft, AlertKind, AlertState } from '../core/alerts.ts';
 import { type EventEnvelope, alertEvent } from '../core/events.ts';
 import type { Db } from './db.ts';
+import { DEFAULT_RETENTION, expiryAfter } from '../core/retention.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Page } from './item-queries.ts';
 import { type StoredPending, decodePending, removePublishedEventsAt } from './items.ts';
@@ -21,6 +22,8 @@ export interface AlertRecord {
   alert: Alert | undefined;
   rev: number;
   pending: EventEnvelope[];
+  /** the latest evaluation ticket written, for alerts whose evaluations are ordered (store/ordered-alerts.ts) */
+  seq?: number;
 }
 
 const toRecord = (tenantId: string, row: Record<string, unknown> | undefined): AlertRecord => ({
@@ -28,6 +31,7 @@ const toRecord = (tenantId: string, row: Record<string, unknown> | undefined): A
   alert: row?.doc ? (JSON.parse(String(row.doc)) as Alert) : undefined,
   rev: Number(row?.rev ?? 0),
   pending: decodePending(row?.pending as Record<string, StoredPending> | undefined),
+  ...(row?.seq !== undefined ? { seq: Number(row.seq) } : {}),
 });
 
 /** Alert rows read with their subject's partition. */
@@ -41,8 +45,11 @@ export const loadAlertRecord = async (db: Db, tenantId: string, subjectId: strin
   return toRecord(tenantId, Item);
 };
 
-/** Writes the next state of an alert with its new event, if nobody wrote the record since it was read. */
-const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, event: EventEnvelope): Promise<boolean> => {
+/**
+ * Writes the next state of an alert with its new event, if nobody wrote the record since it was
+ * read. `seq`: the evaluation ticket to record with it (store/ordered-alerts.ts).
+ */
+export const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, event: EventEnvelope, seq?: number): Promise<boolean> => {
   const { tenantId } = previous;
   const all = [...previous.pending.filter((e) => e.id !== event.id), event];
   const pending: Record<string, StoredPending> = {};
@@ -59,10 +66,15 @@ const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, event: Eve
           tenantId,
           doc: JSON.stringify(alert),
           rev: previous.rev + 1,
+          ...(seq !== undefined ? { seq } : {}),
           pending,
           kind: alert.kind,
           state: alert.state,
           ...(alert.team ? { team: alert.team } : {}),
+          // A resolved alert expires (TTL, or the local retention sweep); reopening it writes the record anew, without.
+          ...(alert.state === 'resolved' && alert.resolvedAt
+            ? { expiresAt: expiryAfter(alert.resolvedAt, (db.retention ?? DEFAULT_RETENTION).resolvedAlertDays) }
+            : {}),
           gsi1pk: keys.alertsOf(tenantId),
           gsi1sk: sortKey,
           gsi2pk: keys.alertsByState(tenantId, alert.state),
@@ -102,6 +114,7 @@ export const raiseAlert = async (db: Db, tenantId: string, draft: AlertDraft, no
       state: draft.notice ? 'resolved' : 'open',
       severity: draft.severity,
       subject: draft.subject,
+      ...(draft.subjectType ? { subjectType: draft.subjectType } : {}),
       related: draft.related,
       ...(draft.team ? { team: draft.team } : {}),
       message: draft.message,

@@ -28,20 +28,27 @@ export interface AuditEntry extends Omit<AuditInput, 'tenantId'> {
 export const recordAudit = async (db: Db, input: AuditInput): Promise<AuditEntry> => {
   const { tenantId, ...rest } = input;
   const entry: AuditEntry = { id: randomId('aud'), ...rest };
-  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.auditEntry(tenantId, entry.at, entry.id), tenantId, entry } }));
+  const byAction = { gsi1pk: keys.auditByAction(tenantId, entry.action), gsi1sk: `${entry.at}#${entry.id}` };
+  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.auditEntry(tenantId, entry.at, entry.id), ...byAction, tenantId, entry } }));
   return entry;
 };
 
+/**
+ * A tenant's audit log, newest first: its partition, or with `action` that action's entries on gsi1.
+ * Either way one Query per page.
+ */
 export const listAuditLog = async (
   db: Db,
   tenantId: string,
-  page: { limit: number; cursor?: string },
+  page: { limit: number; cursor?: string; action?: string },
 ): Promise<{ items: AuditEntry[]; nextCursor: string | null }> => {
-  const partition = keys.auditOf(tenantId);
+  const [partition, index] = page.action
+    ? ([keys.auditByAction(tenantId, page.action), { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk' }] as const)
+    : ([keys.auditOf(tenantId), { KeyConditionExpression: 'pk = :pk' }] as const);
   const { Items, LastEvaluatedKey } = await db.doc.send(
     new QueryCommand({
       TableName: db.table,
-      KeyConditionExpression: 'pk = :pk',
+      ...index,
       ExpressionAttributeValues: { ':pk': partition },
       ScanIndexForward: false,
       Limit: page.limit,

@@ -2,11 +2,14 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUse
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SCHEMA_VERSION, createTableInput } from './table.ts';
 import { keys } from './keys.ts';
+import type { RetentionPolicy } from '../core/retention.ts';
 
 /** A handle on the work index table: every repository function takes one. */
 export interface Db {
   doc: DynamoDBDocumentClient;
   table: string;
+  /** how long records that can expire are kept (`expiresAt`); DEFAULT_RETENTION when absent */
+  retention?: RetentionPolicy;
 }
 
 export interface DbOptions {
@@ -15,6 +18,7 @@ export interface DbOptions {
   table: string;
   /** wraps the low-level client, e.g. to inject faults in tests */
   client?: DynamoDBClient;
+  retention?: RetentionPolicy;
 }
 
 export const createDb = (options: DbOptions): Db => {
@@ -31,7 +35,7 @@ export const createDb = (options: DbOptions): Db => {
         : {}),
     });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  return { doc, table: options.table };
+  return { doc, table: options.table, ...(options.retention ? { retention: options.retention } : {}) };
 };
 
 export class SchemaVersionError extends Error {

@@ -6,6 +6,8 @@ import type { Db } from './db.ts';
 import { type IncomingLink, isoKey, parseItemPartition } from './items.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
+import { recordBlockedContribution } from './aggregates.ts';
+import { leaveQueue } from './queue.ts';
 
 /**
  * The derived dependency state of an item (`DEPS` row in its partition): the blockers that were
@@ -22,6 +24,10 @@ export interface DependencyState {
   /** listed on the sweep's `watch` partition (the item was open when evaluated) */
   watched: boolean;
   rev: number;
+  /** when the blocked flag last turned true (kept while it stays true): the digest's "newly blocked" */
+  blockedSince?: string;
+  /** the summary's blocked counter may not reflect this state yet (see {@link saveDependencyState}) */
+  countPending?: boolean;
 }
 
 export const EMPTY_DEPENDENCY_STATE: DependencyState = { blocked: false, openBlockers: [], cycleAlerts: [], watched: false, rev: 0 };
@@ -34,6 +40,8 @@ const toState = (row: Record<string, unknown> | undefined): DependencyState =>
         cycleAlerts: (row.cycleAlerts as DependencyState['cycleAlerts'] | undefined) ?? [],
         watched: row.gsi3pk !== undefined,
         rev: Number(row.rev ?? 0),
+        ...(row.blockedSince ? { blockedSince: String(row.blockedSince) } : {}),
+        ...(row.qpk === keys.queue.aggregates ? { countPending: true } : {}),
       }
     : EMPTY_DEPENDENCY_STATE;
 
@@ -57,6 +65,12 @@ export const loadItemPartition = async (db: Db, tenantId: string, itemId: string
 /**
  * Writes an item's dependency state if nobody wrote it since `previous` was read. Returns false on
  * a lost race (the caller re-evaluates).
+ *
+ * When the blocked flag changes, the summary's `blocked.flag` counter follows: the state joins the
+ * `aggregates` queue in the same write, then the counter row swaps (store/aggregates.ts
+ * `recordBlockedContribution`), then the state leaves the queue. A crash in between leaves the state
+ * queued, and the views sweep (pipeline/views-sweep.ts) finishes the swap; a later write keeps it
+ * queued until one finishes. `at` is when the flag was seen turning true (the evaluation's clock).
  */
 export const saveDependencyState = async (
   db: Db,
@@ -64,7 +78,12 @@ export const saveDependencyState = async (
   item: WorkItem,
   previous: DependencyState,
   next: Omit<DependencyState, 'rev'>,
+  at: Date = new Date(),
 ): Promise<boolean> => {
+  const rev = previous.rev + 1;
+  const countPending = previous.countPending === true || previous.blocked !== next.blocked;
+  const blockedSince = next.blocked ? (previous.blocked && previous.blockedSince ? previous.blockedSince : at.toISOString()) : undefined;
+  const key = keys.dependencyState(tenantId, item.id);
   try {
     await db.doc.send(
       new PutCommand({
@@ -79,16 +98,33 @@ export const saveDependencyState = async (
           rev: previous.rev + 1,
           ...(next.blocked ? { gsi1pk: keys.itemsBlocked(tenantId), gsi1sk: keys.byUpdated(isoKey(item.updatedAt), item.id) } : {}),
           ...(next.watched ? { gsi3pk: keys.watched, gsi3sk: keys.watchedKey(tenantId, item.id) } : {}),
+          ...(blockedSince ? { blockedSince } : {}),
+          ...(countPending ? { qpk: keys.queue.aggregates, qsk: `${at.toISOString()}#${key.pk}` } : {}),
         },
         ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
       }),
     );
-    return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
+  if (countPending) await countBlockedFlag(db, tenantId, item.id, rev, next.blocked, at);
+  return true;
+};
+
+/** Moves the blocked counter to state `rev`, then takes the state off the queue (unless rewritten since). */
+export const countBlockedFlag = async (db: Db, tenantId: string, itemId: string, rev: number, blocked: boolean, now: Date): Promise<void> => {
+  await recordBlockedContribution(db, tenantId, itemId, rev, blocked, now);
+  await leaveQueue(db, keys.dependencyState(tenantId, itemId), 'rev', rev);
+};
+
+/** Finishes the blocked counter update of a state still queued (the sweep's repair); false when none was pending. */
+export const finishBlockedCount = async (db: Db, tenantId: string, itemId: string, now: Date): Promise<boolean> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.dependencyState(tenantId, itemId), ConsistentRead: true }));
+  if (!Item || Item.qpk !== keys.queue.aggregates) return false;
+  await countBlockedFlag(db, tenantId, itemId, Number(Item.rev), Item.blocked === true, now);
+  return true;
 };
 
 /** Dependency states of many items (BatchGet, strongly consistent). Missing rows read as not blocked. */
@@ -97,23 +133,30 @@ export const getDependencyStates = async (db: Db, tenantId: string, ids: readonl
   return new Map(rows.map((row) => [String(row.itemId), toState(row)]));
 };
 
-/** Open items the sweep re-evaluates, across tenants (discovery only: each is re-read). */
-export const listWatchedItems = async (db: Db, limit: number): Promise<{ tenantId: string; itemId: string }[]> => {
-  const out: { tenantId: string; itemId: string }[] = [];
+/**
+ * Open items the sweep re-evaluates, across tenants, in key order after `after` (a previous
+ * answer's `key`: the sweep's cursor). Discovery only: each is re-read.
+ */
+export const listWatchedItems = async (
+  db: Db,
+  limit: number,
+  after?: string,
+): Promise<{ tenantId: string; itemId: string; key: string }[]> => {
+  const out: { tenantId: string; itemId: string; key: string }[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.doc.send(
       new QueryCommand({
         TableName: db.table,
         IndexName: 'gsi3',
-        KeyConditionExpression: 'gsi3pk = :p',
-        ExpressionAttributeValues: { ':p': keys.watched },
-        ProjectionExpression: 'tenantId, itemId',
+        KeyConditionExpression: after === undefined ? 'gsi3pk = :p' : 'gsi3pk = :p AND gsi3sk > :after',
+        ExpressionAttributeValues: { ':p': keys.watched, ...(after === undefined ? {} : { ':after': after }) },
+        ProjectionExpression: 'tenantId, itemId, gsi3sk',
         Limit: limit - out.length,
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const row of page.Items ?? []) out.push({ tenantId: String(row.tenantId), itemId: String(row.itemId) });
+    for (const row of page.Items ?? []) out.push({ tenantId: String(row.tenantId), itemId: String(row.itemId), key: String(row.gsi3sk) });
     startKey = page.LastEvaluatedKey;
   } while (startKey && out.length < limit);
   return out;

@@ -1,9 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_RETENTION, ORPHAN_PART_DAYS, deliveryExpiry, expiryAfter } from '../core/retention.ts';
 import type { Source } from '../core/work-item.ts';
 import { batchWrite, splitIntoParts } from './batch.ts';
 import type { Db } from './db.ts';
+import { type DeliveryStatus, type IndexedDelivery, deliveryIndexAttributes, moveIndexTo } from './delivery-index.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -11,7 +13,7 @@ import { keys } from './keys.ts';
  * processed after a crash and replayed when mapping rules change.
  */
 
-export type DeliveryStatus = 'pending' | 'processed' | 'ignored' | 'failed';
+export type { DeliveryStatus } from './delivery-index.ts';
 
 export interface DeliveryRecord {
   pk: string;
@@ -29,6 +31,10 @@ export interface DeliveryRecord {
   /** why the delivery was ignored or failed */
   reason?: string;
   processedAt?: string;
+  /** when the table's TTL removes it (epoch seconds); absent while pending (see core/retention.ts) */
+  expiresAt?: number;
+  /** set when the body is stored in this many parts */
+  bodyParts?: number;
 }
 
 /**
@@ -36,9 +42,8 @@ export interface DeliveryRecord {
  * stay inline; larger ones are split into parts written before the delivery record.
  */
 const INLINE_BODY_BYTES = 300_000;
-const RETENTION_DAYS = 30;
 
-export interface NewDelivery extends Omit<DeliveryRecord, 'pk' | 'status' | 'attempts' | 'reason' | 'processedAt'> {
+export interface NewDelivery extends Omit<DeliveryRecord, 'pk' | 'status' | 'attempts' | 'reason' | 'processedAt' | 'expiresAt' | 'bodyParts'> {
   body: Uint8Array;
 }
 
@@ -54,11 +59,10 @@ export const recordDelivery = async (db: Db, delivery: NewDelivery): Promise<{ p
   const { pk, sk } = keys.delivery(delivery.tenantId, delivery.source, delivery.deliveryId);
   const { body, ...meta } = delivery;
   const compressed = gzipSync(body);
-  const expiresAt = Math.floor(Date.parse(delivery.receivedAt) / 1000) + RETENTION_DAYS * 86_400;
   let bodyAttributes: Record<string, unknown> = { body: compressed };
   if (compressed.length > INLINE_BODY_BYTES) {
     const parts = splitIntoParts(compressed, INLINE_BODY_BYTES);
-    await writeParts(db, pk, delivery.bodySha256, parts, expiresAt);
+    await writeParts(db, pk, delivery.bodySha256, parts, expiryAfter(delivery.receivedAt, ORPHAN_PART_DAYS));
     bodyAttributes = { bodyParts: parts.length };
   }
   try {
@@ -72,7 +76,8 @@ export const recordDelivery = async (db: Db, delivery: NewDelivery): Promise<{ p
           ...bodyAttributes,
           status: 'pending',
           attempts: 0,
-          expiresAt,
+          // A pending delivery never expires (core/retention.ts); listed by status in the same put.
+          ...deliveryIndexAttributes({ ...meta, pk }, 'pending'),
           qpk: keys.queue.inbox,
           qsk: `${delivery.receivedAt}#${pk}`,
         },
@@ -101,6 +106,8 @@ const META_ATTRIBUTES = [
   'attempts',
   'reason',
   'processedAt',
+  'expiresAt',
+  'bodyParts',
 ] as const;
 
 const toRecord = (item: Record<string, unknown>): DeliveryRecord =>
@@ -141,22 +148,45 @@ export const listPendingDeliveries = async (db: Db, limit = 100): Promise<string
   return (Items ?? []).map((i) => String(i.pk));
 };
 
-/** Leaves the queue with a final status. */
+/** Gives the body parts of a delivery the expiry of their record. */
+export const stampBodyParts = async (db: Db, pk: string, bodySha256: string, parts: number, expiresAt: number): Promise<void> => {
+  for (let n = 0; n < parts; n++) {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.deliveryPart(pk, bodySha256, n),
+        UpdateExpression: 'SET expiresAt = :e',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':e': expiresAt },
+      }),
+    );
+  }
+};
+
+/**
+ * Leaves the queue with a final status, in the same update moving its index rows to that status and
+ * setting when it expires. Given a key only, the record is read first for its index fields.
+ */
 export const finishDelivery = async (
   db: Db,
-  pk: string,
+  delivery: string | (IndexedDelivery & Pick<DeliveryRecord, 'bodySha256' | 'bodyParts'>),
   outcome: { status: Exclude<DeliveryStatus, 'pending'>; reason?: string; at: string },
 ): Promise<void> => {
+  const indexed = typeof delivery === 'string' ? await getDelivery(db, delivery) : delivery;
+  if (!indexed) throw new Error(`Delivery ${String(delivery)} does not exist`);
+  const move = moveIndexTo(indexed, outcome.status);
+  const expiresAt = deliveryExpiry(db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at);
   await db.doc.send(
     new UpdateCommand({
       TableName: db.table,
-      Key: { pk, sk: 'DLV' },
-      UpdateExpression: 'SET #s = :s, processedAt = :at, reason = :r REMOVE qpk, qsk',
+      Key: { pk: indexed.pk, sk: 'DLV' },
+      UpdateExpression: `SET #s = :s, processedAt = :at, reason = :r, expiresAt = :e, ${move.clause} REMOVE qpk, qsk`,
       ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':s': outcome.status, ':at': outcome.at, ':r': outcome.reason ?? null },
+      ExpressionAttributeValues: { ':s': outcome.status, ':at': outcome.at, ':r': outcome.reason ?? null, ':e': expiresAt, ...move.values },
       ConditionExpression: 'attribute_exists(pk)',
     }),
   );
+  if (indexed.bodyParts) await stampBodyParts(db, indexed.pk, indexed.bodySha256, indexed.bodyParts, expiresAt);
 };
 
 /** Counts a failed attempt that will be retried (e.g. the store throttled). */

@@ -43,11 +43,31 @@ const indexKeyOf = (plan: Plan, row: Record<string, unknown>): Record<string, un
   return { pk: row.pk, sk: row.sk, [partitionKey]: row[partitionKey], [sortKey]: row[sortKey] };
 };
 
+/** A list entry: the item with its derived `blocked` flag (from its dependency state, like `?blocked=`). */
+export type ListedItem = WorkItem & { blocked: boolean };
+
 /**
- * Lists items newest-updated first. Reads index pages until `limit` matching items are found or
- * the index is exhausted; the cursor is the index key of the last item returned.
+ * Lists items newest-updated first, each with its `blocked` flag: one BatchGet of the page's
+ * dependency state rows, not one read per item (none more when `blocked` filters, which reads them
+ * anyway).
  */
 export const listItems = async (
+  db: Db,
+  tenantId: string,
+  filter: ItemFilter,
+  page: { limit: number; cursor?: string },
+): Promise<Page<ListedItem>> => {
+  const found = await listMatchingItems(db, tenantId, filter, page);
+  if (filter.blocked !== undefined) return { ...found, items: found.items.map((item) => ({ ...item, blocked: filter.blocked! })) };
+  const states = await getDependencyStates(db, tenantId, found.items.map((i) => i.id));
+  return { ...found, items: found.items.map((item) => ({ ...item, blocked: states.get(item.id)?.blocked ?? false })) };
+};
+
+/**
+ * Reads index pages until `limit` matching items are found or the index is exhausted; the cursor
+ * is the index key of the last item returned.
+ */
+const listMatchingItems = async (
   db: Db,
   tenantId: string,
   filter: ItemFilter,

@@ -7,8 +7,9 @@ import { listQueued } from './queue.ts';
 import { deleteRecord, listTenantRecords } from './tenants.ts';
 
 /**
- * Backfill jobs: one record per job, holding the checkpoint (the connector's cursor after the last
- * page applied) and the counts. A running job sits on the sparse `queue` index (`jobs`), so a
+ * Jobs (backfills, and replays of stored deliveries): one record per job, holding the checkpoint
+ * (a backfill's connector cursor after the last page applied; a replay's delivery index position) and
+ * the counts. A running job sits on the sparse `queue` index (`jobs`), so a
  * restarted process finds it and resumes from the checkpoint.
  */
 
@@ -55,6 +56,44 @@ export interface JobRecord {
 
 export const emptyCounts = (): JobCounts => ({ pages: 0, records: 0, applied: 0, duplicates: 0, failed: 0 });
 
+export interface ReplayCounts {
+  /** deliveries the replay covers, counted when it starts; `null` until then */
+  total: number | null;
+  /** deliveries run again so far, whatever their outcome */
+  processed: number;
+  /** of those, deliveries the current rules ignore */
+  ignored: number;
+  /** of those, deliveries the current normalizer rejects (each reason is on the delivery) */
+  failed: number;
+}
+
+/**
+ * A replay (`POST /v1/replay`): stored deliveries run again through the current normalizers and
+ * mapping rules, oldest first. The cursor is the delivery index position of the last delivery run.
+ */
+export interface ReplayJobRecord {
+  id: string;
+  tenantId: string;
+  kind: 'replay';
+  status: JobStatus;
+  connectionId?: string;
+  /** deliveries received at or after this time */
+  since?: string;
+  /** deliveries received before this time (the moment the replay was asked for, by default) */
+  until: string;
+  cursor: string | null;
+  counts: ReplayCounts;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  error?: string;
+  attempts: number;
+  rev: number;
+}
+
+/** Any job `GET /v1/jobs/{id}` can show; `kind` tells them apart. */
+export type AnyJobRecord = JobRecord | ReplayJobRecord;
+
 export class JobConflictError extends Error {
   constructor(jobId: string) {
     super(`Job ${jobId} was changed by another runner`);
@@ -62,7 +101,7 @@ export class JobConflictError extends Error {
   }
 }
 
-const rowOf = (job: JobRecord): Record<string, unknown> => ({
+const rowOf = (job: AnyJobRecord): Record<string, unknown> => ({
   ...keys.job(job.id),
   gsi1pk: keys.jobsOf(job.tenantId),
   gsi1sk: `${job.createdAt}#${job.id}`,
@@ -72,13 +111,14 @@ const rowOf = (job: JobRecord): Record<string, unknown> => ({
   ...(job.status === 'running' ? { qpk: keys.queue.jobs, qsk: `${job.createdAt}#${keys.job(job.id).pk}` } : {}),
 });
 
-export const getJob = async (db: Db, jobId: string): Promise<JobRecord | undefined> => {
+/** A job by id; callers that may meet any kind ask for `AnyJobRecord` and check `kind`. */
+export const getJob = async <J extends AnyJobRecord = JobRecord>(db: Db, jobId: string): Promise<J | undefined> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.job(jobId), ConsistentRead: true }));
-  return Item ? (JSON.parse(String(Item.job)) as JobRecord) : undefined;
+  return Item ? (JSON.parse(String(Item.job)) as J) : undefined;
 };
 
 /** Writes `next` if the stored job is still at `next.rev - 1` (or absent, for rev 1). */
-export const saveJob = async (db: Db, next: JobRecord): Promise<void> => {
+export const saveJob = async (db: Db, next: AnyJobRecord): Promise<void> => {
   try {
     await db.doc.send(
       new PutCommand({

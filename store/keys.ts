@@ -4,10 +4,12 @@
  * | pattern                              | pk / sk                                   | index                                        |
  * |--------------------------------------|-------------------------------------------|----------------------------------------------|
  * | schema version                       | SCHEMA / SCHEMA                           |                                              |
- * | tenant by id                         | TENANT#{t} / TENANT                       |                                              |
+ * | where the local retention sweep is   | RETENTION / RETENTION                     |                                              |
+ * | tenant by id                         | TENANT#{t} / TENANT                       | gsi1: tenants / {createdAt}#{t}              |
  * | token by id (id is part of the token)| TOKEN#{id} / TOKEN                        | gsi1: T#{t}#tokens / {createdAt}#{id}        |
  * | connection by id (webhook path)      | CONN#{id} / CONN                          | gsi1: T#{t}#connections / {createdAt}#{id}   |
  * | delivery by (tenant, source, id)     | T#{t}#DLV#{source}#{deliveryId} / DLV     | queue: inbox / {receivedAt}#{pk} (pending)   |
+ * | deliveries by status (GET /v1/deliveries, replay), newest first | | gsi1: T#{t}#deliveries#{status} / {receivedAt}#{source}#{deliveryId}; gsi2: T#{t}#deliveries#conn#{c}#{status} / same; gsi3: T#{t}#deliveries#source#{s}#{status} / same. Written by the ack path's one put, moved by every status change |
  * | large delivery body, in parts        | same pk / PART#{sha}#{n}                  |                                              |
  * | item by id, with index rows          | T#{t}#ITEM#{id} / ITEM                    | gsi1: T#{t}#items / {updatedAt}#{id}         |
  * | items by status category             |                                           | gsi2: T#{t}#status#{category} / …            |
@@ -24,14 +26,23 @@
  * | a connection's reconciliation state  | CONN#{id} / RECONCILE                     |                                              |
  * | summary counters, in shards          | T#{t}#AGG / SHARD#{n}                     |                                              |
  * | what an item adds to the counters    | T#{t}#AGGC#{n} / C#{itemId}               | queue: aggregates / {time}#{pk} (in flight)  |
+ * | what its blocked flag adds to them   | T#{t}#AGGC#{n} / B#{itemId}               | queue: aggregates / {time}#{pk} (in flight)  |
  * | team map of a tenant (PUT /v1/teams) | T#{t}#TEAMS / TEAMS                       |                                              |
  * | people seen as owners or requesters  | T#{t}#PEOPLE / P#{personId}               |                                              |
- * | audit of people merges and splits    | T#{t}#PEOPLE_AUDIT / {at}#{auditId}       |                                              |
+ * | former audit of merges (read only)   | T#{t}#PEOPLE_AUDIT / {at}#{auditId}       |                                              |
  * | dependency state of an item (blocked)| T#{t}#ITEM#{id} / DEPS                    | gsi1: T#{t}#blocked / {updatedAt}#{id} (sparse: blocked only); gsi3: watch / {t}#{id} (sparse: open items, read by the alert sweep) |
  * | alert, in its subject's partition    | T#{t}#ITEM#{subject} / ALERT#{alertId}    | gsi1: T#{t}#alerts / {openedAt}#{alertId}; gsi2: T#{t}#alerts#state#{s}; gsi3: T#{t}#alerts#kind#{k}; queue: outbox (pending events) |
  * | alert thresholds of a tenant         | T#{t}#SETTINGS / SETTINGS                 |                                              |
  * | manual link (POST /v1/links)         | T#{t}#LINK#{linkId} / LINK                | gsi1: T#{t}#links / {createdAt}#{linkId}     |
- * | audit log of admin actions           | T#{t}#AUDIT / {at}#{auditId}              |                                              |
+ * | audit log of admin actions           | T#{t}#AUDIT / {at}#{auditId}              | gsi1: T#{t}#audit#{action} / {at}#{auditId}  |
+ * | erased people: identifier hashes     | T#{t}#ERASED / H#{sha256} → pseudonym; E#{sha256 of person id} → erasure job |      |
+ * | erasure and tenant purge jobs        | JOB#{id} / JOB (kind erasure, tenant-purge) | gsi1: T#{t}#jobs; queue: operations / {createdAt}#{pk} (running) |
+ * | people with one verified email       | T#{t}#VEMAIL#{email} / VEMAIL             |                                              |
+ * | weekly digest of a tenant or team    | T#{t}#DIGEST / {isoWeek}#{team or *}      |                                              |
+ * | weekly digests done for every tenant | DIGESTS / {isoWeek}                       |                                              |
+ * | an item in progress of a person/team | T#{t}#WIP / {person:p_…|team:name}#{itemId} |                                            |
+ * | evaluation tickets of a person/team  | T#{t}#WIPSEQ / {person:p_…|team:name}     |                                              |
+ * | the alert sweep's lease and cursor   | SWEEP#alerts / LEASE                      |                                              |
  *
  * Summary counters (`GET /v1/views/summary`, see store/aggregates.ts): one Query of `T#{t}#AGG` reads
  * the tenant's AGGREGATE_SHARDS counter rows, whatever the size of the index. An item's contribution
@@ -46,6 +57,8 @@ export const keys = {
   schema: () => ({ pk: 'SCHEMA', sk: 'SCHEMA' }),
   bootstrap: () => ({ pk: 'BOOTSTRAP', sk: 'BOOTSTRAP' }),
   tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
+  /** every tenant on gsi1, for hub-wide figures (open alerts in GET /metrics) */
+  tenantsIndex: 'tenants',
   token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),
   tokensOf: (tenantId: string) => `T#${tenantId}#tokens`,
   connection: (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'CONN' }),
@@ -55,6 +68,12 @@ export const keys = {
     sk: 'DLV',
   }),
   deliveryPart: (deliveryPk: string, bodySha: string, n: number) => ({ pk: deliveryPk, sk: `PART#${bodySha.slice(0, 16)}#${n}` }),
+  /** deliveries of a tenant in one status (gsi1), of one connection (gsi2) or one source (gsi3) */
+  deliveriesByStatus: (tenantId: string, status: string) => `T#${tenantId}#deliveries#${status}`,
+  deliveriesByConnection: (tenantId: string, connectionId: string, status: string) => `T#${tenantId}#deliveries#conn#${connectionId}#${status}`,
+  deliveriesBySource: (tenantId: string, source: string, status: string) => `T#${tenantId}#deliveries#source#${source}#${status}`,
+  /** where the local retention sweep stopped in its pass over the table */
+  retentionSweep: () => ({ pk: 'RETENTION', sk: 'RETENTION' }),
   item: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'ITEM' }),
   facet: (tenantId: string, itemId: string, name: string, value: string) => ({
     pk: `T#${tenantId}#ITEM#${itemId}`,
@@ -87,11 +106,13 @@ export const keys = {
   aggregateShard: (tenantId: string, shard: number) => ({ pk: `T#${tenantId}#AGG`, sk: `SHARD#${shard}` }),
   contributionsOf: (tenantId: string, shard: number) => `T#${tenantId}#AGGC#${shard}`,
   contribution: (tenantId: string, shard: number, itemId: string) => ({ pk: `T#${tenantId}#AGGC#${shard}`, sk: `C#${itemId}` }),
+  /** what an item's derived blocked flag adds to the counters, versioned by its dependency state */
+  blockedContribution: (tenantId: string, shard: number, itemId: string) => ({ pk: `T#${tenantId}#AGGC#${shard}`, sk: `B#${itemId}` }),
   teamMap: (tenantId: string) => ({ pk: `T#${tenantId}#TEAMS`, sk: 'TEAMS' }),
   peopleOf: (tenantId: string) => `T#${tenantId}#PEOPLE`,
   person: (tenantId: string, personId: string) => ({ pk: `T#${tenantId}#PEOPLE`, sk: `P#${personId}` }),
+  /** merges and splits written before they moved to the general audit log; read by GET /v1/people/audit only */
   peopleAuditOf: (tenantId: string) => `T#${tenantId}#PEOPLE_AUDIT`,
-  peopleAudit: (tenantId: string, at: string, auditId: string) => ({ pk: `T#${tenantId}#PEOPLE_AUDIT`, sk: `${at}#${auditId}` }),
   job: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'JOB' }),
   jobsOf: (tenantId: string) => `T#${tenantId}#jobs`,
   /** at most one running backfill per connection: this row names it */
@@ -113,5 +134,23 @@ export const keys = {
   linksOf: (tenantId: string) => `T#${tenantId}#links`,
   auditOf: (tenantId: string) => `T#${tenantId}#AUDIT`,
   auditEntry: (tenantId: string, at: string, auditId: string) => ({ pk: `T#${tenantId}#AUDIT`, sk: `${at}#${auditId}` }),
-  queue: { inbox: 'inbox', outbox: 'outbox', aggregates: 'aggregates', jobs: 'jobs' },
+  /** one action's entries (`GET /v1/audit?action=`), newest first on gsi1 */
+  auditByAction: (tenantId: string, action: string) => `T#${tenantId}#audit#${action}`,
+  /** work in progress per person and team (store/wip.ts): one row per (subject, item), counted with one strongly consistent Query */
+  wipOf: (tenantId: string) => `T#${tenantId}#WIP`,
+  wipMember: (tenantId: string, subjectKey: string, itemId: string) => ({ pk: `T#${tenantId}#WIP`, sk: `${keySafe(subjectKey)}#${itemId}` }),
+  /** the evaluation ticket counter of a person or team (store/ordered-alerts.ts) */
+  wipTicket: (tenantId: string, subjectKey: string) => ({ pk: `T#${tenantId}#WIPSEQ`, sk: keySafe(subjectKey) }),
+  /** who runs a sweep now, until when, and where it stopped (pipeline/sweep-lease.ts) */
+  sweepLease: (name: string) => ({ pk: `SWEEP#${name}`, sk: 'LEASE' }),
+  /** the people a verified email address was seen on (store/verified-email-merge.ts) */
+  verifiedEmail: (tenantId: string, email: string) => ({ pk: `T#${tenantId}#VEMAIL#${keySafe(email)}`, sk: 'VEMAIL' }),
+  /** a weekly digest and whether it was published (pipeline/weekly-digest.ts) */
+  digest: (tenantId: string, isoWeek: string, team: string | undefined) => ({ pk: `T#${tenantId}#DIGEST`, sk: `${isoWeek}#${keySafe(team ?? '*')}` }),
+  digestsDone: (isoWeek: string) => ({ pk: 'DIGESTS', sk: isoWeek }),
+  /** hashes of erased people's identifiers (→ pseudonym) and one row per erased person id (→ its job) */
+  erasuresOf: (tenantId: string) => `T#${tenantId}#ERASED`,
+  erasedIdentifier: (tenantId: string, hash: string) => ({ pk: `T#${tenantId}#ERASED`, sk: `H#${hash}` }),
+  erasureOf: (tenantId: string, personHash: string) => ({ pk: `T#${tenantId}#ERASED`, sk: `E#${personHash}` }),
+  queue: { inbox: 'inbox', outbox: 'outbox', aggregates: 'aggregates', jobs: 'jobs', operations: 'operations' },
 } as const;

@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AppError, NotFoundError } from '../core/errors.ts';
-import { randomId } from '../core/ids.ts';
 import type { Person, WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
+import { type AuditEntry as GeneralAuditEntry, listAuditLog, recordAudit } from './audit.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
 
@@ -112,11 +112,22 @@ export class PeopleConflictError extends AppError {
   }
 }
 
-const audit = async (db: Db, tenantId: string, entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry> => {
-  const full = { id: randomId('aud'), ...entry };
-  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.peopleAudit(tenantId, entry.at, full.id), tenantId, entry: full } }));
-  return full;
-};
+/** Merges and splits in the tenant's general audit log (store/audit.ts), as `person.merged` / `person.split`. */
+const PEOPLE_ACTIONS = { merge: 'person.merged', split: 'person.split' } as const;
+
+const fromGeneral = (entry: GeneralAuditEntry): AuditEntry => ({
+  id: entry.id,
+  at: entry.at,
+  action: entry.action === PEOPLE_ACTIONS.split ? 'split' : 'merge',
+  personId: entry.target,
+  others: (entry.detail?.others as string[] | undefined) ?? [],
+  by: entry.actor,
+});
+
+const audit = async (db: Db, tenantId: string, entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry> =>
+  fromGeneral(
+    await recordAudit(db, { tenantId, actor: entry.by, action: PEOPLE_ACTIONS[entry.action], target: entry.personId, detail: { others: entry.others }, at: entry.at }),
+  );
 
 /** Merges `others` into `personId`: one conditional write per absorbed person, then the audit record. */
 export const mergePeople = async (db: Db, tenantId: string, personId: string, others: string[], by: string, now: Date): Promise<AuditEntry> => {
@@ -160,9 +171,10 @@ export const splitPerson = async (db: Db, tenantId: string, personId: string, ot
       new UpdateCommand({
         TableName: db.table,
         Key: keys.person(tenantId, id),
-        UpdateExpression: 'REMOVE mergedInto',
+        // `splitFrom` remembers the split, so the automatic merge on a verified email never undoes it.
+        UpdateExpression: 'REMOVE mergedInto ADD splitFrom :from',
         ConditionExpression: 'mergedInto = :into',
-        ExpressionAttributeValues: { ':into': personId },
+        ExpressionAttributeValues: { ':into': personId, ':from': new Set([personId]) },
       }),
     ).catch((error) => {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -171,15 +183,26 @@ export const splitPerson = async (db: Db, tenantId: string, personId: string, ot
   return audit(db, tenantId, { at: now.toISOString(), action: 'split', personId, others: targets, by });
 };
 
+/**
+ * Merges and splits, newest first: a filtered view of the general audit log (`GET /v1/audit` has
+ * them as `person.merged` / `person.split`), plus entries written to the former PEOPLE_AUDIT
+ * partition before merges moved to the general log.
+ */
 export const listAudit = async (db: Db, tenantId: string, limit = 100): Promise<AuditEntry[]> => {
-  const { Items } = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.peopleAuditOf(tenantId) },
-      ScanIndexForward: false,
-      Limit: limit,
-    }),
-  );
-  return (Items ?? []).map((row) => row.entry as AuditEntry);
+  const [merged, split, legacy] = await Promise.all([
+    listAuditLog(db, tenantId, { action: PEOPLE_ACTIONS.merge, limit }),
+    listAuditLog(db, tenantId, { action: PEOPLE_ACTIONS.split, limit }),
+    db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.peopleAuditOf(tenantId) },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    ),
+  ]);
+  return [...merged.items.map(fromGeneral), ...split.items.map(fromGeneral), ...(legacy.Items ?? []).map((row) => row.entry as AuditEntry)]
+    .sort((a, b) => b.at.localeCompare(a.at) || b.id.localeCompare(a.id))
+    .slice(0, limit);
 };

@@ -2,6 +2,7 @@ import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { type IndexedDelivery, deliveryIndexAttributes } from './delivery-index.ts';
 
 /** Records that are the source of truth; everything else in the table is derived from deliveries. */
 const CONFIGURATION = new Set(['TENANT', 'TOKEN', 'CONN', 'BOOTSTRAP']);
@@ -29,11 +30,20 @@ export const rebuildIndex = async (source: Db, target: Db, onProgress?: (progres
     for (const row of page.Items ?? []) {
       progress.scanned++;
       let copy: Record<string, unknown> | undefined;
-      if (CONFIGURATION.has(String(row.sk)) || isDeliveryPart(row)) {
+      // The erasure tombstone too: deliveries naming an erased person after the rebuild stay pseudonymized.
+      if (CONFIGURATION.has(String(row.sk)) || isDeliveryPart(row) || String(row.pk).endsWith('#ERASED')) {
         copy = row;
       } else if (row.sk === 'DLV') {
-        const { reason: _reason, processedAt: _processedAt, ...delivery } = row;
-        copy = { ...delivery, status: 'pending', attempts: 0, qpk: keys.queue.inbox, qsk: `${String(row.receivedAt)}#${String(row.pk)}` };
+        // Pending again: listed as pending, and no expiry until it is processed in the new table.
+        const { reason: _reason, processedAt: _processedAt, expiresAt: _expiresAt, ...delivery } = row;
+        copy = {
+          ...delivery,
+          ...deliveryIndexAttributes(row as unknown as IndexedDelivery, 'pending'),
+          status: 'pending',
+          attempts: 0,
+          qpk: keys.queue.inbox,
+          qsk: `${String(row.receivedAt)}#${String(row.pk)}`,
+        };
         progress.deliveries++;
       }
       if (!copy) {

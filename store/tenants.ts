@@ -21,7 +21,8 @@ export const createTenant = async (db: Db, tenant: TenantRecord): Promise<boolea
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
-        Item: { ...keys.tenant(tenant.id), tenant },
+        // On gsi1 too: hub-wide figures (open alerts in GET /metrics) go over every tenant.
+        Item: { ...keys.tenant(tenant.id), tenant, gsi1pk: keys.tenantsIndex, gsi1sk: `${tenant.createdAt}#${tenant.id}` },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );

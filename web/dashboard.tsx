@@ -3,6 +3,8 @@ import type { Summary } from '../core/aggregates.ts';
 import type { Dependencies } from '../core/dependencies.ts';
 import { Category, Source, StatusCategory, type WorkItem } from '../core/work-item.ts';
 import type { Workload } from '../core/views.ts';
+import type { BlockedChain } from '../core/blocked-chains.ts';
+import { BlockedChains } from './blocked-chains.tsx';
 
 /**
  * The leaders' dashboard: server-rendered pages, readable without JavaScript, on a laptop or a
@@ -22,7 +24,7 @@ table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}form.filters label{display:flex;flex-direction:column;font-size:.85rem}
 input,select,button{font:inherit;padding:.3rem}
 .status{font-size:.8rem;padding:.1rem .4rem;border-radius:1rem;background:#eaeef2;white-space:nowrap}
-svg{max-width:100%;height:auto}
+svg{max-width:100%;height:auto}ol.chains li{margin:.3rem 0}
 @media (max-width:40rem){td.optional,th.optional{display:none}main{padding:.5rem}}
 `;
 
@@ -41,6 +43,7 @@ export const Layout = (props: { title: string; signedIn: boolean; children?: Chi
           <>
             <a href="/">Overview</a>
             <a href="/items">Items</a>
+            <a href="/alerts">Alerts</a>
             <a href="/people">People</a>
             <form method="post" action="/logout" style="margin:0">
               <button type="submit">Sign out</button>
@@ -101,7 +104,7 @@ const BarChart = (props: { title: string; rows: { label: string; value: number; 
 
 const CATEGORY_COLORS: Record<Category, string> = { project: '#0969da', operational: '#bf8700', request: '#8250df' };
 
-export const OverviewPage = (props: { summary: Summary; workload: Workload }) => {
+export const OverviewPage = (props: { summary: Summary; workload: Workload; chains?: readonly BlockedChain[] }) => {
   const { summary, workload } = props;
   const cards: [string, number | string][] = [
     ['Open', summary.open],
@@ -123,6 +126,7 @@ export const OverviewPage = (props: { summary: Summary; workload: Workload }) =>
           </div>
         ))}
       </section>
+      {props.chains ? <BlockedChains chains={props.chains} /> : null}
       <h2>Work mix (open)</h2>
       <BarChart
         title="Open work by category"

@@ -5,6 +5,7 @@ import { type Mailbox, splitAddress, withoutTag } from './addresses.ts';
 import { extractEmailLinks } from './links.ts';
 import type { EmailMessage } from './message.ts';
 import { headerValue } from './mime.ts';
+import { senderIsVerified } from './sender-verdict.ts';
 import { type EmailSettings, closeAddressOf, teamDomainsOf } from './settings.ts';
 import { trimText } from './text.ts';
 
@@ -102,12 +103,16 @@ export function isAutomaticReply(message: Pick<EmailMessage, 'headers'>): boolea
   );
 }
 
-/** An email address as a person: one identity per address, merged with other tools by the people API. */
-export const personOfMailbox = (mailbox: Mailbox): Person => ({
+/**
+ * An email address as a person: one identity per address, merged with other tools by the people
+ * API, or automatically when `verified` (the sender passed DKIM or SPF: connectors/email/sender-verdict.ts).
+ */
+export const personOfMailbox = (mailbox: Mailbox, verified = false): Person => ({
   id: personIdFor(`email:${mailbox.address}`),
   ...(mailbox.name ? { name: mailbox.name } : {}),
   handles: [{ source: 'email', handle: mailbox.address }],
   emails: [mailbox.address],
+  ...(verified ? { verifiedEmails: [mailbox.address.toLowerCase()] } : {}),
 });
 
 /** The rules a connection's settings make: who is the team, what closes, which team a recipient is. */
@@ -209,7 +214,8 @@ export function normalizeEmailMessage(message: EmailMessage, context: EmailNorma
     status,
     priority: priorityOf(message),
     owners: [],
-    ...(requester ? { requester: personOfMailbox(requester) } : {}),
+    // Only the sender can be vouched for: a recipient guessed as the requester never is.
+    ...(requester ? { requester: personOfMailbox(requester, requester === message.from && senderIsVerified(message.headers, requester.address)) } : {}),
     ...(team ? { team } : {}),
     labels: [...new Set(tags.filter((tag) => !closeWords.has(tag)))],
     createdAt: at,

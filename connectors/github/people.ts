@@ -16,6 +16,9 @@ export function personOfGithubUser(user: GithubUser): Person {
       },
     ],
     emails: user.email ? [user.email] : [],
+    // A user object's `email` is the public profile address, which GitHub only lets a user pick
+    // among the addresses they verified (Settings → Emails); commit author emails are never used.
+    ...(user.email ? { verifiedEmails: [user.email.toLowerCase()] } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { JiraTime, OptionalJiraTime } from './dates.ts';
 
 /**
@@ -23,6 +23,8 @@ export const JiraUser = z.looseObject({
   name: z.string().nullish(),
   displayName: z.string().nullish(),
   emailAddress: z.string().nullish(),
+  /** `atlassian` (a person's Atlassian account), `app` or `customer` (Cloud only) */
+  accountType: z.string().nullish(),
   self: z.string().nullish(),
 });
 export type JiraUser = z.infer<typeof JiraUser>;

@@ -17,5 +17,10 @@ export function personOfJiraUser(user: JiraUser | null | undefined): Person | un
     ...(user.displayName ? { name: user.displayName } : {}),
     handles: [{ source: 'jira', handle, externalId: id, ...(user.self ? { url: user.self } : {}) }],
     emails: user.emailAddress ? [user.emailAddress] : [],
+    // Atlassian verifies the address of an Atlassian account (Cloud: accountId, type `atlassian`);
+    // Data Center addresses are typed in by administrators, and app or customer accounts are not people's.
+    ...(user.emailAddress && user.accountId && (user.accountType ?? 'atlassian') === 'atlassian'
+      ? { verifiedEmails: [user.emailAddress.toLowerCase()] }
+      : {}),
   };
 }

@@ -4,6 +4,13 @@ import { parseJiraPayload } from './normalize.ts';
 import { EVENT_SCHEMAS } from './payload-schemas.ts';
 
 const DELIVERY_ID_HEADER = 'x-atlassian-webhook-identifier';
+/**
+ * Jira's event names are short identifiers (`jira:issue_updated`, `comment_created`, `sprint_started`).
+ * The name comes from the body and is stored with the delivery and its failure reason, outside
+ * the compressed body: an unbounded one could push that record past DynamoDB's 400 KB item limit,
+ * and the processor could then never mark the delivery done.
+ */
+const EVENT_NAME = /^[A-Za-z0-9_:.-]{1,100}$/;
 
 const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 
@@ -47,6 +54,12 @@ export function receiveJiraDelivery(request: WebhookRequest): Received {
   if (typeof event !== 'string' || event.trim() === '') {
     throw new ValidationError(
       [{ path: 'webhookEvent', message: 'required: every Jira webhook payload names its event (e.g. "jira:issue_updated")' }],
+      'The Jira webhook payload',
+    );
+  }
+  if (!EVENT_NAME.test(event)) {
+    throw new ValidationError(
+      [{ path: 'webhookEvent', message: `not a Jira event name (${event.length} characters; Jira sends names like "jira:issue_updated")` }],
       'The Jira webhook payload',
     );
   }

@@ -15,12 +15,20 @@ import { eventOperations, eventRoutes } from './routes/events.ts';
 import { hookOperations, hookRoutes } from './routes/hooks.ts';
 import { itemOperations, itemRoutes } from './routes/items.ts';
 import { jobOperations, jobRoutes } from './routes/jobs.ts';
+import { deliveryOperations, deliveryRoutes } from './routes/deliveries.ts';
+import { replayOperations, replayRoutes } from './routes/replay.ts';
 import { tenantOperations, tenantRoutes } from './routes/tenants.ts';
 import { tokenOperations, tokenRoutes } from './routes/tokens.ts';
 import { viewOperations, viewRoutes } from './routes/views.ts';
 import { teamOperations, teamRoutes } from './routes/teams.ts';
 import { peopleOperations, peopleRoutes } from './routes/people.ts';
+import { personErasureOperations, personErasureRoutes } from './routes/person-erasure.ts';
+import { exportOperations, exportRoutes } from './routes/export.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
+import { auditOperations, auditRoutes } from './routes/audit.ts';
+import { operationsOperations, operationsRoutes } from './routes/operations.ts';
+import { requestMetrics } from './request-metrics.ts';
+import { type HubMetrics, createHubMetrics } from '../../pipeline/hub-metrics.ts';
 
 export interface AppDeps {
   db: Db;
@@ -34,9 +42,17 @@ export interface AppDeps {
   /** the local bus, for the SSE stream; absent in AWS */
   bus?: LocalBus;
   onAccepted?: (deliveryPk: string) => void;
-  /** a local runner for backfill jobs; absent in AWS */
+  /** a local runner for backfill and replay jobs; absent in AWS (the scheduled sweep runs them) */
   onJobStarted?: (jobId: string) => void;
+  /** a local runner for erasures and tenant purges, taking over what a request did not finish; absent in AWS (the sweep resumes them) */
+  onOperationStarted?: (jobId: string) => void;
   version?: string;
+  /** this process's figures (GET /metrics); a fresh set when absent */
+  metrics?: HubMetrics;
+  /** TRIBUTARY_METRICS_TOKEN: reads GET /metrics and nothing else */
+  metricsToken?: string;
+  /** TRIBUTARY_READY_MAX_LAG_SECONDS: GET /readyz fails when the oldest pending delivery is older */
+  readyMaxLagSeconds?: number;
 }
 
 const publicOperations: Operation[] = [
@@ -51,11 +67,17 @@ export const ALL_OPERATIONS: readonly Operation[] = [
   ...viewOperations,
   ...teamOperations,
   ...peopleOperations,
+  ...personErasureOperations,
+  ...exportOperations,
   ...connectionOperations,
   ...jobOperations,
+  ...deliveryOperations,
+  ...replayOperations,
   ...tokenOperations,
   ...tenantOperations,
   ...eventOperations,
+  ...auditOperations,
+  ...operationsOperations,
   ...publicOperations,
 ];
 
@@ -64,6 +86,9 @@ export const createApp = (deps: AppDeps) => {
   const resolve = authenticate({ db: deps.db, operatorToken: deps.operatorToken });
   const openApi = buildOpenApi(ALL_OPERATIONS, { version: deps.version ?? '0.1.0', serverUrl: deps.publicUrl });
   const app = new Hono<AuthEnv>();
+  const metrics = deps.metrics ?? createHubMetrics();
+  // First, so it times everything after it, errors included.
+  app.use('*', requestMetrics(metrics));
 
   app.onError((error, c) => {
     if (error instanceof AppError) {
@@ -81,11 +106,12 @@ export const createApp = (deps: AppDeps) => {
   });
   app.notFound((c) => problemResponse(new NotFoundError(`Route ${c.req.method} ${c.req.path}`), c.req.path));
 
-  // The dashboard (`/`, `/items`, `/items/{id}`, `/people`, `/login`): server-rendered pages, see web/dashboard.tsx.
+  // The dashboard (`/`, `/items`, `/items/{id}`, `/alerts`, `/people`, `/login`): server-rendered pages, see web/dashboard.tsx.
   app.route('/', dashboardRoutes({ db: deps.db, clock: deps.clock, get publicUrl() { return deps.publicUrl; }, resolve }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.route('/', operationsRoutes({ db: deps.db, clock: deps.clock, metrics, resolve, metricsToken: deps.metricsToken, readyMaxLagSeconds: deps.readyMaxLagSeconds }));
   app.get('/openapi.json', (c) => c.json(openApi));
-  app.route('/hooks', hookRoutes(deps));
+  app.route('/hooks', hookRoutes({ ...deps, metrics }));
 
   const read = requireScope(resolve, 'read');
   const admin = requireScope(resolve, 'admin');
@@ -100,8 +126,13 @@ export const createApp = (deps: AppDeps) => {
   app.use('/v1/connections/*', admin);
   app.use('/v1/connections', admin);
   app.use('/v1/jobs/*', admin);
+  app.use('/v1/deliveries', admin);
+  app.use('/v1/deliveries/*', admin);
+  app.use('/v1/replay', admin);
   app.use('/v1/tokens/*', admin);
   app.use('/v1/tokens', admin);
+  app.use('/v1/export', admin);
+  app.use('/v1/audit', admin);
   app.use('/v1/tenants/*', operator);
   app.use('/v1/tenants', operator);
   app.route('/v1/items', itemRoutes(deps.db));
@@ -110,9 +141,14 @@ export const createApp = (deps: AppDeps) => {
   app.route('/v1/views', viewRoutes({ db: deps.db, clock: deps.clock }));
   app.route('/v1/teams', teamRoutes(deps));
   app.route('/v1/people', peopleRoutes(deps));
+  app.route('/v1/people', personErasureRoutes(deps));
+  app.route('/v1/export', exportRoutes(deps));
   app.route('/v1/connections', connectionRoutes(deps));
   app.route('/v1/jobs', jobRoutes(deps));
+  app.route('/v1/deliveries', deliveryRoutes(deps));
+  app.route('/v1/replay', replayRoutes(deps));
   app.route('/v1/tokens', tokenRoutes(deps));
   app.route('/v1/tenants', tenantRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
   return app;
 };

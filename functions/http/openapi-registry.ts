@@ -1,8 +1,8 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** One documented operation; route modules declare theirs next to the handlers. */
 export interface Operation {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI path template, e.g. `/v1/items/{id}` */
   path: string;
   summary: string;

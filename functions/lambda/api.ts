@@ -4,6 +4,7 @@ import { ConnectionCache } from '../../pipeline/connection-cache.ts';
 import { createTenant } from '../../store/tenants.ts';
 import { DEFAULT_TENANT } from '../http/auth.ts';
 import { createApp } from '../http/app.ts';
+import { withMetrics } from './metrics.ts';
 import { type LambdaRuntime, lambdaRuntime } from './runtime.ts';
 
 /** Function URL and HTTP API (payload 2.0) events share this shape. */
@@ -30,19 +31,23 @@ export const createApiHandler = (runtime: LambdaRuntime) => {
     },
     maxBodyBytes: config.TRIBUTARY_MAX_BODY_BYTES,
     operatorToken: config.TRIBUTARY_ADMIN_TOKEN,
+    metrics: runtime.metrics,
+    metricsToken: config.TRIBUTARY_METRICS_TOKEN,
+    readyMaxLagSeconds: config.TRIBUTARY_READY_MAX_LAG_SECONDS,
   });
   const serve = handle(app);
-  return async (event: HttpEvent, context?: Context) => {
-    publicUrl ||= `https://${event.requestContext.domainName}`;
-    // The operator token acts in tenant `default`, created once per cold start (a conditional put).
-    tenantReady ??= createTenant(db, { id: DEFAULT_TENANT, name: 'Default', createdAt: clock().toISOString() }).catch((error: unknown) => {
-      tenantReady = undefined;
-      throw error;
+  return async (event: HttpEvent, context?: Context) =>
+    withMetrics(runtime, async () => {
+      publicUrl ||= `https://${event.requestContext.domainName}`;
+      // The operator token acts in tenant `default`, created once per cold start (a conditional put).
+      tenantReady ??= createTenant(db, { id: DEFAULT_TENANT, name: 'Default', createdAt: clock().toISOString() }).catch((error: unknown) => {
+        tenantReady = undefined;
+        throw error;
+      });
+      await tenantReady;
+      // @types/aws-lambda and Hono type the same payload slightly differently (`body?: string` vs `string | null`).
+      return serve(event as unknown as LambdaEvent, context as unknown as LambdaContext | undefined);
     });
-    await tenantReady;
-    // @types/aws-lambda and Hono type the same payload slightly differently (`body?: string` vs `string | null`).
-    return serve(event as unknown as LambdaEvent, context as unknown as LambdaContext | undefined);
-  };
 };
 
 let cached: ReturnType<typeof createApiHandler> | undefined;

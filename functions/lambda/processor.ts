@@ -1,6 +1,8 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { countOutcome } from '../../pipeline/hub-metrics.ts';
 import { processDelivery } from '../../pipeline/process-delivery.ts';
 import { keys } from '../../store/keys.ts';
+import { withMetrics } from './metrics.ts';
 import { type LambdaRuntime, lambdaRuntime } from './runtime.ts';
 import { batchResponse, imageString, runBounded } from './stream.ts';
 
@@ -13,14 +15,21 @@ const CONCURRENCY = 8;
  * retry (`retry`) or one that threw is reported as a batch item failure, so Lambda invokes again
  * from it, a bounded number of times (infra/jobs.ts); the scheduled sweep picks up whatever remains.
  */
-export const createProcessorHandler = (runtime: LambdaRuntime) => async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const createProcessorHandler = (runtime: LambdaRuntime) => (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
+  withMetrics(runtime, () => processBatch(runtime, event));
+
+const processBatch = async (runtime: LambdaRuntime, event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const { db, connectors, clock, log } = runtime;
   const inbox = event.Records.filter((r) => imageString(r.dynamodb?.NewImage, 'qpk') === keys.queue.inbox && r.dynamodb?.Keys?.pk?.S);
   const pks = [...new Set(inbox.map((r) => r.dynamodb!.Keys!.pk!.S!))];
   const failed = await runBounded(
     pks,
     CONCURRENCY,
-    async (pk) => (await processDelivery({ db, connectors, clock, log }, pk)) !== 'retry',
+    async (pk) => {
+      const outcome = await processDelivery({ db, connectors, clock, log }, pk);
+      countOutcome(runtime.metrics, pk, outcome);
+      return outcome !== 'retry';
+    },
     log,
     (pk) => ({ deliveryPk: pk }),
   );

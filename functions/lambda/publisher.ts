@@ -2,6 +2,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { drainItemOutbox } from '../../bus/drain-outbox.ts';
 import { keys } from '../../store/keys.ts';
 import { itemIdOfKey } from '../../store/queue.ts';
+import { withMetrics } from './metrics.ts';
 import { type LambdaRuntime, lambdaRuntime } from './runtime.ts';
 import { batchResponse, imageString, runBounded } from './stream.ts';
 
@@ -13,7 +14,10 @@ const CONCURRENCY = 8;
  * `drainItemOutbox` as the local mode. Several records of one item in a batch drain it once.
  * An item with events still pending is reported as a batch item failure.
  */
-export const createPublisherHandler = (runtime: LambdaRuntime) => async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const createPublisherHandler = (runtime: LambdaRuntime) => (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
+  withMetrics(runtime, () => publishBatch(runtime, event));
+
+const publishBatch = async (runtime: LambdaRuntime, event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const { db, log } = runtime;
   const publisher = runtime.publisher();
   const outbox = event.Records.filter((r) => imageString(r.dynamodb?.NewImage, 'qpk') === keys.queue.outbox);

@@ -7,6 +7,8 @@ import { type Db, checkSchemaVersion, createDb } from '../../store/db.ts';
 import { keepEventPayload } from '../../store/event-payloads.ts';
 import { type LambdaConfig, loadLambdaConfig, requireBusName } from '../aws-config.ts';
 import { createJsonLogger } from '../log.ts';
+import { retentionPolicyOf } from '../retention-config.ts';
+import { type HubMetrics, countPublishes, createHubMetrics } from '../../pipeline/hub-metrics.ts';
 
 /** What every function needs, built once per cold start and shared by the invocations that follow. */
 export interface LambdaRuntime {
@@ -17,20 +19,30 @@ export interface LambdaRuntime {
   connectors: ConnectorRegistry;
   /** built on first use: only the functions that publish need the bus */
   publisher(): EventPublisher;
+  /** this execution environment's figures, printed as EMF after each invocation (./metrics.ts) */
+  metrics: HubMetrics;
+  /** the SST stage, a dimension of every metric (`local` outside a deployment) */
+  stage: string;
+  /** where EMF records go: stdout, one JSON line each, which CloudWatch Logs reads */
+  emit(line: string): void;
 }
 
 export interface RuntimeOverrides {
   eventBridge?: EventBridgeClient;
   log?: Logger;
   clock?: Clock;
+  stage?: string;
+  emit?: (line: string) => void;
 }
 
 /** Wires the runtime from a configuration; handlers' tests call it with a local engine's endpoint. */
 export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOverrides = {}): LambdaRuntime => {
-  const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT, table: config.TRIBUTARY_TABLE });
+  // Retention periods become each record's `expiresAt`, which the table's TTL acts on (infra/storage.ts).
+  const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT, table: config.TRIBUTARY_TABLE, retention: retentionPolicyOf(config) });
   const log = overrides.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
   const clock = overrides.clock ?? (() => new Date());
   let publisher: EventPublisher | undefined;
+  const metrics = createHubMetrics();
   return {
     config,
     db,
@@ -38,16 +50,23 @@ export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOver
     clock,
     connectors: createConnectorRegistry(),
     publisher() {
-      publisher ??= new EventBridgePublisher({
-        client:
-          overrides.eventBridge ??
-          new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
-        busName: requireBusName(config),
-        oversize: { keep: (event) => keepEventPayload(db, event, clock()) },
-        log,
-      });
+      publisher ??= countPublishes(
+        new EventBridgePublisher({
+          client:
+            overrides.eventBridge ??
+            new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
+          busName: requireBusName(config),
+          oversize: { keep: (event) => keepEventPayload(db, event, clock()) },
+          log,
+        }),
+        metrics,
+      );
       return publisher;
     },
+    metrics,
+    stage: overrides.stage ?? 'local',
+    // Lambda's Node runtime prefixes console.log lines; CloudWatch reads EMF only from a bare JSON line.
+    emit: overrides.emit ?? ((line) => void process.stdout.write(`${line}\n`)),
   };
 };
 
@@ -59,7 +78,9 @@ let cold: Promise<LambdaRuntime> | undefined;
  */
 export const lambdaRuntime = (): Promise<LambdaRuntime> => {
   cold ??= (async () => {
-    const runtime = createLambdaRuntime(loadLambdaConfig(process.env, Resource));
+    // SST links the `App` resource (name, stage) to every function it deploys.
+    const stage = (Resource as unknown as { App?: { stage?: string } }).App?.stage;
+    const runtime = createLambdaRuntime(loadLambdaConfig(process.env, Resource), stage ? { stage } : {});
     await checkSchemaVersion(runtime.db);
     return runtime;
   })().catch((error: unknown) => {

@@ -27,6 +27,15 @@ describe('the dashboard in a real browser', () => {
     blocked.issue.body = 'Blocked by #1';
     blocked.issue.updated_at = '2030-01-01T00:00:00Z';
     await postGithub(hub.url, connection, 'issues', blocked);
+    // A chain across three issues: #77 blocks #78, which blocks #79.
+    for (const [number, title, body] of [
+      [78, 'Migrate the tax client', 'Blocked by #77'],
+      [79, 'Ship the new checkout', 'Depends on #78'],
+    ] as const) {
+      const issue = structuredClone(githubExamples('issues', { action: 'opened' })[0]!.payload) as any;
+      Object.assign(issue.issue, { number, id: issue.issue.id + number, title, body, updated_at: '2030-01-01T00:00:00Z' });
+      await postGithub(hub.url, connection, 'issues', issue);
+    }
     await settled(hub);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -69,8 +78,32 @@ describe('the dashboard in a real browser', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-item.png'), fullPage: true });
     await page.goto(`${hub.url}/`);
+    // The blocked chain on the overview: blocker first, each item a link, the attacker's title shown as text.
+    const chain = page.locator('section[aria-label="blocked chains"] li', { hasText: 'Ship the new checkout' });
+    const links = await chain.locator('a').allTextContents();
+    expect(links.map((l) => l.replace(/^GitHub /, ''))).toEqual(expect.arrayContaining([XSS_TITLE, 'Migrate the tax client', 'Ship the new checkout']));
+    expect(links.at(-1)).toContain('Ship the new checkout');
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });
+    await Promise.all([page.waitForURL(/\/items\/wi_/), chain.locator('a').last().click()]);
+    expect(await page.textContent('h1')).toBe('Ship the new checkout');
+
+    // Alerts: each with its message and links to its items; filtered on the server without JavaScript.
+    const alerts = (await hub.api('GET', '/v1/alerts?state=open&limit=50')).body.items as { message: string }[];
+    expect(alerts.length).toBeGreaterThan(0);
+    await page.goto(`${hub.url}/`);
+    await Promise.all([page.waitForURL(`${hub.url}/alerts`), page.click('header a[href="/alerts"]')]);
+    expect(await page.textContent('h1')).toBe('Alerts');
+    await page.selectOption('select[name=state]', 'open');
+    await Promise.all([page.waitForURL(/state=open/), page.click('form.filters button[type=submit]')]);
+    const rows = page.locator('tbody tr[data-state="open"]');
+    expect(await rows.count()).toBe(alerts.length);
+    expect(await rows.first().textContent()).toContain(alerts[0]!.message);
+    expect(await rows.first().locator('a[data-role="subject"]').getAttribute('href')).toMatch(/^\/items\/wi_/);
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-alerts.png'), fullPage: true });
+    await page.goto(`${hub.url}/`);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
-  }, 60_000);
+  }, 120_000);
 });

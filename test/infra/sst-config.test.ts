@@ -7,6 +7,8 @@ import { LAMBDA_MAX_BODY_BYTES, LINKED } from '../../functions/aws-config.ts';
 import { STREAM_FILTERS } from '../../store/stream-filters.ts';
 import { createTableInput } from '../../store/table.ts';
 import { applyTransform, createFakeSst } from '../support/fake-sst.ts';
+import { createHubMetrics } from '../../pipeline/hub-metrics.ts';
+import { EMF_NAMESPACE, STAGE_DIMENSION, drainEmf, emfMetricName } from '../../pipeline/emf.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 // Imported by URL so the root tsconfig does not type-check it without SST's globals (infra/tsconfig.json does).
@@ -165,5 +167,47 @@ describe('sst.config.ts (synthesized against stand-ins of SST)', () => {
 
     const policy = JSON.parse(sst.one('aws.sqs.QueuePolicy', 'EventsDeadLetterPolicy').args.policy);
     expect(policy.Statement[0]).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: 'EventsDeadLetter.arn' });
+  });
+
+  it('alarms on processing lag, on the metric and dimensions the sweep prints as EMF, notifying the Alarms topic', async () => {
+    const { sst, outputs } = await synth('prod');
+    const alarm = sst.one('aws.cloudwatch.MetricAlarm', 'ProcessingLagAlarm').args;
+    const topic = sst.one('aws.sns.Topic', 'Alarms');
+    // What the functions print for the lag gauge: the alarm must name exactly that metric.
+    const metrics = createHubMetrics();
+    metrics.lag.set({}, 12);
+    const [record] = drainEmf(metrics.registry, { [STAGE_DIMENSION]: 'prod' }, 0).filter((r) => emfMetricName(metrics.lag.name) in r);
+    const printed = record!._aws.CloudWatchMetrics[0]!;
+    expect(alarm).toMatchObject({ namespace: printed.Namespace, metricName: printed.Metrics.find((m) => m.Name === 'ProcessingLagSeconds')!.Name });
+    expect(alarm.namespace).toBe(EMF_NAMESPACE);
+    expect(Object.keys(alarm.dimensions)).toEqual(printed.Dimensions[0]);
+    expect(alarm.dimensions).toEqual({ [STAGE_DIMENSION]: 'prod' });
+    expect(alarm.threshold).toBeGreaterThan(0);
+    expect(alarm.comparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+    // The sweep measures it every few minutes: a period shorter than its schedule would see gaps as missing data.
+    expect(alarm.period * alarm.evaluationPeriods).toBeGreaterThanOrEqual(300);
+    expect(alarm.alarmActions).toEqual([`${topic.name}.arn`]);
+    expect(alarm.okActions).toEqual([`${topic.name}.arn`]);
+    expect(outputs.alarmTopic).toBe('Alarms.arn');
+  });
+
+  it('alarms on a message in either dead-letter queue', async () => {
+    const { sst } = await synth('ci');
+    for (const [alarmName, queueName] of [
+      ['StreamDeadLetterAlarm', 'StreamDeadLetter'],
+      ['EventsDeadLetterAlarm', 'EventsDeadLetter'],
+    ] as const) {
+      sst.one('sst.aws.Queue', queueName);
+      const alarm = sst.one('aws.cloudwatch.MetricAlarm', alarmName).args;
+      expect(alarm).toMatchObject({
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: `${queueName}.queueName` },
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
+        treatMissingData: 'notBreaching',
+        alarmActions: ['Alarms.arn'],
+      });
+    }
   });
 });

@@ -39,6 +39,10 @@ export const createFakeSst = (stage: string) => {
       get url() {
         return `${this.recorded.name}.url`;
       }
+      /** the underlying resources of a component (`sst.aws.Queue` → `nodes.queue`) */
+      get nodes() {
+        return { queue: { name: `${this.recorded.name}.queueName` } };
+      }
       subscribe(name: string, subscriber: any, args: any = {}) {
         subscriptions.push({ on: this.recorded, method: 'subscribe', name, subscriber, args });
         return { name };
@@ -65,8 +69,9 @@ export const createFakeSst = (stage: string) => {
       },
     },
     aws: {
-      cloudwatch: { EventArchive: component('aws.cloudwatch.EventArchive') },
+      cloudwatch: { EventArchive: component('aws.cloudwatch.EventArchive'), MetricAlarm: component('aws.cloudwatch.MetricAlarm') },
       sqs: { QueuePolicy: component('aws.sqs.QueuePolicy') },
+      sns: { Topic: component('aws.sns.Topic') },
     },
   };
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { inject } from 'vitest';
 import type { EventEnvelope } from '../../core/events.ts';
-import type { RequestLimits } from '../../core/connector.ts';
+import type { Connector, RequestLimits } from '../../core/connector.ts';
 import type { EventPublisher } from '../../core/ports.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { type LocalHub, startLocalHub } from '../../functions/local-hub.ts';
@@ -17,7 +17,9 @@ let tables = 0;
 export const uniqueTable = (prefix = 't') => `${prefix}_${process.pid}_${Date.now().toString(36)}_${tables++}`;
 
 /** A hub in this process, on a random port, against the engine the test run started. */
-export const startTestHub = async (options: { publisher?: EventPublisher; env?: Record<string, string>; clock?: () => Date; limits?: Partial<RequestLimits> } = {}): Promise<TestHub> => {
+export const startTestHub = async (
+  options: { publisher?: EventPublisher; env?: Record<string, string>; clock?: () => Date; limits?: Partial<RequestLimits>; connectors?: readonly Connector[] } = {},
+): Promise<TestHub> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-test-'));
   const hub = await startLocalHub({
     config: loadConfig({
@@ -33,6 +35,7 @@ export const startTestHub = async (options: { publisher?: EventPublisher; env?: 
     pollMs: 50,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.connectors ? { connectors: options.connectors } : {}),
   });
   return new TestHub(hub, dataDir);
 };
@@ -120,13 +123,13 @@ export const eventually = async <T>(probe: () => Promise<T> | T, options: { time
 };
 
 /** Waits until the hub has processed and published everything it has accepted. */
-export const settled = (hub: TestHub) =>
+export const settled = (hub: TestHub, options: { timeoutMs?: number } = {}) =>
   eventually(
     async () => {
       const { pipeline } = hub.hub;
       return pipeline.processor.size === 0 && pipeline.publisher.size === 0 && (await pipelineIdle(hub));
     },
-    { what: 'the pipeline to settle' },
+    { what: 'the pipeline to settle', ...options },
   );
 
 const pipelineIdle = async (hub: TestHub) => {

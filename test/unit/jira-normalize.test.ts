@@ -117,6 +117,8 @@ describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
           },
         ],
         emails: ['alana@acme.example'],
+        // an Atlassian account's address: verified, so the same address in another tool merges the two people
+        verifiedEmails: ['alana@acme.example'],
       },
     ]);
   });

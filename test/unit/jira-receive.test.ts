@@ -52,6 +52,14 @@ describe('jira.receive', () => {
     expect(error.extensions.errors).toEqual([expect.objectContaining({ path: 'webhookEvent' })]);
   });
 
+  it('refuses a webhookEvent that is not an event name, so no delivery record outgrows DynamoDB items', () => {
+    for (const webhookEvent of ['x'.repeat(236_597), 'jira:issue_updated\u0000', '<script>']) {
+      const payload = cloudPayload('issue-created-acme-101');
+      payload.webhookEvent = webhookEvent;
+      expect(validationErrorOf(payload).extensions.errors).toEqual([expect.objectContaining({ path: 'webhookEvent' })]);
+    }
+  });
+
   it('refuses an issue without a key with 422, naming issue.key', () => {
     const payload = cloudPayload('issue-updated-acme-101-in-progress');
     delete payload.issue.key;

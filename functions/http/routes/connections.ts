@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConnectorRegistry } from '../../../connectors/index.ts';
 import type { Clock } from '../../../core/ports.ts';
 import { NotFoundError, ValidationError } from '../../../core/errors.ts';
@@ -15,11 +15,19 @@ import { pageOf } from './items.ts';
 import { BackfillBody, jobView, startBackfill } from '../../../pipeline/backfill.ts';
 import { putReconcileState } from '../../../store/jobs.ts';
 import { Job } from './jobs.ts';
+import { recordAudit } from '../../../store/audit.ts';
+import { applyMergePatch, valueAtPath } from '../../../core/merge-patch.ts';
+import { deepEqual } from '../../../core/equal.ts';
 
 const CreateConnection = z.looseObject({
   source: Source,
   name: z.string().min(1).max(200),
 });
+
+/** JSON Merge Patch (RFC 7396) of `name` and the settings: `null` removes a setting, objects merge. */
+const UpdateConnection = z
+  .looseObject({ name: z.string().min(1).max(200).optional() })
+  .describe('`name` and any non-secret settings of the connection\'s source (e.g. Jira `customFields`, `statusRules`), merged into the current ones (RFC 7396)');
 
 const RotateSecret = z.object({
   graceSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400).describe('how long the previous secret stays valid'),
@@ -51,6 +59,18 @@ export const connectionOperations: Operation[] = [
   },
   { method: 'get', path: '/v1/connections', summary: 'List connections', tag: 'connections', scope: 'admin', responses: { 200: { description: 'All connections', schema: pageOf(Connection) } } },
   { method: 'get', path: '/v1/connections/{id}', summary: 'One connection', tag: 'connections', scope: 'admin', responses: { 200: { description: 'The connection', schema: Connection } } },
+  {
+    method: 'patch',
+    path: '/v1/connections/{id}',
+    summary: 'Change a connection\'s name or non-secret settings (mapping rules); replay applies them to stored deliveries',
+    tag: 'connections',
+    scope: 'admin',
+    body: UpdateConnection,
+    responses: {
+      200: { description: 'The connection as updated', schema: Connection },
+      422: { description: 'The settings are invalid for the source, or the patch touches the source or a secret' },
+    },
+  },
   {
     method: 'post',
     path: '/v1/connections/{id}/rotate-secret',
@@ -136,10 +156,39 @@ export const connectionRoutes = (deps: ConnectionRouteDeps) => {
       await putConnection(deps.db, connection);
       // With read credentials, the sweep reconciles the index with the tool from now on.
       if (connector.backfill?.canRead(connection.settings)) await putReconcileState(deps.db, connection.id, { lastRunAt: now });
+      // Name and source only: settings may hold read credentials, and the secret is never recorded.
+      const { tenantId, tokenId } = c.get('principal');
+      await recordAudit(deps.db, { tenantId, actor: tokenId, action: 'connection.created', target: connection.id, detail: { source, name }, at: now });
       return c.json({ ...view(connection), secret }, 201);
     })
     .get('/', async (c) => c.json({ items: (await listConnections(deps.db, c.get('principal').tenantId)).map(view), nextCursor: null }))
     .get('/:id', async (c) => c.json(view(await own(c.get('principal').tenantId, c.req.param('id')))))
+    .patch('/:id', async (c) => {
+      const { tenantId, tokenId } = c.get('principal');
+      const connection = await own(tenantId, c.req.param('id'));
+      const { name, ...patch } = await parseJsonBody(c, UpdateConnection);
+      if ('source' in patch) {
+        throw new ValidationError([{ path: 'source', message: 'a connection keeps its source: create a new connection for another tool' }], 'The request body');
+      }
+      const connector = deps.connectors.get(connection.source);
+      if (!connector) throw new ValidationError([{ path: 'source', message: `this hub has no ${connection.source} connector` }], 'The connection');
+      const parsed = connector.settings.safeParse(applyMergePatch(connection.settings, patch));
+      if (!parsed.success) throw validationError(parsed.error, 'The connection settings');
+      // Secrets are set when the connection is created, and never shown: a patch cannot change them unseen.
+      const touched = (connector.secretSettings ?? []).filter((path) => !deepEqual(valueAtPath(connection.settings, path), valueAtPath(parsed.data, path)));
+      if (touched.length > 0) {
+        throw new ValidationError(
+          touched.map((path) => ({ path, message: 'is a secret and cannot be changed here: create a new connection with it' })),
+          'The request body',
+        );
+      }
+      const updated: ConnectionRecord = { ...connection, ...(name ? { name } : {}), settings: parsed.data };
+      await putConnection(deps.db, updated);
+      deps.connections.invalidate(connection.id);
+      const changed = [...(name && name !== connection.name ? ['name'] : []), ...Object.keys(patch)];
+      await recordAudit(deps.db, { tenantId, actor: tokenId, action: 'connection.updated', target: connection.id, detail: { changed }, at: deps.clock().toISOString() });
+      return c.json(view(updated));
+    })
     .post('/:id/rotate-secret', async (c) => {
       const connection = await own(c.get('principal').tenantId, c.req.param('id'));
       const { graceSeconds } = await parseJsonBody(c, RotateSecret);
@@ -153,6 +202,14 @@ export const connectionRoutes = (deps: ConnectionRouteDeps) => {
       };
       await putConnection(deps.db, rotated);
       deps.connections.invalidate(connection.id);
+      await recordAudit(deps.db, {
+        tenantId: connection.tenantId,
+        actor: c.get('principal').tokenId,
+        action: 'connection.secret_rotated',
+        target: connection.id,
+        detail: { graceSeconds, previousSecretExpiresAt: expiresAt },
+        at: now.toISOString(),
+      });
       return c.json({ ...view(rotated), secret, previousSecretExpiresAt: expiresAt });
     })
     .post('/:id/backfill', async (c) => {
@@ -160,12 +217,18 @@ export const connectionRoutes = (deps: ConnectionRouteDeps) => {
       const body = await parseJsonBody(c, BackfillBody);
       const { job, created } = await startBackfill(deps, connection.tenantId, connection.id, body);
       if (created) deps.onJobStarted?.(job.id);
+      if (created) {
+        const detail = { jobId: job.id, since: job.since };
+        await recordAudit(deps.db, { tenantId: connection.tenantId, actor: c.get('principal').tokenId, action: 'connection.backfill_started', target: connection.id, detail, at: deps.clock().toISOString() });
+      }
       return c.json(jobView(job, deps.clock()), created ? 202 : 200);
     })
     .delete('/:id', async (c) => {
       const connection = await own(c.get('principal').tenantId, c.req.param('id'));
       await deleteConnection(deps.db, connection.id);
       deps.connections.invalidate(connection.id);
+      const detail = { source: connection.source, name: connection.name };
+      await recordAudit(deps.db, { tenantId: connection.tenantId, actor: c.get('principal').tokenId, action: 'connection.deleted', target: connection.id, detail, at: deps.clock().toISOString() });
       return c.body(null, 204);
     });
 };

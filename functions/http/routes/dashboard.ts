@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import * as z from 'zod';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { confirmedIncoming, directDependencies } from '../../../core/dependencies.ts';
@@ -13,6 +14,12 @@ import { listPersonRecords, peopleViews } from '../../../store/people.ts';
 import { ItemPage, type ItemsQuery, ItemsPage, LoginPage, OverviewPage, PeoplePage } from '../../../web/dashboard.tsx';
 import type { AuthEnv, authenticate } from '../auth.ts';
 import { loadSummary, loadWorkload } from './views.ts';
+import { AlertKind, AlertState } from '../../../core/alerts.ts';
+import { listAlerts } from '../../../store/alerts.ts';
+import { loadBlockedChains } from '../../../pipeline/blocked-chains.ts';
+import { type AlertsQuery, AlertsPage } from '../../../web/alerts-page.tsx';
+
+const AlertsFilter = z.object({ state: AlertState.optional(), kind: AlertKind.optional(), team: z.string().max(100).optional() });
 
 export const SESSION_COOKIE = 'tributary_token';
 
@@ -63,8 +70,25 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
     .get('/', session, async (c) => {
       const { tenantId } = c.get('principal');
       const now = deps.clock();
-      const [summary, workload] = await Promise.all([loadSummary(deps.db, tenantId, now), loadWorkload(deps.db, tenantId, now)]);
-      return c.html(OverviewPage({ summary, workload }));
+      const [summary, workload, chains] = await Promise.all([
+        loadSummary(deps.db, tenantId, now),
+        loadWorkload(deps.db, tenantId, now),
+        loadBlockedChains(deps.db, tenantId),
+      ]);
+      return c.html(OverviewPage({ summary, workload, chains }));
+    })
+    .get('/alerts', session, async (c) => {
+      const raw = c.req.query();
+      const query: AlertsQuery = Object.fromEntries(['state', 'kind', 'team'].filter((k) => raw[k]).map((k) => [k, raw[k]!]));
+      const parsed = AlertsFilter.safeParse(query);
+      if (!parsed.success) return c.html(AlertsPage({ alerts: [], query, nextCursor: null, error: 'A filter value is not valid.' }), 422);
+      try {
+        const page = await listAlerts(deps.db, c.get('principal').tenantId, parsed.data, { limit: 50, ...(raw.cursor ? { cursor: raw.cursor } : {}) });
+        return c.html(AlertsPage({ alerts: page.items, query, nextCursor: page.nextCursor }));
+      } catch (error) {
+        if (!(error instanceof AppError) || error.status !== 400) throw error;
+        return c.html(AlertsPage({ alerts: [], query, nextCursor: null, error: 'That page link is out of date: filter again.' }), 400);
+      }
     })
     .get('/items', session, async (c) => {
       const raw = c.req.query();

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Alert, AlertKind, AlertSettings, AlertState } from '../../../core/alerts.ts';
 import type { ItemChange } from '../../../core/changes.ts';
 import { ForbiddenError, NotFoundError } from '../../../core/errors.ts';
@@ -9,6 +9,7 @@ import type { Clock, Logger } from '../../../core/ports.ts';
 import { LinkType, Status, isClosed } from '../../../core/work-item.ts';
 import { loadAlertSettings } from '../../../pipeline/alerts.ts';
 import { applyOne } from '../../../pipeline/process-delivery.ts';
+import { sweepTenantWip } from '../../../pipeline/wip-alerts.ts';
 import { applyWithReferences, referenceDirectoryFor } from '../../../pipeline/references.ts';
 import { listAlerts } from '../../../store/alerts.ts';
 import type { Db } from '../../../store/db.ts';
@@ -16,6 +17,7 @@ import { getDependencyStates, putSettingsRecord } from '../../../store/dependenc
 import { exploreGraph } from '../../../store/graph.ts';
 import { deleteManualLink, getManualLink, putManualLink } from '../../../store/links.ts';
 import { loadItem } from '../../../store/items.ts';
+import { recordAudit } from '../../../store/audit.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody, parseQuery } from '../problem.ts';
@@ -150,6 +152,11 @@ export interface DependencyRouteDeps {
   log: Logger;
 }
 
+const wipSettingsChanged = (a: AlertSettings, b: AlertSettings): boolean =>
+  a.wipLimitPerPerson !== b.wipLimitPerPerson ||
+  a.wipLimitPerTeam !== b.wipLimitPerTeam ||
+  a.disabledKinds.includes('wip_over_limit') !== b.disabledKinds.includes('wip_over_limit');
+
 const requireAdmin = (scopes: readonly string[]) => {
   if (!scopes.includes('admin')) throw new ForbiddenError('This route needs a token with the `admin` scope.');
 };
@@ -215,10 +222,14 @@ export const dependencyRoutes = (deps: DependencyRouteDeps) => {
     })
     .get('/settings', async (c) => c.json(await loadAlertSettings(db, c.get('principal').tenantId)))
     .put('/settings', async (c) => {
-      const { tenantId, scopes } = c.get('principal');
+      const { tenantId, scopes, tokenId } = c.get('principal');
       requireAdmin(scopes);
       const settings = AlertSettings.parse(await parseJsonBody(c, SettingsBody));
+      const previous = await loadAlertSettings(db, tenantId);
       await putSettingsRecord(db, tenantId, settings, deps.clock().toISOString());
+      // New WIP limits apply at once to every person and team (other thresholds wait for the sweep's clock).
+      if (wipSettingsChanged(previous, settings)) await sweepTenantWip({ db, clock: deps.clock, log: deps.log }, tenantId, settings);
+      await recordAudit(db, { tenantId, actor: tokenId, action: 'settings.updated', target: 'settings', detail: { settings }, at: deps.clock().toISOString() });
       return c.json(settings);
     })
     .post('/links', async (c) => {
@@ -233,10 +244,11 @@ export const dependencyRoutes = (deps: DependencyRouteDeps) => {
       await putManualLink(db, tenantId, link);
       await applyLinkChange(
         tenantId,
-        { op: 'link', ref: from, at: now, add: [{ type: body.type, target: to, origin: 'manual', confidence: 1 }], remove: [] },
+        { op: 'link', ref: from, at: now, add: [{ type: body.type, target: to, origin: 'manual', confidence: 1 }], remove: [], origin: 'manual' },
         `manual#${id}#add#${now}`,
       );
       deps.log.info('manual link added', { tenantId, linkId: id, from, type: body.type, to, by: tokenId });
+      await recordAudit(db, { tenantId, actor: tokenId, action: 'link.created', target: id, detail: { from, type: body.type, to }, at: now });
       return c.json(link, 201);
     })
     .delete('/links/:id', async (c) => {
@@ -247,11 +259,13 @@ export const dependencyRoutes = (deps: DependencyRouteDeps) => {
       const now = deps.clock().toISOString();
       await applyLinkChange(
         tenantId,
-        { op: 'link', ref: link.from, at: now, add: [], remove: [{ type: link.type, target: link.to }] },
+        // Only this link's statement: the item's links of other origins to the same target stay.
+        { op: 'link', ref: link.from, at: now, add: [], remove: [{ type: link.type, target: link.to }], origin: 'manual' },
         `manual#${link.id}#remove#${now}`,
       );
       await deleteManualLink(db, tenantId, { ...link, deletedAt: now, deletedBy: tokenId });
       deps.log.info('manual link removed', { tenantId, linkId: link.id, by: tokenId });
+      await recordAudit(db, { tenantId, actor: tokenId, action: 'link.deleted', target: link.id, detail: { from: link.from, type: link.type, to: link.to }, at: now });
       return c.body(null, 204);
     });
 };

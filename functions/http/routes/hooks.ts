@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PayloadTooLargeError } from '../../../core/errors.ts';
 import { type IngestDeps, ingestWebhook } from '../../../pipeline/ingest.ts';
+import { countDeliveries } from '../delivery-metrics.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
 
@@ -33,6 +34,7 @@ export const hookOperations: Operation[] = ['github', 'jira', 'email'].map((sour
 export const hookRoutes = (deps: IngestDeps & { maxBodyBytes: number }) =>
   new Hono().post(
     '/:source/:connectionId',
+    countDeliveries(deps),
     bodyLimit({
       maxSize: deps.maxBodyBytes,
       onError: () => {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Dependencies, IncomingLink, confirmedIncoming, directDependencies } from '../../../core/dependencies.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import { itemIdForRef } from '../../../core/ids.ts';
@@ -22,6 +22,10 @@ const ListItemsQuery = ItemFilter.extend(Pagination.shape);
 export const pageOf = <T extends z.ZodType>(entry: T) =>
   z.object({ items: z.array(entry), nextCursor: z.string().nullable().describe('null on the last page') });
 
+const ListedItem = WorkItem.extend({
+  blocked: z.boolean().describe('derived: an item it waits on, in any tool, is still open (what `?blocked=` filters on)'),
+});
+
 export const ItemDetail = WorkItem.extend({
   incomingLinks: z.array(IncomingLink).describe('links other items hold to this one, read from this side'),
   dependencies: Dependencies,
@@ -36,7 +40,7 @@ export const itemOperations: Operation[] = [
     tag: 'items',
     scope: 'read',
     query: ListItemsQuery,
-    responses: { 200: { description: 'A page of items', schema: pageOf(WorkItem) } },
+    responses: { 200: { description: 'A page of items, each with its `blocked` flag', schema: pageOf(ListedItem) } },
   },
   {
     method: 'get',

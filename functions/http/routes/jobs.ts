@@ -1,10 +1,13 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../../core/errors.ts';
 import type { Clock } from '../../../core/ports.ts';
 import { jobView } from '../../../pipeline/backfill.ts';
+import { replayJobView } from '../../../pipeline/replay.ts';
 import type { Db } from '../../../store/db.ts';
-import { getJob } from '../../../store/jobs.ts';
+import { type AnyJobRecord, getJob } from '../../../store/jobs.ts';
+import type { OperationJob } from '../../../store/operation-jobs.ts';
+import { OperationJobView, operationJobView } from './operation-jobs.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 
@@ -34,13 +37,45 @@ export const Job = z.object({
   finishedAt: z.string().nullable(),
 });
 
+export const ReplayJob = z.object({
+  id: z.string(),
+  kind: z.literal('replay'),
+  connectionId: z.string().nullable().describe('null: every connection of the tenant'),
+  status: z.enum(['running', 'done', 'failed']),
+  since: z.string().nullable(),
+  until: z.string(),
+  counts: z.object({
+    total: z.number().nullable().describe('deliveries in the window, counted when the replay starts (null before)'),
+    processed: z.number().describe('deliveries run again so far'),
+    ignored: z.number().describe('of those, ignored by the current rules'),
+    failed: z.number().describe('of those, rejected by the current normalizer (see GET /v1/deliveries?status=failed)'),
+  }),
+  remaining: z.number().nullable(),
+  ratePerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+
 export const jobOperations: Operation[] = [
-  { method: 'get', path: '/v1/jobs/{id}', summary: 'A backfill job: counts, rate, ETA', tag: 'connections', scope: 'admin', responses: { 200: { description: 'The job', schema: Job } } },
+  {
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    summary: 'A backfill or replay job: counts, rate, ETA',
+    tag: 'connections',
+    scope: 'admin',
+    responses: { 200: { description: 'The job (erasures and tenant purges too)', schema: z.discriminatedUnion('kind', [Job, ReplayJob, OperationJobView]) } },
+  },
 ];
 
 export const jobRoutes = (deps: { db: Db; clock: Clock }) =>
   new Hono<AuthEnv>().get('/:id', async (c) => {
-    const job = await getJob(deps.db, c.req.param('id'));
+    const job = await getJob<AnyJobRecord>(deps.db, c.req.param('id'));
     if (!job || job.tenantId !== c.get('principal').tenantId) throw new NotFoundError(`Job ${c.req.param('id')}`);
-    return c.json(jobView(job, deps.clock()));
+    // Erasures and tenant purges share the job rows (store/operation-jobs.ts).
+    const operation = job as unknown as OperationJob;
+    if (operation.kind === 'erasure' || operation.kind === 'tenant-purge') return c.json(operationJobView(operation));
+    return c.json(job.kind === 'replay' ? replayJobView(job, deps.clock()) : jobView(job, deps.clock()));
   });

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { TeamMap } from '../../../core/teams.ts';
 import type { Clock } from '../../../core/ports.ts';
 import type { Db } from '../../../store/db.ts';
+import { recordAudit } from '../../../store/audit.ts';
 import { getTeamMap, putTeamMap } from '../../../store/teams.ts';
 import { teamCacheFor } from '../../../pipeline/team-cache.ts';
 import { ForbiddenError } from '../../../core/errors.ts';
@@ -35,10 +36,12 @@ export const teamRoutes = (deps: { db: Db; clock: Clock }) =>
     .put('/', async (c) => {
       requireAdmin(c.get('principal'));
       const map = await parseJsonBody(c, TeamMap);
-      const { tenantId } = c.get('principal');
+      const { tenantId, tokenId } = c.get('principal');
       const updatedAt = deps.clock().toISOString();
       await putTeamMap(deps.db, tenantId, map, updatedAt);
       teamCacheFor(deps.db).invalidate(tenantId);
+      const detail = { teams: map.teams.map((t) => t.name) };
+      await recordAudit(deps.db, { tenantId, actor: tokenId, action: 'teams.updated', target: 'teams', detail, at: updatedAt });
       return c.json({ ...map, updatedAt });
     })
     .get('/', async (c) => {

@@ -4,6 +4,7 @@ import type { Clock } from '../../../core/ports.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import type { Db } from '../../../store/db.ts';
 import { type TokenRecord, deleteToken, getToken, listTokens, putToken } from '../../../store/tokens.ts';
+import { recordAudit } from '../../../store/audit.ts';
 import { type AuthEnv, mintToken } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody } from '../problem.ts';
@@ -37,8 +38,11 @@ export const tokenRoutes = (deps: { db: Db; clock: Clock }) =>
   new Hono<AuthEnv>()
     .post('/', async (c) => {
       const { name, scopes } = await parseJsonBody(c, CreateToken);
-      const { token, record } = mintToken(c.get('principal').tenantId, name, scopes, deps.clock());
+      const { tenantId, tokenId } = c.get('principal');
+      const { token, record } = mintToken(tenantId, name, scopes, deps.clock());
       await putToken(deps.db, record);
+      // The token id names it; the token itself (its secret) is never recorded.
+      await recordAudit(deps.db, { tenantId, actor: tokenId, action: 'token.created', target: record.id, detail: { name, scopes }, at: record.createdAt });
       return c.json({ ...view(record), token }, 201);
     })
     .get('/', async (c) => c.json({ items: (await listTokens(deps.db, c.get('principal').tenantId)).map(view), nextCursor: null }))
@@ -46,5 +50,7 @@ export const tokenRoutes = (deps: { db: Db; clock: Clock }) =>
       const token = await getToken(deps.db, c.req.param('id'));
       if (!token || token.tenantId !== c.get('principal').tenantId) throw new NotFoundError(`Token ${c.req.param('id')}`);
       await deleteToken(deps.db, token.id);
+      const { tenantId, tokenId } = c.get('principal');
+      await recordAudit(deps.db, { tenantId, actor: tokenId, action: 'token.revoked', target: token.id, detail: { name: token.name }, at: deps.clock().toISOString() });
       return c.body(null, 204);
     });

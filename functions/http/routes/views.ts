@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Summary, summarize } from '../../../core/aggregates.ts';
 import type { Clock } from '../../../core/ports.ts';
 import { type BlockedBy, BottleneckSettings, Bottlenecks, rankBottlenecks } from '../../../core/bottlenecks.ts';
@@ -16,6 +16,7 @@ import { teamCacheFor } from '../../../pipeline/team-cache.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseQuery } from '../problem.ts';
+import { digestHandler, digestOperations } from './digest.ts';
 
 const SummaryQuery = z.object({
   staleAfterDays: z.coerce.number().int().min(1).max(365).default(14).describe('open items without activity this long count as stale'),
@@ -64,6 +65,7 @@ export const viewOperations: Operation[] = [
     query: FlowQuery,
     responses: { 200: { description: 'Flow metrics', schema: Flow } },
   },
+  ...digestOperations,
 ];
 
 export interface ViewDeps {
@@ -147,6 +149,7 @@ export const viewRoutes = (deps: ViewDeps) =>
       const { tenantId } = c.get('principal');
       return c.json(await loadWorkload(deps.db, tenantId, deps.clock(), personLimit));
     })
+    .get('/digest', digestHandler(deps))
     .get('/flow', async (c) => {
       const { weeks } = parseQuery(c, FlowQuery);
       const { tenantId } = c.get('principal');

@@ -1,0 +1,81 @@
+import { type AlertDraft, type AlertItem, type AlertSettings, alertId, shortName } from './alerts.ts';
+import type { TeamMap } from './teams.ts';
+import { WIP_STATUSES } from './views.ts';
+import type { Person, WorkItem } from './work-item.ts';
+
+/**
+ * Work-in-progress limits as pure rules: which people and teams an item counts against, the limit
+ * of each, and the `wip_over_limit` alert of a subject from the items it has in progress.
+ *
+ * A subject is named by a key, `person:{personId}` or `team:{name}`, which is also the alert's
+ * subject id: one alert per person or team, whatever items come and go.
+ */
+export type WipSubjectType = 'person' | 'team';
+
+export interface WipSubject {
+  key: string;
+  type: WipSubjectType;
+  /** how people call it: the person's name or first handle, the team's name */
+  name: string;
+}
+
+const WIP = new Set(WIP_STATUSES);
+
+const personName = (p: Person): string => p.name ?? p.handles[0]?.handle ?? p.emails[0] ?? p.id;
+
+export const personSubjectKey = (personId: string): string => `person:${personId}`;
+export const teamSubjectKey = (team: string): string => `team:${team}`;
+
+export const subjectTypeOf = (key: string): WipSubjectType => (key.startsWith('team:') ? 'team' : 'person');
+
+/** Whether the item is work in progress (started, not finished, not deleted). */
+export const isWip = (item: WorkItem): boolean => !item.deleted && WIP.has(item.status.category);
+
+/** The people (each owner once) and the team an item in progress counts against; none otherwise. */
+export const wipSubjectsOf = (item: WorkItem | undefined): WipSubject[] => {
+  if (!item || !isWip(item)) return [];
+  const subjects = new Map<string, WipSubject>();
+  for (const owner of item.owners) subjects.set(personSubjectKey(owner.id), { key: personSubjectKey(owner.id), type: 'person', name: personName(owner) });
+  if (item.team) subjects.set(teamSubjectKey(item.team), { key: teamSubjectKey(item.team), type: 'team', name: item.team });
+  return [...subjects.values()];
+};
+
+/** The limit of a subject: the tenant's settings, or for a team its own `wipLimit` in the team map. */
+export const wipLimitOf = (subjectKey: string, settings: AlertSettings, teams: TeamMap): number => {
+  if (subjectTypeOf(subjectKey) === 'person') return settings.wipLimitPerPerson;
+  const name = subjectKey.slice('team:'.length);
+  return teams.teams.find((t) => t.name === name)?.wipLimit ?? settings.wipLimitPerTeam;
+};
+
+/** One alert per subject, whatever items come and go. */
+export const wipAlertId = (subjectKey: string): string => alertId('wip_over_limit', subjectKey, []);
+
+/** Items named in a message and listed as related: enough to act on, bounded for big teams. */
+const NAMED_ITEMS = 5;
+const RELATED_ITEMS = 20;
+
+const asAlertItem = (item: WorkItem): AlertItem => ({ id: item.id, ref: item.ref, title: item.title });
+
+/**
+ * The `wip_over_limit` alert of a subject, when it owns more work in progress than its limit;
+ * undefined when the condition does not hold (or the kind is disabled).
+ */
+export const evaluateWip = (subject: WipSubject, items: readonly WorkItem[], limit: number, settings: AlertSettings): AlertDraft | undefined => {
+  if (settings.disabledKinds.includes('wip_over_limit') || items.length <= limit) return undefined;
+  // Oldest activity first: the work most likely to be the one to finish or hand over.
+  const ordered = [...items].sort((a, b) => a.activityAt.localeCompare(b.activityAt) || a.ref.localeCompare(b.ref));
+  const named = ordered.slice(0, NAMED_ITEMS).map(shortName).join(', ');
+  const more = ordered.length > NAMED_ITEMS ? ` and ${ordered.length - NAMED_ITEMS} more` : '';
+  const who = subject.type === 'team' ? `Team ${subject.name}` : subject.name;
+  const whose = subject.type === 'team' ? 'its' : 'the';
+  return {
+    id: wipAlertId(subject.key),
+    kind: 'wip_over_limit',
+    severity: 'warning',
+    subject: { id: subject.key, ref: subject.key, title: subject.name },
+    subjectType: subject.type,
+    related: ordered.slice(0, RELATED_ITEMS).map(asAlertItem),
+    ...(subject.type === 'team' ? { team: subject.name } : {}),
+    message: `${who} has ${items.length} items in progress, over ${whose} WIP limit of ${limit}: ${named}${more}`,
+  };
+};

@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { LocalBus } from '../bus/local-bus.ts';
+import { type ErasureTerms, erasedPerson, identifierHash, isPseudonym, mayMention, personIdentifiers, scrubBody, scrubItem, scrubJson, termsOf } from '../core/erasure.ts';
+import { AppError, NotFoundError, VersionConflictError } from '../core/errors.ts';
+import type { EventEnvelope } from '../core/events.ts';
+import { randomId } from '../core/ids.ts';
+import type { Clock, Logger } from '../core/ports.ts';
+import type { Person } from '../core/work-item.ts';
+import { recordContribution } from '../store/aggregates.ts';
+import { recordAudit } from '../store/audit.ts';
+import { batchWrite } from '../store/batch.ts';
+import type { Db } from '../store/db.ts';
+import { readRow, rewriteAttributes, rewriteDeliveryBody, rewriteEventPayload, rewriteRow } from '../store/erasure-rewrites.ts';
+import { claimErasure, getErasureMarker, markErased, putTombstone } from '../store/erasures.ts';
+import { type StoredPending, loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
+import { JobConflictError } from '../store/jobs.ts';
+import { keys } from '../store/keys.ts';
+import { type OperationJob, getOperationJob, saveOperationJob } from '../store/operation-jobs.ts';
+import { type PersonRecord, canonicalResolver, listPersonRecords } from '../store/people.ts';
+import { getTeamMap, putTeamMap } from '../store/teams.ts';
+import { scanTenantPage } from '../store/tenant-scan.ts';
+import { syncWipMembership } from '../store/wip.ts';
+import type { ConnectionCache } from './connection-cache.ts';
+import { teamCacheFor } from './team-cache.ts';
+
+/** What erasure and purge jobs need; `bus` is the local bus whose JSONL log an erasure rewrites (absent in AWS). */
+export interface OperationDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  bus?: LocalBus;
+  connections?: ConnectionCache;
+}
+
+/** What one bounded step of a job did: where the job goes next and what it counted. */
+export interface StepResult {
+  phase: string;
+  cursor: Record<string, unknown> | null;
+  counts: Record<string, number>;
+}
+
+/** Phases of an erasure, in order. The person records go last: until then they hold what to look for. */
+const PHASES = ['items', 'alerts', 'scan', 'log', 'teams', 'people', 'done'] as const;
+const nextPhase = (phase: string): string => PHASES[PHASES.indexOf(phase as (typeof PHASES)[number]) + 1] ?? 'done';
+/** An inline run (in the DELETE request) holds the job this long before the background runner may take it. */
+export const INLINE_LEASE_MS = 60_000;
+
+export class AlreadyErasedError extends AppError {
+  constructor(personId: string) {
+    super({ status: 409, type: 'already-erased', title: 'Conflict', detail: `${personId} is the pseudonym of an erased person; there is nothing left to erase.` });
+    this.name = 'AlreadyErasedError';
+  }
+}
+
+const newPseudonym = () => `erased-${randomBytes(8).toString('hex')}`;
+
+/**
+ * Starts erasing a person and everyone merged into it, or returns the erasure already under way (or
+ * done) for that person. Before the job exists, the tombstone holds the hashes of every identifier
+ * of the person, so from this moment on a new delivery naming them is pseudonymized.
+ */
+export const startErasure = async (
+  deps: Pick<OperationDeps, 'db' | 'clock'>,
+  tenantId: string,
+  personId: string,
+  actor: string,
+): Promise<{ job: OperationJob; created: boolean }> => {
+  const { db } = deps;
+  const marker = await getErasureMarker(db, tenantId, personId);
+  if (marker) {
+    const existing = await getOperationJob(db, marker.jobId);
+    if (existing) return { job: existing, created: false };
+  }
+  const records = await listPersonRecords(db, tenantId);
+  if (personId.startsWith('p_erased_') && records.some((r) => r.id === personId && isPseudonym(r.seen.name ?? ''))) throw new AlreadyErasedError(personId);
+  if (!records.some((r) => r.id === personId)) throw new NotFoundError(`Person ${personId}`);
+  const canonical = canonicalResolver(records);
+  const root = canonical(personId);
+  const identity = records.filter((r) => canonical(r.id) === root);
+  const claim = marker ?? { jobId: randomId('job'), pseudonym: newPseudonym() };
+  if (!marker) {
+    const holder = await claimErasure(db, tenantId, root, claim);
+    if (holder) {
+      const existing = await getOperationJob(db, holder.jobId);
+      if (existing) return { job: existing, created: false };
+      claim.jobId = holder.jobId;
+      claim.pseudonym = holder.pseudonym;
+    }
+  }
+  await markErased(db, tenantId, identity.map((r) => r.id).filter((id) => id !== root), claim);
+  const hashes = identity.flatMap((r) => [identifierHash(tenantId, r.id), ...personIdentifiers(r.seen).map((i) => identifierHash(tenantId, i))]);
+  await putTombstone(db, tenantId, hashes, claim.pseudonym);
+
+  const now = deps.clock();
+  const job: OperationJob = {
+    id: claim.jobId,
+    tenantId,
+    kind: 'erasure',
+    status: 'running',
+    target: claim.pseudonym,
+    phase: PHASES[0],
+    cursor: null,
+    counts: {},
+    params: { personIds: identity.map((r) => r.id), pseudonym: claim.pseudonym },
+    runAfter: new Date(now.getTime() + INLINE_LEASE_MS).toISOString(),
+    createdBy: actor,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    attempts: 0,
+    rev: 1,
+  };
+  try {
+    await saveOperationJob(db, job);
+  } catch (error) {
+    if (!(error instanceof JobConflictError)) throw error;
+    const existing = await getOperationJob(db, job.id);
+    if (existing) return { job: existing, created: false };
+    throw error;
+  }
+  // The audit names the pseudonym only: the entry must not bring back what the erasure removes.
+  await recordAudit(db, {
+    tenantId,
+    actor,
+    action: 'person.erased',
+    target: claim.pseudonym,
+    detail: { jobId: job.id, identities: identity.length },
+    at: now.toISOString(),
+  });
+  return { job, created: true };
+};
+
+/** The terms to look for: from the person records while they exist, and the person ids in any case. */
+const loadTerms = async (db: Db, job: OperationJob): Promise<{ terms: ErasureTerms; records: PersonRecord[] }> => {
+  const personIds = (job.params.personIds as string[] | undefined) ?? [];
+  const pseudonym = String(job.params.pseudonym ?? job.target);
+  const records = (await listPersonRecords(db, job.tenantId)).filter((r) => personIds.includes(r.id));
+  const people: Person[] = [
+    ...records.map((r) => r.seen),
+    ...personIds.filter((id) => !records.some((r) => r.id === id)).map((id) => ({ id, handles: [], emails: [] })),
+  ];
+  return { terms: termsOf(job.tenantId, people.map((person) => ({ person, pseudonym }))), records };
+};
+
+const scrubEvent = (event: EventEnvelope, terms: ErasureTerms): EventEnvelope | undefined => {
+  const next = scrubJson(event, terms) as EventEnvelope;
+  return JSON.stringify(next) === JSON.stringify(event) ? undefined : next;
+};
+
+const scrubPendingMap = (pending: Record<string, StoredPending> | undefined, terms: ErasureTerms): Record<string, StoredPending> =>
+  Object.fromEntries(
+    Object.entries(pending ?? {}).map(([id, stored]) => [id, { ...stored, event: JSON.stringify(scrubJson(JSON.parse(stored.event), terms)) }]),
+  );
+
+/**
+ * Rewrites one item record: the people, the title's mentions, its unpublished events; then its
+ * derived rows (owner facets, counters, work in progress) from the new state. No event is emitted:
+ * its `before` would carry what is being erased. Conditional on the record's `rev`, like any write.
+ */
+export const eraseFromItem = async (deps: Pick<OperationDeps, 'db' | 'clock'>, tenantId: string, itemId: string, terms: ErasureTerms): Promise<boolean> => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const record = await loadItem(deps.db, tenantId, itemId);
+    if (!record.item) return false;
+    const next = scrubItem(record.item, terms);
+    const pending = record.pending.map((event) => scrubEvent(event, terms) ?? event);
+    const pendingChanged = pending.some((event, i) => event !== record.pending[i]);
+    if (!next && !pendingChanged) return false;
+    try {
+      await saveItem(deps.db, { ...record, pending }, next ?? record.item, []);
+    } catch (error) {
+      if (error instanceof VersionConflictError) continue;
+      throw error;
+    }
+    if (next) {
+      await syncDerivedRows(deps.db, tenantId, next, record.item);
+      await recordContribution(deps.db, tenantId, next, deps.clock());
+      await syncWipMembership(deps.db, tenantId, next, record.item);
+    }
+    return true;
+  }
+  throw new Error(`Gave up erasing from item ${itemId} after 20 write conflicts`);
+};
+
+/** Rewrites a row holding JSON with a `rev` (alert, dependency state), re-reading after a lost race. */
+const rewriteJsonRow = async (db: Db, row: Record<string, unknown>, rewrite: (row: Record<string, unknown>) => Record<string, unknown> | undefined) => {
+  let current: Record<string, unknown> | undefined = row;
+  for (let attempt = 0; current && attempt < 10; attempt++) {
+    const attributes = rewrite(current);
+    if (!attributes) return false;
+    if (await rewriteRow(db, current, attributes)) return true;
+    current = await readRow(db, { pk: current.pk, sk: current.sk });
+  }
+  return false;
+};
+
+const queryIndexPage = async (db: Db, partition: string, cursor: Record<string, unknown> | null) => {
+  const page = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      Limit: 50,
+      ExclusiveStartKey: cursor ?? undefined,
+    }),
+  );
+  return { rows: page.Items ?? [], next: page.LastEvaluatedKey ?? null };
+};
+
+/** Partitions a key-based deletion must never touch: they hold what the erasure itself works from. */
+const keepPartitions = (tenantId: string) => new Set([keys.peopleOf(tenantId), keys.erasuresOf(tenantId)]);
+
+/** One bounded step of an erasure: one page of items, alerts or the table scan, or one of the single-shot phases. */
+export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promise<StepResult> => {
+  const { db } = deps;
+  const tenantId = job.tenantId;
+  const { terms, records } = await loadTerms(db, job);
+  const pseudonym = String(job.params.pseudonym ?? job.target);
+  const advance = (counts: Record<string, number>): StepResult => ({ phase: nextPhase(job.phase), cursor: null, counts });
+  const at = deps.clock().toISOString();
+
+  switch (job.phase) {
+    case 'items': {
+      const { rows, next } = await queryIndexPage(db, keys.itemsOf(tenantId), job.cursor);
+      let rewritten = 0;
+      for (const row of rows) {
+        if (!mayMention(terms, `${String(row.doc)}${JSON.stringify(row.pending ?? {})}`)) continue;
+        if (await eraseFromItem(deps, tenantId, String(row.pk).split('#ITEM#')[1]!, terms)) rewritten++;
+      }
+      const counts = { itemsRead: rows.length, itemsRewritten: rewritten };
+      return next ? { phase: job.phase, cursor: next, counts } : advance(counts);
+    }
+    case 'alerts': {
+      const { rows, next } = await queryIndexPage(db, keys.alertsOf(tenantId), job.cursor);
+      let rewritten = 0;
+      for (const row of rows) {
+        if (!mayMention(terms, `${String(row.doc)}${JSON.stringify(row.pending ?? {})}`)) continue;
+        const done = await rewriteJsonRow(db, row, (current) => {
+          const doc = JSON.stringify(scrubJson(JSON.parse(String(current.doc)), terms));
+          const pending = scrubPendingMap(current.pending as Record<string, StoredPending> | undefined, terms);
+          return doc === current.doc && JSON.stringify(pending) === JSON.stringify(current.pending ?? {}) ? undefined : { doc, pending };
+        });
+        if (done) rewritten++;
+      }
+      const counts = { alertsRewritten: rewritten };
+      return next ? { phase: job.phase, cursor: next, counts } : advance(counts);
+    }
+    case 'scan': {
+      // Raw deliveries, kept event payloads, dependency state and rows keyed by an identifier: no index lists them all.
+      const page = await scanTenantPage(db, { expression: 'begins_with(pk, :prefix)', values: { ':prefix': `T#${tenantId}#` } }, job.cursor);
+      const counts: Record<string, number> = { rowsScanned: page.scanned, deliveriesRewritten: 0, eventPayloadsRewritten: 0, derivedRowsRewritten: 0, keyedRowsDeleted: 0 };
+      const keep = keepPartitions(tenantId);
+      const deletions: { pk: string; sk: string }[] = [];
+      for (const row of page.rows) {
+        const pk = String(row.pk);
+        const sk = String(row.sk);
+        if (sk === 'DLV') {
+          // An inline body is checked before the delivery is read again; one in parts is read whole.
+          if (row.body && !mayMention(terms, gunzipSync(row.body as Uint8Array).toString('utf8'))) continue;
+          if (await rewriteDeliveryBody(db, pk, (body) => scrubBody(body, terms), at)) counts.deliveriesRewritten!++;
+        } else if (sk === 'EVENT' && pk.includes('#EVENT#')) {
+          const eventId = pk.split('#EVENT#')[1]!;
+          if (await rewriteEventPayload(db, tenantId, eventId, (event) => scrubEvent(event as EventEnvelope, terms))) counts.eventPayloadsRewritten!++;
+        } else if (sk === 'DEPS') {
+          if (!mayMention(terms, JSON.stringify(row.openBlockers ?? []))) continue;
+          const done = await rewriteJsonRow(db, row, (current) => {
+            const openBlockers = scrubJson(current.openBlockers ?? [], terms);
+            return JSON.stringify(openBlockers) === JSON.stringify(current.openBlockers ?? []) ? undefined : { openBlockers };
+          });
+          if (done) counts.derivedRowsRewritten!++;
+        } else if (keep.has(pk) || sk === 'ITEM' || sk.startsWith('PART#') || sk.startsWith('ALERT#')) {
+          // Items and alerts had their own phases; people and the tombstone are what the erasure works from.
+        } else if (mayMention(terms, `${pk}\n${sk}`)) {
+          // A lookup row keyed by an identifier (a verified address, a stale owner facet): the key itself names the person.
+          deletions.push({ pk, sk });
+        } else if (mayMention(terms, JSON.stringify(row, (_k, v) => (v instanceof Uint8Array ? undefined : v instanceof Set ? [...v] : v)))) {
+          // Anything else that holds their data (an audit entry's detail, a digest): rewritten in place.
+          if (await rewriteAttributes(db, row, (value) => scrubJson(value, terms))) counts.otherRowsRewritten = (counts.otherRowsRewritten ?? 0) + 1;
+        }
+      }
+      await batchWrite(db, deletions.map((Key) => ({ DeleteRequest: { Key } })));
+      counts.keyedRowsDeleted = deletions.length;
+      return page.next ? { phase: job.phase, cursor: page.next, counts } : advance(counts);
+    }
+    case 'log': {
+      // The local bus's JSONL log (local mode). Events already published to EventBridge are out of reach.
+      const changed = deps.bus ? await deps.bus.rewriteLog((event) => (event.tenantId === tenantId ? scrubEvent(event, terms) : undefined)) : 0;
+      return advance({ logLinesRewritten: changed });
+    }
+    case 'teams': {
+      const { map } = await getTeamMap(db, tenantId);
+      const replaced = map.teams.map((team) => ({
+        ...team,
+        people: [...new Set(team.people.map((entry) => (terms.values.has(entry.toLowerCase()) ? erasedPerson(pseudonym).id : entry)))],
+      }));
+      if (JSON.stringify(replaced) !== JSON.stringify(map.teams)) {
+        await putTeamMap(db, tenantId, { ...map, teams: replaced }, at);
+        teamCacheFor(db).invalidate(tenantId);
+        return advance({ teamEntriesRewritten: 1 });
+      }
+      return advance({});
+    }
+    case 'people': {
+      // The pseudonym's record first, then the records of the person and of everyone merged into it.
+      const erased = erasedPerson(pseudonym);
+      const roles = [...new Set(records.flatMap((r) => r.roles))];
+      const firstSeenAt = records.map((r) => r.firstSeenAt).sort()[0] ?? at;
+      await db.doc.send(
+        new PutCommand({
+          TableName: db.table,
+          Item: { ...keys.person(tenantId, erased.id), tenantId, seen: erased, firstSeenAt, ...(roles.length ? { roles: new Set(roles) } : {}) },
+        }),
+      );
+      await batchWrite(db, records.filter((r) => r.id !== erased.id).map((r) => ({ DeleteRequest: { Key: keys.person(tenantId, r.id) } })));
+      return advance({ peopleRemoved: records.length });
+    }
+    default:
+      return { phase: 'done', cursor: null, counts: {} };
+  }
+};

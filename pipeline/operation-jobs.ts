@@ -1,0 +1,123 @@
+import { JobConflictError } from '../store/jobs.ts';
+import { type OperationJob, getOperationJob, listRunningOperationJobs, saveOperationJob } from '../store/operation-jobs.ts';
+import { type OperationDeps, type StepResult, erasureStep } from './erasure.ts';
+import { purgeStep } from './tenant-purge.ts';
+import { WorkQueue } from './work-queue.ts';
+
+/** A job failing this many steps in a row (the store throttles for long) is marked failed; DELETE again resumes it. */
+const MAX_ATTEMPTS = 10;
+/** Steps an HTTP request runs before it answers 202 and leaves the rest to the runner (a step is one page). */
+export const INLINE_STEPS = 25;
+
+const STEPS: Record<OperationJob['kind'], (deps: OperationDeps, job: OperationJob) => Promise<StepResult>> = {
+  erasure: erasureStep,
+  'tenant-purge': purgeStep,
+};
+
+const addCounts = (a: Record<string, number>, b: Record<string, number>) => {
+  const out = { ...a };
+  for (const [key, n] of Object.entries(b)) out[key] = (out[key] ?? 0) + n;
+  return out;
+};
+
+/**
+ * Runs an erasure or a purge from its checkpoint, one bounded step at a time, saving the phase and
+ * cursor after each (conditional on the job's `rev`, so two runners never both advance it). Stops
+ * after `maxSteps` (an inline run) or when `signal` aborts; resolves true when nothing is left to do.
+ */
+export const runOperationJob = async (
+  deps: OperationDeps,
+  jobId: string,
+  options: { maxSteps?: number; signal?: AbortSignal; inline?: boolean } = {},
+): Promise<boolean> => {
+  let job = await getOperationJob(deps.db, jobId);
+  if (!job || job.status !== 'running') return true;
+  // A request is running it (its lease): the runner finds it again once the lease ends.
+  if (!options.inline && job.runAfter && job.runAfter > deps.clock().toISOString()) return true;
+  const now = () => deps.clock().toISOString();
+  const save = async (patch: Partial<OperationJob>) => {
+    const next: OperationJob = { ...job!, ...patch, updatedAt: now(), rev: job!.rev + 1 };
+    await saveOperationJob(deps.db, next);
+    job = next;
+  };
+  for (let steps = 0; ; steps++) {
+    if ((options.maxSteps !== undefined && steps >= options.maxSteps) || options.signal?.aborted) {
+      // Handing over: the runner may take it from now on.
+      if (options.inline) await save({ runAfter: undefined }).catch(() => undefined);
+      return false;
+    }
+    try {
+      const result = await STEPS[job.kind](deps, job);
+      const done = result.phase === 'done';
+      await save({
+        phase: result.phase,
+        cursor: result.cursor,
+        counts: addCounts(job.counts, result.counts),
+        attempts: 0,
+        error: undefined,
+        ...(done ? { status: 'done', finishedAt: now(), params: {}, runAfter: undefined } : {}),
+      });
+      if (done) {
+        deps.log.info('operation job done', { tenantId: job.tenantId, jobId, kind: job.kind, ...job.counts });
+        return true;
+      }
+    } catch (error) {
+      if (error instanceof JobConflictError) return true; // another runner advanced it: that one carries on
+      const reason = error instanceof Error ? error.message : String(error);
+      const attempts = job.attempts + 1;
+      deps.log.warn('operation job step failed', { tenantId: job.tenantId, jobId, kind: job.kind, phase: job.phase, attempts, reason });
+      await save({
+        error: reason,
+        attempts,
+        ...(attempts >= MAX_ATTEMPTS ? { status: 'failed', finishedAt: now() } : {}),
+        ...(options.inline ? { runAfter: undefined } : {}),
+      }).catch(() => undefined);
+      return attempts >= MAX_ATTEMPTS;
+    }
+  }
+};
+
+/**
+ * Runs a job inline in a request, holding it for `steps` steps (none when the client prefers an
+ * asynchronous answer), then hands it over to the runner (`onHandOver`). A failed job asked for
+ * again is resumed from its checkpoint.
+ */
+export const runInline = async (
+  deps: OperationDeps,
+  job: OperationJob,
+  onHandOver?: (jobId: string) => void,
+  steps = INLINE_STEPS,
+): Promise<OperationJob> => {
+  if (job.status === 'failed') {
+    const resumed: OperationJob = { ...job, status: 'running', attempts: 0, error: undefined, finishedAt: undefined, updatedAt: deps.clock().toISOString(), rev: job.rev + 1 };
+    await saveOperationJob(deps.db, resumed);
+    job = resumed;
+  }
+  if (job.status === 'running' && !(await runOperationJob(deps, job.id, { maxSteps: steps, inline: true }))) onHandOver?.(job.id);
+  return (await getOperationJob(deps.db, job.id)) ?? job;
+};
+
+/** Erasures and purges running in this process (local mode), found again on the `operations` queue after a restart. */
+export const startOperationRunner = (deps: OperationDeps & { pollMs?: number }) => {
+  const stopping = new AbortController();
+  const queue = new WorkQueue<string>({
+    name: 'operations',
+    concurrency: 1,
+    handle: (jobId) => runOperationJob(deps, jobId, { signal: stopping.signal }),
+    discover: () => listRunningOperationJobs(deps.db, deps.clock()),
+    keyOf: (jobId) => jobId,
+    pollMs: deps.pollMs ?? 1000,
+    log: deps.log,
+  });
+  queue.start();
+  return {
+    enqueue: (jobId: string) => queue.enqueue(jobId),
+    queue,
+    stop: async () => {
+      stopping.abort();
+      await queue.stop();
+    },
+  };
+};
+
+export type OperationRunner = ReturnType<typeof startOperationRunner>;

@@ -1,0 +1,103 @@
+import { randomId } from '../core/ids.ts';
+import { recordAudit } from '../store/audit.ts';
+import { deleteConnection, listConnections } from '../store/connections.ts';
+import { JobConflictError } from '../store/jobs.ts';
+import { type OperationJob, getOperationJob, saveOperationJob } from '../store/operation-jobs.ts';
+import { deleteTenantRecord, getTenantPurge, markTenantPurging, purgeConnectionRows, purgeTenantPage } from '../store/tenant-purge.ts';
+import { deleteToken, listTokens } from '../store/tokens.ts';
+import { INLINE_LEASE_MS, type OperationDeps, type StepResult } from './erasure.ts';
+
+/**
+ * Phases of a purge. Two passes over the table: work in flight when the tenant was revoked (a
+ * delivery being processed, a backfill page) may write behind the first pass; the second finds it.
+ */
+const PHASES = ['scan', 'rescan', 'connections', 'tenant', 'done'] as const;
+const nextPhase = (phase: string): string => PHASES[PHASES.indexOf(phase as (typeof PHASES)[number]) + 1] ?? 'done';
+
+/**
+ * Revokes the tenant at once (its tokens stop authenticating, its webhooks answer 404), then starts
+ * the job deleting the rest; returns the purge already started for the tenant if there is one.
+ * The job belongs to the operator's tenant: the purge deletes every job of the purged one.
+ */
+export const startTenantPurge = async (
+  deps: Pick<OperationDeps, 'db' | 'clock' | 'connections'>,
+  operator: { tenantId: string; tokenId: string },
+  tenantId: string,
+): Promise<{ job: OperationJob; created: boolean } | undefined> => {
+  const { db } = deps;
+  const state = await getTenantPurge(db, tenantId);
+  if (!state.exists) return undefined;
+  if (state.purgeJobId) {
+    const existing = await getOperationJob(db, state.purgeJobId);
+    if (existing) return { job: existing, created: false };
+  }
+  const now = deps.clock();
+  const jobId = state.purgeJobId ?? randomId('job');
+  for (const token of await listTokens(db, tenantId)) await deleteToken(db, token.id);
+  const connectionIds: string[] = [];
+  for (const connection of await listConnections(db, tenantId)) {
+    await deleteConnection(db, connection.id);
+    deps.connections?.invalidate(connection.id);
+    connectionIds.push(connection.id);
+  }
+  await markTenantPurging(db, tenantId, now.toISOString(), jobId);
+  const job: OperationJob = {
+    id: jobId,
+    tenantId: operator.tenantId,
+    kind: 'tenant-purge',
+    status: 'running',
+    target: tenantId,
+    phase: PHASES[0],
+    cursor: null,
+    counts: {},
+    params: { connectionIds },
+    runAfter: new Date(now.getTime() + INLINE_LEASE_MS).toISOString(),
+    createdBy: operator.tokenId,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    attempts: 0,
+    rev: 1,
+  };
+  try {
+    await saveOperationJob(db, job);
+  } catch (error) {
+    if (!(error instanceof JobConflictError)) throw error;
+    const existing = await getOperationJob(db, jobId);
+    if (existing) return { job: existing, created: false };
+    throw error;
+  }
+  await recordAudit(db, {
+    tenantId: operator.tenantId,
+    actor: operator.tokenId,
+    action: 'tenant.deleted',
+    target: tenantId,
+    detail: { jobId, connections: connectionIds.length },
+    at: now.toISOString(),
+  });
+  return { job, created: true };
+};
+
+/** One bounded step of a purge: one Scan page deleted, or one of the single-shot phases. */
+export const purgeStep = async (deps: OperationDeps, job: OperationJob): Promise<StepResult> => {
+  const { db } = deps;
+  const tenantId = job.target;
+  const advance = (counts: Record<string, number>): StepResult => ({ phase: nextPhase(job.phase), cursor: null, counts });
+  switch (job.phase) {
+    case 'scan':
+    case 'rescan': {
+      const page = await purgeTenantPage(db, tenantId, job.cursor);
+      const counts = { rowsScanned: page.scanned, rowsDeleted: page.deleted };
+      return page.next ? { phase: job.phase, cursor: page.next, counts } : advance(counts);
+    }
+    case 'connections': {
+      let deleted = 0;
+      for (const connectionId of (job.params.connectionIds as string[] | undefined) ?? []) deleted += await purgeConnectionRows(db, connectionId);
+      return advance({ rowsDeleted: deleted });
+    }
+    case 'tenant':
+      await deleteTenantRecord(db, tenantId);
+      return advance({ rowsDeleted: 1 });
+    default:
+      return { phase: 'done', cursor: null, counts: {} };
+  }
+};

@@ -1,0 +1,57 @@
+import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
+import type { Db } from '../store/db.ts';
+import { finishBlockedCount } from '../store/dependency-state.ts';
+import { itemIdOfKey, listQueued } from '../store/queue.ts';
+import { type WeeklyDigestReport, publishWeeklyDigests } from './weekly-digest.ts';
+
+export interface ViewsSweepDeps {
+  db: Db;
+  publisher: EventPublisher;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ViewsSweepReport {
+  /** dependency states whose blocked counter update a crash interrupted, finished now */
+  blockedCounts: { repaired: number; errors: number };
+  digests: WeeklyDigestReport;
+}
+
+/**
+ * The views' share of the scheduled sweep, run next to the alert sweep (local mode: same interval;
+ * AWS: the sweep function): finish blocked-counter updates a crash interrupted, then publish last
+ * week's digests if they are not out yet. Idempotent, and harmless when sweeps overlap.
+ */
+export const sweepViews = async (deps: ViewsSweepDeps, options: { graceMs?: number; limit?: number; deadline?: number } = {}): Promise<ViewsSweepReport> => {
+  const blockedCounts = await repairBlockedCounts(deps, options);
+  const digests = await publishWeeklyDigests(deps, options);
+  deps.log.info('views sweep done', { blockedCounts, digests });
+  return { blockedCounts, digests };
+};
+
+/**
+ * Dependency states still on the `aggregates` queue after `graceMs`: their writer stopped between
+ * writing the state and moving the blocked counter (store/dependency-state.ts). The counter swap is
+ * idempotent and versioned by the state's `rev`, so finishing it twice changes nothing.
+ */
+export const repairBlockedCounts = async (
+  deps: Pick<ViewsSweepDeps, 'db' | 'clock' | 'log'>,
+  options: { graceMs?: number; limit?: number; deadline?: number } = {},
+): Promise<ViewsSweepReport['blockedCounts']> => {
+  const now = deps.clock();
+  const before = new Date(now.getTime() - (options.graceMs ?? 60_000)).toISOString();
+  const queued = (await listQueued(deps.db, 'aggregates', { before, limit: options.limit ?? 500 })).filter((r) => r.sk === 'DEPS');
+  const report = { repaired: 0, errors: 0 };
+  for (const { pk, tenantId } of queued) {
+    if (options.deadline !== undefined && Date.now() > options.deadline) break;
+    const itemId = itemIdOfKey(pk);
+    if (!itemId) continue;
+    try {
+      if (await finishBlockedCount(deps.db, tenantId, itemId, now)) report.repaired++;
+    } catch (error) {
+      report.errors++;
+      deps.log.warn('views sweep: blocked counter repair failed, the next sweep retries it', { tenantId, itemId, error: String(error) });
+    }
+  }
+  return report;
+};

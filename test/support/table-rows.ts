@@ -1,0 +1,28 @@
+import { gunzipSync } from 'node:zlib';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Db } from '../../store/db.ts';
+
+/** Every row of the table, each with its whole content as text (gzip bodies and event parts unpacked). */
+export const readAllRows = async (db: Db): Promise<{ row: Record<string, unknown>; text: string }[]> => {
+  const out: { row: Record<string, unknown>; text: string }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(new ScanCommand({ TableName: db.table, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    for (const row of page.Items ?? []) {
+      const text = JSON.stringify(row, (_key, value) => {
+        if (value instanceof Uint8Array) {
+          try {
+            return gunzipSync(value).toString('utf8');
+          } catch {
+            return Buffer.from(value).toString('utf8');
+          }
+        }
+        if (value instanceof Set) return [...value];
+        return value;
+      });
+      out.push({ row, text });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return out;
+};
