@@ -145,7 +145,7 @@ const evaluate = async (
       JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&
       JSON.stringify(state.cycleAlerts) === JSON.stringify(next.cycleAlerts);
     if (unchanged) return { neighbourIds, item };
-    if (await saveDependencyState(db, tenantId, item, state, next)) return { neighbourIds, item };
+    if (await saveDependencyState(db, tenantId, item, state, next, now)) return { neighbourIds, item };
   }
   throw new Error(`Gave up evaluating ${itemId} after ${MAX_STATE_RETRIES} write conflicts`);
 };

@@ -42,7 +42,7 @@ export class SchemaVersionError extends Error {
   constructor(found: number) {
     super(
       `The table was written by schema version ${found}, this code uses ${SCHEMA_VERSION}. ` +
-        'Rebuild the index by replaying stored deliveries into a new table (set TRIBUTARY_TABLE).',
+        'Rebuild the index by replaying stored deliveries into a new table: `npm run tributary -- rebuild --to <table>`, then set TRIBUTARY_TABLE to it.',
     );
     this.name = 'SchemaVersionError';
   }

@@ -78,7 +78,7 @@ export const saveDependencyState = async (
   item: WorkItem,
   previous: DependencyState,
   next: Omit<DependencyState, 'rev'>,
-  at: Date = new Date(),
+  at: Date,
 ): Promise<boolean> => {
   const rev = previous.rev + 1;
   const countPending = previous.countPending === true || previous.blocked !== next.blocked;

@@ -21,8 +21,11 @@ export const TABLE_SCHEMA = {
 
 export type IndexName = keyof typeof TABLE_SCHEMA.indexes;
 
-/** Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries.
+ * 2: deliveries listed by status, connection and source; WIP rows per person and team; the tenants index.
+ */
+export const SCHEMA_VERSION = 2;
 
 export const createTableInput = (tableName: string): CreateTableCommandInput => {
   const indexes = Object.entries(TABLE_SCHEMA.indexes);

@@ -20,8 +20,14 @@ export function parseJiraTime(value: string | number): number | undefined {
   return Number.isNaN(millis) ? undefined : millis;
 }
 
-/** Jira sends milliseconds; a ten-digit value can only be seconds. */
-const epochMillis = (value: number): number => (Math.abs(value) < 1e11 ? value * 1000 : value);
+/** The range of a JavaScript Date (ECMA-262 §21.4.1.1): beyond it `toISOString()` throws. */
+const MAX_EPOCH_MILLIS = 8.64e15;
+
+/** Jira sends milliseconds; a ten-digit value can only be seconds. Out of a Date's range: not a date. */
+const epochMillis = (value: number): number | undefined => {
+  const millis = Math.abs(value) < 1e11 ? value * 1000 : value;
+  return Math.abs(millis) <= MAX_EPOCH_MILLIS ? millis : undefined;
+};
 
 /** A Jira timestamp in any of its shapes, normalized to `toISOString()` UTC. */
 export const JiraTime = z.union([z.string(), z.number()]).transform((value, context) => {

@@ -60,6 +60,14 @@ describe('jira.receive', () => {
     }
   });
 
+  it('refuses a timestamp beyond the range of a date with 422, naming it', () => {
+    for (const timestamp of [1.2345678901234568e29, '123456789012345678901234567890', -1e300]) {
+      const payload = cloudPayload('issue-updated-acme-101-done');
+      payload.timestamp = timestamp;
+      expect(validationErrorOf(payload).extensions.errors).toEqual([expect.objectContaining({ path: 'timestamp' })]);
+    }
+  });
+
   it('refuses an issue without a key with 422, naming issue.key', () => {
     const payload = cloudPayload('issue-updated-acme-101-in-progress');
     delete payload.issue.key;
