@@ -46,10 +46,15 @@ const indexKeyOf = (plan: Plan, row: Record<string, unknown>): Record<string, un
 /** A list entry: the item with its derived `blocked` flag (from its dependency state, like `?blocked=`). */
 export type ListedItem = WorkItem & { blocked: boolean };
 
+/** Index rows hold the item id (facet and dependency state rows) or are the item record's own. */
+const itemIdOfRow = (row: Record<string, unknown>): string => String(row.itemId ?? String(row.pk).split('#ITEM#')[1]);
+
 /**
- * Lists items newest-updated first, each with its `blocked` flag: one BatchGet of the page's
- * dependency state rows, not one read per item (none more when `blocked` filters, which reads them
- * anyway).
+ * Lists items newest-updated first, each with its `blocked` flag. Per index page: one Query, then
+ * one BatchGet of the rows' dependency states (the flag, re-checked on the state itself, never on
+ * an index row alone), in parallel with the BatchGet of the items when the index holds only ids.
+ * Reads index pages until `limit` matching items are found or the index is exhausted; the cursor
+ * is the index key of the last item returned.
  */
 export const listItems = async (
   db: Db,
@@ -57,25 +62,12 @@ export const listItems = async (
   filter: ItemFilter,
   page: { limit: number; cursor?: string },
 ): Promise<Page<ListedItem>> => {
-  const found = await listMatchingItems(db, tenantId, filter, page);
-  if (filter.blocked !== undefined) return { ...found, items: found.items.map((item) => ({ ...item, blocked: filter.blocked! })) };
-  const states = await getDependencyStates(db, tenantId, found.items.map((i) => i.id));
-  return { ...found, items: found.items.map((item) => ({ ...item, blocked: states.get(item.id)?.blocked ?? false })) };
-};
-
-/**
- * Reads index pages until `limit` matching items are found or the index is exhausted; the cursor
- * is the index key of the last item returned.
- */
-const listMatchingItems = async (
-  db: Db,
-  tenantId: string,
-  filter: ItemFilter,
-  page: { limit: number; cursor?: string },
-): Promise<Page<WorkItem>> => {
   const plan = planQuery(tenantId, filter);
   const { partitionKey, sortKey } = TABLE_SCHEMA.indexes[plan.index];
-  const out: WorkItem[] = [];
+  // One condition is the index itself: read just one more row than the page, to know if there is more.
+  const conditions = Object.entries(filter).filter(([name, value]) => value !== undefined && name !== 'includeDeleted').length;
+  const queryLimit = conditions <= 1 ? page.limit + 1 : Math.max(page.limit * 2, 25);
+  const out: ListedItem[] = [];
   let startKey = page.cursor ? decodeCursor(page.cursor, plan.partition) : undefined;
   let lastKey: Record<string, unknown> | undefined;
   for (;;) {
@@ -87,20 +79,18 @@ const listMatchingItems = async (
         ExpressionAttributeNames: { '#pk': partitionKey, ...(filter.updatedSince ? { '#sk': sortKey } : {}) },
         ExpressionAttributeValues: { ':p': plan.partition, ...(filter.updatedSince ? { ':since': isoKey(filter.updatedSince) } : {}) },
         ScanIndexForward: false,
-        Limit: Math.max(page.limit * 2, 25),
+        Limit: queryLimit,
         ExclusiveStartKey: startKey,
       }),
     );
     const rows = result.Items ?? [];
-    const items = plan.facet ? await getItems(db, tenantId, rows.map((r) => String(r.itemId))) : undefined;
-    // The derived flag is re-checked on the dependency state itself, never on an index row alone.
-    const states =
-      filter.blocked === undefined ? undefined : await getDependencyStates(db, tenantId, rows.map((r) => String(r.itemId ?? String(r.pk).split('#ITEM#')[1])));
+    const ids = rows.map(itemIdOfRow);
+    const [items, states] = await Promise.all([plan.facet ? getItems(db, tenantId, ids) : undefined, getDependencyStates(db, tenantId, ids)]);
     for (const row of rows) {
-      const item = items ? items.get(String(row.itemId)) : (JSON.parse(String(row.doc)) as WorkItem);
+      const item = items ? items.get(itemIdOfRow(row)) : (JSON.parse(String(row.doc)) as WorkItem);
       lastKey = indexKeyOf(plan, row);
-      const blockedOk = !states || !item || (states.get(item.id)?.blocked ?? false) === filter.blocked;
-      if (item && blockedOk && matchesFilter(item, filter)) out.push(item);
+      const blocked = item ? (states.get(item.id)?.blocked ?? false) : false;
+      if (item && (filter.blocked === undefined || blocked === filter.blocked) && matchesFilter(item, filter)) out.push({ ...item, blocked });
       if (out.length === page.limit) {
         const more = row !== rows.at(-1) || result.LastEvaluatedKey !== undefined;
         return { items: out, nextCursor: more ? encodeCursor(plan.partition, lastKey) : null };
