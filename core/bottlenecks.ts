@@ -8,6 +8,15 @@ export const BottleneckSettings = z.object({
   reviewWaitHours: z.coerce.number().positive().max(24 * 90).default(24),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+export const BottlenecksQuery = BottleneckSettings.extend({
+  maxAgeSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(30)
+    .describe('serve a snapshot computed at most this long ago (0: compute now); the analysis reads all blocked and in-progress work'),
+});
 export type BottleneckSettings = z.infer<typeof BottleneckSettings>;
 
 const Entry = z.object({ id: z.string(), ref: z.string(), title: z.string(), url: z.string().optional(), team: z.string().optional() });
@@ -19,6 +28,9 @@ export const Bottlenecks = z.object({
   teamsWithIncomingCrossTeamBlockers: z.array(z.object({ team: z.string(), blockers: z.number().int() })),
 });
 export type Bottlenecks = z.infer<typeof Bottlenecks>;
+
+/** The response of GET /v1/views/bottlenecks: the analysis, and when it ran. */
+export const BottlenecksView = Bottlenecks.extend({ computedAt: z.string().describe('when this analysis ran (see `maxAgeSeconds`)') });
 
 /** A blocked item and the open items it waits on, as the dependency state records them. */
 export interface BlockedBy {

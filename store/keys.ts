@@ -35,6 +35,7 @@
  * | alert thresholds of a tenant         | T#{t}#SETTINGS / SETTINGS                 |                                              |
  * | manual link (POST /v1/links)         | T#{t}#LINK#{linkId} / LINK                | gsi1: T#{t}#links / {createdAt}#{linkId}     |
  * | audit log of admin actions           | T#{t}#AUDIT / {at}#{auditId}              | gsi1: T#{t}#audit#{action} / {at}#{auditId}  |
+ * | snapshot of an analysing view        | T#{t}#VIEWS / {view}#{parameters hash}    |                                              |
  * | erased people: identifier hashes     | T#{t}#ERASED / H#{sha256} → pseudonym; E#{sha256 of person id} → erasure job |      |
  * | erasure and tenant purge jobs        | JOB#{id} / JOB (kind erasure, tenant-purge) | gsi1: T#{t}#jobs; queue: operations / {createdAt}#{pk} (running) |
  * | people with one verified email       | T#{t}#VEMAIL#{email} / VEMAIL             |                                              |
@@ -133,6 +134,7 @@ export const keys = {
   manualLink: (tenantId: string, linkId: string) => ({ pk: `T#${tenantId}#LINK#${linkId}`, sk: 'LINK' }),
   linksOf: (tenantId: string) => `T#${tenantId}#links`,
   auditOf: (tenantId: string) => `T#${tenantId}#AUDIT`,
+  viewSnapshot: (tenantId: string, name: string) => ({ pk: `T#${tenantId}#VIEWS`, sk: name }),
   auditEntry: (tenantId: string, at: string, auditId: string) => ({ pk: `T#${tenantId}#AUDIT`, sk: `${at}#${auditId}` }),
   /** one action's entries (`GET /v1/audit?action=`), newest first on gsi1 */
   auditByAction: (tenantId: string, action: string) => `T#${tenantId}#audit#${action}`,

@@ -16,8 +16,12 @@ const QUERIES = {
   'list page (50 items, owner filter)': () => '/v1/items?owner=github:person7&limit=50',
   'item with dependencies': (size: number) => `/v1/items/${itemIdForRef(syntheticItem(size - 5).ref)}`,
   summary: () => '/v1/views/summary',
-  bottlenecks: () => '/v1/views/bottlenecks',
+  'bottlenecks (snapshot, default)': () => '/v1/views/bottlenecks',
+  'bottlenecks (fresh analysis, maxAgeSeconds=0)': () => '/v1/views/bottlenecks?maxAgeSeconds=0',
 } as const;
+
+/** Reads all blocked and in-progress work by design: measured, but not held to the indexed-query ratio. */
+const ANALYSES: ReadonlySet<string> = new Set(['bottlenecks (fresh analysis, maxAgeSeconds=0)']);
 
 type QueryName = keyof typeof QUERIES;
 
@@ -92,6 +96,18 @@ export const benchQueries = async (quick: boolean, log: (m: string) => void): Pr
       continue;
     }
     const target = name.startsWith('list') ? 25 : name === 'summary' ? 50 : undefined;
+    if (ANALYSES.has(name)) {
+      figures.push({
+        scenario: '4. queries',
+        figure: `${name}: p99 ms at ${large} items`,
+        value: b.p99,
+        baseline: a.p99,
+        baselineName: `p99 at ${small} items`,
+        ratio: b.p99 / a.p99,
+        note: `p50 ${b.p50.toFixed(1)} ms; grows with the open work, by design`,
+      });
+      continue;
+    }
     figures.push({
       scenario: '4. queries',
       figure: `${name}: p99 ms at ${large} items`,

@@ -58,13 +58,21 @@ describe('GET /v1/views/bottlenecks', () => {
     closed.issue.state = 'closed';
     closed.issue.state_reason = 'completed';
     closed.issue.updated_at = '2030-01-02T00:00:00Z';
+    const before = await hub.api('GET', '/v1/views/bottlenecks');
     await postGithub(hub.url, connection, 'issues', closed);
     await settled(hub);
-    const { body } = await hub.api('GET', '/v1/views/bottlenecks');
+    // The default answer is a snapshot up to 30 s old: the same analysis, at the same time.
+    const snapshot = await hub.api('GET', '/v1/views/bottlenecks');
+    expect(snapshot.body).toEqual(before.body);
+    const { body } = await hub.api('GET', '/v1/views/bottlenecks?maxAgeSeconds=0');
     expect(body.holders.map((h: any) => h.ref)).toEqual([`github:${repo}#11`]);
+    expect(Date.parse(body.computedAt)).toBeGreaterThan(Date.parse(before.body.computedAt));
+    // …and the fresh analysis is the snapshot from now on.
+    expect((await hub.api('GET', '/v1/views/bottlenecks')).body).toEqual(body);
   });
 
   it('validates its thresholds', async () => {
     expect((await hub.api('GET', '/v1/views/bottlenecks?reviewWaitHours=-1')).status).toBe(422);
+    expect((await hub.api('GET', '/v1/views/bottlenecks?maxAgeSeconds=-1')).status).toBe(422);
   });
 });

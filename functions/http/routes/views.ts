@@ -2,11 +2,12 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { Summary, summarize } from '../../../core/aggregates.ts';
 import type { Clock } from '../../../core/ports.ts';
-import { type BlockedBy, BottleneckSettings, Bottlenecks, rankBottlenecks } from '../../../core/bottlenecks.ts';
+import { type BlockedBy, type BottleneckSettings, BottlenecksQuery, BottlenecksView, rankBottlenecks } from '../../../core/bottlenecks.ts';
 import { Flow, WIP_STATUSES, Workload, computeFlow, computeWorkload, weekOf } from '../../../core/views.ts';
 import { readCounters } from '../../../store/aggregates.ts';
 import type { Db } from '../../../store/db.ts';
 import { itemsInStatus } from '../../../store/view-queries.ts';
+import { snapshotOf } from '../../../store/view-snapshots.ts';
 import { getDependencyStates } from '../../../store/dependency-state.ts';
 import { getItems, listItems } from '../../../store/item-queries.ts';
 import { limitsOf, teamOf } from '../../../core/teams.ts';
@@ -35,8 +36,13 @@ export const viewOperations: Operation[] = [
     summary: 'What holds work up: items ranked by the open work waiting on them (transitively, then by age), long-running work, PRs waiting for review, teams receiving cross-team blockers',
     tag: 'views',
     scope: 'read',
-    query: BottleneckSettings,
-    responses: { 200: { description: 'Bottlenecks, read from the blocked items and the work in progress (not the whole index)', schema: Bottlenecks } },
+    query: BottlenecksQuery,
+    responses: {
+      200: {
+        description: 'Bottlenecks, from all blocked items and all work in progress (not the whole index); a snapshot at most `maxAgeSeconds` old',
+        schema: BottlenecksView,
+      },
+    },
   },
   {
     method: 'get',
@@ -139,7 +145,15 @@ export const loadBottlenecks = async (db: Db, tenantId: string, now: Date, setti
 
 export const viewRoutes = (deps: ViewDeps) =>
   new Hono<AuthEnv>()
-    .get('/bottlenecks', async (c) => c.json(await loadBottlenecks(deps.db, c.get('principal').tenantId, deps.clock(), parseQuery(c, BottleneckSettings))))
+    .get('/bottlenecks', async (c) => {
+      const { maxAgeSeconds, ...settings } = parseQuery(c, BottlenecksQuery);
+      const { tenantId } = c.get('principal');
+      const now = deps.clock();
+      const snapshot = await snapshotOf(deps.db, { tenantId, view: 'bottlenecks', parameters: settings, maxAgeSeconds, now }, () =>
+        loadBottlenecks(deps.db, tenantId, now, settings),
+      );
+      return c.json({ ...snapshot.view, computedAt: snapshot.computedAt });
+    })
     .get('/summary', async (c) => {
       const { staleAfterDays } = parseQuery(c, SummaryQuery);
       return c.json(await loadSummary(deps.db, c.get('principal').tenantId, deps.clock(), staleAfterDays));
