@@ -7,6 +7,7 @@ import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
 import { LocalBus } from '../bus/local-bus.ts';
 import { ConnectionCache } from '../pipeline/connection-cache.ts';
 import { startPipeline } from '../pipeline/runtime.ts';
+import { periodic } from '../pipeline/periodic.ts';
 import { createHubMetrics } from '../pipeline/hub-metrics.ts';
 import { sweepAlerts } from '../pipeline/alerts.ts';
 import { sweepViews } from '../pipeline/views-sweep.ts';
@@ -90,61 +91,20 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     log,
     onEvents: (tenantId: string, itemId: string, sk?: string) => pipeline.publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }),
   };
-  let sweeping: Promise<unknown> | undefined;
-  const runAlertSweep = async () => {
-    sweeping ??= sweepAlerts(alertDeps).finally(() => {
-      sweeping = undefined;
-    });
-    return sweeping as ReturnType<typeof sweepAlerts>;
-  };
-  const sweepTimer =
-    config.TRIBUTARY_SWEEP_INTERVAL_SECONDS > 0
-      ? setInterval(() => void runAlertSweep().catch((error) => log.warn('alert sweep failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
-      : undefined;
-  sweepTimer?.unref();
-
-  // The views sweep (pipeline/views-sweep.ts): blocked-counter repair and the weekly digests, at the sweep's interval.
-  let sweepingViews: ReturnType<typeof sweepViews> | undefined;
-  const runViewsSweep = () => {
-    sweepingViews ??= sweepViews({ db, clock, log, publisher: options.publisher ?? bus }).finally(() => {
-      sweepingViews = undefined;
-    });
-    return sweepingViews;
-  };
-  const viewsTimer =
-    config.TRIBUTARY_SWEEP_INTERVAL_SECONDS > 0
-      ? setInterval(() => void runViewsSweep().catch((error) => log.warn('views sweep failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
-      : undefined;
-  viewsTimer?.unref();
-
-  // Reconciliation with the tools runs at the sweep's interval too (connections with read credentials).
+  const interval = config.TRIBUTARY_SWEEP_INTERVAL_SECONDS;
+  const alertSweep = periodic('alert sweep', interval, () => sweepAlerts(alertDeps), log);
+  // The views sweep (pipeline/views-sweep.ts): blocked-counter repair and the weekly digests.
+  const viewsSweep = periodic('views sweep', interval, () => sweepViews({ db, clock, log, publisher: options.publisher ?? bus }), log);
+  // Reconciliation with the tools (connections with read credentials).
   const reconcileDeps = { db, connectors, clock, log, connections, onEvents: (tenantId: string, itemId: string) => pipeline.publisher.enqueue({ tenantId, itemId }), ...(options.limits ? { limits: options.limits } : {}) };
-  let reconciling: ReturnType<typeof reconcileConnections> | undefined;
-  const runReconcile = (reconcileOptions: ReconcileOptions = {}) => {
-    reconciling ??= reconcileConnections(reconcileDeps, reconcileOptions).finally(() => {
-      reconciling = undefined;
-    });
-    return reconciling;
-  };
-  const reconcileTimer =
-    config.TRIBUTARY_SWEEP_INTERVAL_SECONDS > 0
-      ? setInterval(() => void runReconcile().catch((error) => log.warn('reconciliation failed', { error: String(error) })), config.TRIBUTARY_SWEEP_INTERVAL_SECONDS * 1000)
-      : undefined;
-  reconcileTimer?.unref();
-
+  const reconcile = periodic('reconciliation', interval, (reconcileOptions?: ReconcileOptions) => reconcileConnections(reconcileDeps, reconcileOptions ?? {}), log);
   // The embedded engine has no TTL: expired rows (core/retention.ts) are deleted by a bounded, resumable sweep.
-  let retaining: ReturnType<typeof sweepRetention> | undefined;
-  const runRetentionSweep = (retentionOptions: RetentionOptions = {}) => {
-    retaining ??= sweepRetention({ db, clock, log }, retentionOptions).finally(() => {
-      retaining = undefined;
-    });
-    return retaining;
-  };
-  const retentionTimer =
-    config.TRIBUTARY_RETENTION_SWEEP_SECONDS > 0
-      ? setInterval(() => void runRetentionSweep().catch((error) => log.warn('retention sweep failed', { error: String(error) })), config.TRIBUTARY_RETENTION_SWEEP_SECONDS * 1000)
-      : undefined;
-  retentionTimer?.unref();
+  const retention = periodic(
+    'retention sweep',
+    config.TRIBUTARY_RETENTION_SWEEP_SECONDS,
+    (retentionOptions?: RetentionOptions) => sweepRetention({ db, clock, log }, retentionOptions ?? {}),
+    log,
+  );
 
   let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
   const app = createApp({
@@ -179,25 +139,18 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     bus,
     pipeline,
     /** runs the alert sweep now (one at a time) */
-    sweepAlerts: runAlertSweep,
+    sweepAlerts: alertSweep.now,
     /** runs the views sweep now (one at a time): blocked-counter repair, weekly digests */
-    sweepViews: runViewsSweep,
+    sweepViews: viewsSweep.now,
     jobs,
     operations,
     /** reconciles every connection with read credentials now (one run at a time) */
-    reconcile: runReconcile,
+    reconcile: reconcile.now,
     /** one pass of the retention sweep now (one at a time) */
-    sweepRetention: runRetentionSweep,
+    sweepRetention: retention.now,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      clearInterval(retentionTimer);
-      await retaining?.catch(() => undefined);
-      clearInterval(reconcileTimer);
-      await reconciling?.catch(() => undefined);
-      clearInterval(sweepTimer);
-      await sweeping?.catch(() => undefined);
-      clearInterval(viewsTimer);
-      await sweepingViews?.catch(() => undefined);
+      for (const task of [retention, reconcile, alertSweep, viewsSweep]) await task.stop();
       await jobs.stop();
       await operations.stop();
       await pipeline.stop();
