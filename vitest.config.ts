@@ -45,6 +45,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // `npm run bench -- --quick`, checked for figures, never for times (bench/run.ts).
+          name: 'bench',
+          include: ['test/bench/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           // The fault suite (`npm run test:faults`, docs/faults.md): duplicates, reordering, storage and
           // bus outages, crashes, mutated payloads, signature attacks and cross-tenant probes, each
           // printing what was sent, acknowledged, indexed and published.

@@ -1,12 +1,46 @@
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { appendFile, mkdir, rename } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, open, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { finished } from 'node:stream/promises';
 import type { EventEnvelope } from '../core/events.ts';
 import type { EventPublisher } from '../core/ports.ts';
 
 export type EventListener = (event: EventEnvelope) => void;
+
+/** Where a chunked rewrite of the log is: bytes of the log read, bytes of the side file written, the log's inode. */
+export interface LogRewriteCursor {
+  ino: number;
+  read: number;
+  written: number;
+}
+
+const truncateOrCreate = async (path: string, length: number) => {
+  if (existsSync(path)) await truncate(path, length);
+  else await writeFile(path, '');
+};
+
+/**
+ * Whole lines from byte `from`, about `maxBytes` of them (more when one line is longer), and how
+ * many bytes they took, newlines included.
+ */
+const readLines = async (path: string, from: number, maxBytes: number): Promise<{ lines: string[]; read: number }> => {
+  const file = await open(path, 'r');
+  try {
+    let size = maxBytes;
+    for (;;) {
+      const buffer = Buffer.alloc(size);
+      const { bytesRead } = await file.read(buffer, 0, size, from);
+      const end = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (end >= 0 || bytesRead < size) {
+        // At the end of the log (held, so nothing is being appended) a last line without its newline is taken too.
+        const chunk = bytesRead < size ? buffer.subarray(0, bytesRead) : buffer.subarray(0, end + 1);
+        return { lines: chunk.toString('utf8').split('\n').filter(Boolean), read: chunk.length };
+      }
+      size *= 2;
+    }
+  } finally {
+    await file.close();
+  }
+};
 
 /**
  * The bus on one machine: every event is appended to a JSONL log (the durable record consumers can
@@ -38,19 +72,30 @@ export class LocalBus implements EventPublisher {
   }
 
   /**
-   * Rewrites the log line by line (an erasure: events that name an erased person), streaming into a
-   * new file renamed over the old one, so the log is never held in memory nor left half-written.
-   * `transform` returns the new event, or undefined to keep the line as it is. Resolves with the
-   * number of lines changed.
+   * Rewrites the log in bounded chunks (an erasure: events that name an erased person), so
+   * publishing waits for one chunk at most, never for the whole log. Each call, holding the log,
+   * reads whole lines from `cursor.read` (at most about `maxBytes`), appends them, transformed, to a
+   * side file (one per `rewriteId`: a job id), and returns where to go on; the call that reaches the end renames the side file over
+   * the log. `transform` returns the new event, or undefined to keep the line as it is.
+   * Resumable: the cursor records the side file's length (a crash after a chunk was written but
+   * before the cursor was saved is cut off) and the log's inode (another rewrite renamed a new log
+   * in meanwhile: start again); a side file shorter than the cursor (lost) starts again too. `cursor: null` in the result means done.
    */
-  async rewriteLog(transform: (event: EventEnvelope) => EventEnvelope | undefined): Promise<number> {
+  async rewriteLogChunk(
+    transform: (event: EventEnvelope) => EventEnvelope | undefined,
+    options: { cursor: LogRewriteCursor | null; rewriteId: string; maxBytes?: number },
+  ): Promise<{ changed: number; cursor: LogRewriteCursor | null }> {
+    const sidePath = `${this.logPath}.rewrite-${options.rewriteId}`;
     return this.#exclusive(async () => {
-      if (!existsSync(this.logPath)) return 0;
-      const temporary = `${this.logPath}.rewrite`;
-      const out = createWriteStream(temporary);
+      if (!existsSync(this.logPath)) return { changed: 0, cursor: null };
+      const log = await stat(this.logPath);
+      const resumable = options.cursor && options.cursor.ino === log.ino && existsSync(sidePath) && (await stat(sidePath)).size >= options.cursor.written;
+      const cursor = resumable && options.cursor ? options.cursor : { ino: log.ino, read: 0, written: 0 };
+      // What a crash left past the cursor is written again from the log.
+      await truncateOrCreate(sidePath, cursor.written);
+      const { lines, read } = await readLines(this.logPath, cursor.read, options.maxBytes ?? 1_048_576);
       let changed = 0;
-      for await (const line of createInterface({ input: createReadStream(this.logPath), crlfDelay: Infinity })) {
-        if (!line) continue;
+      const out = lines.map((line) => {
         let next: EventEnvelope | undefined;
         try {
           next = transform(JSON.parse(line) as EventEnvelope);
@@ -58,12 +103,15 @@ export class LocalBus implements EventPublisher {
           next = undefined;
         }
         if (next) changed++;
-        if (!out.write(`${next ? JSON.stringify(next) : line}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-      }
-      out.end();
-      await finished(out);
-      await rename(temporary, this.logPath);
-      return changed;
+        return `${next ? JSON.stringify(next) : line}\n`;
+      });
+      const text = out.join('');
+      if (text) await appendFile(sidePath, text);
+      const next: LogRewriteCursor = { ino: log.ino, read: cursor.read + read, written: cursor.written + Buffer.byteLength(text) };
+      // Holding the log, nothing can be appended between this check and the rename.
+      if (next.read < log.size) return { changed, cursor: next };
+      await rename(sidePath, this.logPath);
+      return { changed, cursor: null };
     });
   }
 

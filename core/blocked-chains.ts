@@ -7,10 +7,15 @@ import type { WorkItem } from './work-item.ts';
  * no other blocked item up, and goes up through its longest line of blockers. Cycles are cut where
  * they close (the dependency_cycle alert reports them), so every chain is finite.
  */
+/** What a chain shows of each item: small, so the chains can be kept in a view snapshot. */
+export type ChainItem = Pick<WorkItem, 'id' | 'ref' | 'title' | 'source'>;
+
 export interface BlockedChain {
   /** the first item blocks the second, and so on; the last one waits on all of them */
-  items: WorkItem[];
+  items: ChainItem[];
 }
+
+const chainItemOf = ({ id, ref, title, source }: WorkItem): ChainItem => ({ id, ref, title, source });
 
 const MAX_VISITS = 100_000;
 
@@ -49,5 +54,5 @@ export const longestBlockedChains = (blockedBy: readonly BlockedBy[], items: Rea
     .filter((chain) => chain.length >= 2)
     .sort((a, b) => b.length - a.length || a.join().localeCompare(b.join()))
     .slice(0, limit)
-    .map((chain) => ({ items: chain.map((id) => items.get(id)!) }));
+    .map((chain) => ({ items: chain.map((id) => chainItemOf(items.get(id)!)) }));
 };

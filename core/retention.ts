@@ -38,7 +38,3 @@ export const expiryAfter = (from: string, days: number): number => Math.floor(Da
 /** When a delivery that reached `status` at `at` expires. */
 export const deliveryExpiry = (policy: RetentionPolicy, status: 'processed' | 'ignored' | 'failed', at: string): number =>
   expiryAfter(at, status === 'processed' ? policy.deliveryDays : status === 'ignored' ? policy.ignoredDays : policy.failedDays);
-
-/** Whether a record with this `expiresAt` is past it at `now`. */
-export const isExpired = (expiresAt: unknown, now: Date): boolean =>
-  typeof expiresAt === 'number' && Number.isFinite(expiresAt) && expiresAt * 1000 <= now.getTime();

@@ -18,7 +18,11 @@ export type Team = z.infer<typeof Team>;
 export const TeamMap = z
   .object({
     teams: z.array(Team).max(500),
-    personWipLimit: z.number().int().min(1).max(100).optional().describe('WIP limit of every person'),
+    // One source of truth for WIP limits: a person's is the alert settings', which the workload view shows too.
+    personWipLimit: z
+      .never({ error: 'The WIP limit of every person is set with PUT /v1/settings (`wipLimitPerPerson`): remove it from the team map.' })
+      .optional()
+      .describe('no longer here: `wipLimitPerPerson` of PUT /v1/settings'),
   })
   .superRefine((map, ctx) => {
     const seen = new Set<string>();
@@ -61,9 +65,3 @@ export const withMappedTeam = (change: ItemChange, map: TeamMap): ItemChange => 
   const team = teamOf(change.item, map);
   return team === undefined || team === change.item.team ? change : { ...change, item: { ...change.item, team } };
 };
-
-/** WIP limits of the map, in the shape the workload view takes. */
-export const limitsOf = (map: TeamMap) => ({
-  ...(map.personWipLimit ? { person: map.personWipLimit } : {}),
-  teams: Object.fromEntries(map.teams.filter((t) => t.wipLimit).map((t) => [t.name, t.wipLimit!])),
-});

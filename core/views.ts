@@ -28,6 +28,8 @@ export interface WorkloadLimits {
   /** WIP limit of every person, unless `people` names one */
   person?: number;
   people?: Record<string, number>;
+  /** WIP limit of every team (work without a team excepted), unless `teams` names one */
+  team?: number;
   teams?: Record<string, number>;
 }
 
@@ -72,7 +74,7 @@ export const computeWorkload = (wip: readonly WorkItem[], limits: WorkloadLimits
       }))
       .sort((a, b) => b.wip - a.wip || a.personId.localeCompare(b.personId)),
     teams: [...teams.entries()]
-      .map(([team, acc]) => ({ team, ...entry(acc.items, limits.teams?.[team]) }))
+      .map(([team, acc]) => ({ team, ...entry(acc.items, limits.teams?.[team] ?? (team === NO_TEAM ? undefined : limits.team)) }))
       .sort((a, b) => b.wip - a.wip || a.team.localeCompare(b.team)),
     unowned,
   };

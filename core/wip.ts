@@ -1,6 +1,6 @@
 import { type AlertDraft, type AlertItem, type AlertSettings, alertId, shortName } from './alerts.ts';
 import type { TeamMap } from './teams.ts';
-import { WIP_STATUSES } from './views.ts';
+import { WIP_STATUSES, type WorkloadLimits } from './views.ts';
 import type { Person, WorkItem } from './work-item.ts';
 
 /**
@@ -46,6 +46,16 @@ export const wipLimitOf = (subjectKey: string, settings: AlertSettings, teams: T
   const name = subjectKey.slice('team:'.length);
   return teams.teams.find((t) => t.name === name)?.wipLimit ?? settings.wipLimitPerTeam;
 };
+
+/**
+ * The limits the workload view measures against: the very ones {@link wipLimitOf} gives the
+ * `wip_over_limit` alert (the tenant's settings, a team's own `wipLimit` first), so the two agree.
+ */
+export const workloadLimitsOf = (settings: AlertSettings, teams: TeamMap): WorkloadLimits => ({
+  person: settings.wipLimitPerPerson,
+  team: settings.wipLimitPerTeam,
+  teams: Object.fromEntries(teams.teams.flatMap((t) => (t.wipLimit ? [[t.name, t.wipLimit]] : []))),
+});
 
 /** One alert per subject, whatever items come and go. */
 export const wipAlertId = (subjectKey: string): string => alertId('wip_over_limit', subjectKey, []);

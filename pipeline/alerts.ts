@@ -63,7 +63,7 @@ const neighboursOf = (item: WorkItem, incoming: readonly { fromId: string }[]): 
  * Evaluates one item: its blocked flag, its alerts, the cycles it is in. Idempotent; returns the
  * ids of its neighbours.
  */
-export const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: string, settings?: AlertSettings): Promise<string[]> =>
+const evaluateItem = async (deps: AlertDeps, tenantId: string, itemId: string, settings?: AlertSettings): Promise<string[]> =>
   (await evaluate(deps, tenantId, itemId, settings ?? (await loadAlertSettings(deps.db, tenantId)))).neighbourIds;
 
 /** {@link evaluateItem}, also answering the item as it was read (undefined when not indexed). */

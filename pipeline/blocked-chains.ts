@@ -1,29 +1,33 @@
 import { type BlockedChain, longestBlockedChains } from '../core/blocked-chains.ts';
-import type { WorkItem } from '../core/work-item.ts';
+import { readBlockingGraph } from '../store/blocked.ts';
 import type { Db } from '../store/db.ts';
-import { getDependencyStates } from '../store/dependency-state.ts';
-import { getItems, listItems } from '../store/item-queries.ts';
+import { snapshotOf } from '../store/view-snapshots.ts';
 
 /** Blocked items read at most: the cost grows with blocked work, never with the index. */
 const MAX_BLOCKED = 2000;
 
 /**
- * The longest blocking chains of a tenant for the overview page: the blocked items (the sparse
- * blocked index), their open blockers (dependency state), and the blockers that are not blocked
- * themselves (one BatchGet).
+ * How old the overview's chains may be. They read all blocked work, and the overview is the page
+ * every leader opens first (and reloads): one computation per tenant per this many seconds, shared
+ * by every API instance, as the bottleneck view does.
  */
-export const loadBlockedChains = async (db: Db, tenantId: string, limit = 5): Promise<BlockedChain[]> => {
-  const blocked: WorkItem[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listItems(db, tenantId, { blocked: true }, { limit: 200, ...(cursor ? { cursor } : {}) });
-    blocked.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && blocked.length < MAX_BLOCKED);
-  const states = await getDependencyStates(db, tenantId, blocked.map((i) => i.id));
-  const blockedBy = blocked.map((item) => ({ blocked: item.id, blockers: states.get(item.id)?.openBlockers ?? [] }));
-  const items = new Map(blocked.map((i) => [i.id, i]));
-  const missing = [...new Set(blockedBy.flatMap((b) => b.blockers))].filter((id) => !items.has(id));
-  for (const [id, item] of await getItems(db, tenantId, missing)) items.set(id, item);
-  return longestBlockedChains(blockedBy, items, limit);
+export const BLOCKED_CHAINS_MAX_AGE_SECONDS = 15;
+
+/**
+ * The longest blocking chains of a tenant for the overview page, from the blocking graph of its
+ * blocked work (store/blocked.ts), served from a snapshot at most `maxAgeSeconds` old (0: computed now).
+ */
+export const loadBlockedChains = async (
+  db: Db,
+  tenantId: string,
+  now: Date,
+  options: { limit?: number; maxAgeSeconds?: number } = {},
+): Promise<BlockedChain[]> => {
+  const limit = options.limit ?? 5;
+  const request = { tenantId, view: 'blocked-chains', parameters: { limit }, maxAgeSeconds: options.maxAgeSeconds ?? BLOCKED_CHAINS_MAX_AGE_SECONDS, now };
+  const snapshot = await snapshotOf(db, request, async () => {
+    const { blockedBy, items } = await readBlockingGraph(db, tenantId, MAX_BLOCKED);
+    return longestBlockedChains(blockedBy, items, limit);
+  });
+  return snapshot.view;
 };

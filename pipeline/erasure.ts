@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { LocalBus } from '../bus/local-bus.ts';
+import type { LocalBus, LogRewriteCursor } from '../bus/local-bus.ts';
 import { type ErasureTerms, erasedPerson, identifierHash, isPseudonym, mayMention, personIdentifiers, scrubBody, scrubItem, scrubJson, termsOf } from '../core/erasure.ts';
 import { AppError, NotFoundError, VersionConflictError } from '../core/errors.ts';
 import type { EventEnvelope } from '../core/events.ts';
 import { randomId } from '../core/ids.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import type { Person } from '../core/work-item.ts';
-import { recordContribution } from '../store/aggregates.ts';
+import { AGGREGATE_SHARDS, recordContribution } from '../store/aggregates.ts';
 import { recordAudit } from '../store/audit.ts';
 import { batchWrite } from '../store/batch.ts';
 import type { Db } from '../store/db.ts';
+import { personKeyedRows } from '../store/erasure-keys.ts';
 import { readRow, rewriteAttributes, rewriteDeliveryBody, rewriteEventPayload, rewriteRow } from '../store/erasure-rewrites.ts';
 import { claimErasure, getErasureMarker, markErased, putTombstone } from '../store/erasures.ts';
 import { type StoredPending, loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
@@ -21,6 +22,7 @@ import { type OperationJob, getOperationJob, saveOperationJob } from '../store/o
 import { type PersonRecord, canonicalResolver, listPersonRecords } from '../store/people.ts';
 import { getTeamMap, putTeamMap } from '../store/teams.ts';
 import { scanTenantPage } from '../store/tenant-scan.ts';
+import { forgetVerifiedEmails } from '../store/verified-email-merge.ts';
 import { syncWipMembership } from '../store/wip.ts';
 import type { ConnectionCache } from './connection-cache.ts';
 import { teamCacheFor } from './team-cache.ts';
@@ -132,7 +134,7 @@ export const startErasure = async (
 };
 
 /** The terms to look for: from the person records while they exist, and the person ids in any case. */
-const loadTerms = async (db: Db, job: OperationJob): Promise<{ terms: ErasureTerms; records: PersonRecord[] }> => {
+const loadTerms = async (db: Db, job: OperationJob): Promise<{ terms: ErasureTerms; records: PersonRecord[]; people: Person[] }> => {
   const personIds = (job.params.personIds as string[] | undefined) ?? [];
   const pseudonym = String(job.params.pseudonym ?? job.target);
   const records = (await listPersonRecords(db, job.tenantId)).filter((r) => personIds.includes(r.id));
@@ -140,7 +142,7 @@ const loadTerms = async (db: Db, job: OperationJob): Promise<{ terms: ErasureTer
     ...records.map((r) => r.seen),
     ...personIds.filter((id) => !records.some((r) => r.id === id)).map((id) => ({ id, handles: [], emails: [] })),
   ];
-  return { terms: termsOf(job.tenantId, people.map((person) => ({ person, pseudonym }))), records };
+  return { terms: termsOf(job.tenantId, people.map((person) => ({ person, pseudonym }))), records, people };
 };
 
 const scrubEvent = (event: EventEnvelope, terms: ErasureTerms): EventEnvelope | undefined => {
@@ -208,14 +210,23 @@ const queryIndexPage = async (db: Db, partition: string, cursor: Record<string, 
   return { rows: page.Items ?? [], next: page.LastEvaluatedKey ?? null };
 };
 
-/** Partitions a key-based deletion must never touch: they hold what the erasure itself works from. */
+/** Partitions the scan must never touch: they hold what the erasure itself works from. */
 const keepPartitions = (tenantId: string) => new Set([keys.peopleOf(tenantId), keys.erasuresOf(tenantId)]);
+/** Partitions holding no free text about people: counters, settings, the team map (its own phase), lookups of refs. */
+const derivedPartitions = (tenantId: string) =>
+  new Set([
+    keys.aggregateShards(tenantId),
+    ...Array.from({ length: AGGREGATE_SHARDS }, (_, shard) => keys.contributionsOf(tenantId, shard)),
+    keys.teamMap(tenantId).pk,
+    keys.settings(tenantId).pk,
+    keys.jiraProjectsOf(tenantId),
+  ]);
 
 /** One bounded step of an erasure: one page of items, alerts or the table scan, or one of the single-shot phases. */
 export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promise<StepResult> => {
   const { db } = deps;
   const tenantId = job.tenantId;
-  const { terms, records } = await loadTerms(db, job);
+  const { terms, records, people } = await loadTerms(db, job);
   const pseudonym = String(job.params.pseudonym ?? job.target);
   const advance = (counts: Record<string, number>): StepResult => ({ phase: nextPhase(job.phase), cursor: null, counts });
   const at = deps.clock().toISOString();
@@ -251,6 +262,9 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
       const page = await scanTenantPage(db, { expression: 'begins_with(pk, :prefix)', values: { ':prefix': `T#${tenantId}#` } }, job.cursor);
       const counts: Record<string, number> = { rowsScanned: page.scanned, deliveriesRewritten: 0, eventPayloadsRewritten: 0, derivedRowsRewritten: 0, keyedRowsDeleted: 0 };
       const keep = keepPartitions(tenantId);
+      const snapshots = keys.viewSnapshot(tenantId, '').pk;
+      const keyedByPerson = personKeyedRows(tenantId, people);
+      const derived = derivedPartitions(tenantId);
       const deletions: { pk: string; sk: string }[] = [];
       for (const row of page.rows) {
         const pk = String(row.pk);
@@ -271,9 +285,15 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
           if (done) counts.derivedRowsRewritten!++;
         } else if (keep.has(pk) || sk === 'ITEM' || sk.startsWith('PART#') || sk.startsWith('ALERT#')) {
           // Items and alerts had their own phases; people and the tombstone are what the erasure works from.
-        } else if (mayMention(terms, `${pk}\n${sk}`)) {
-          // A lookup row keyed by an identifier (a verified address, a stale owner facet): the key itself names the person.
+        } else if (keyedByPerson({ pk, sk })) {
+          // A row whose key is built from one of their identifiers (a stale owner facet, a WIP row): exactly those, never by substring.
           deletions.push({ pk, sk });
+        } else if (pk === snapshots) {
+          // View snapshots are a cache of the index as it was, people included: recomputed on the next read.
+          deletions.push({ pk, sk });
+        } else if (derived.has(pk) || sk.startsWith('FACET#') || sk.startsWith('IN#')) {
+          // Copies and counters derived from items (rewritten with their item) or settings and the team map (own phase):
+          // rewriting one of their values because it equals a login (`team`, `def`) would corrupt them.
         } else if (mayMention(terms, JSON.stringify(row, (_k, v) => (v instanceof Uint8Array ? undefined : v instanceof Set ? [...v] : v)))) {
           // Anything else that holds their data (an audit entry's detail, a digest): rewritten in place.
           if (await rewriteAttributes(db, row, (value) => scrubJson(value, terms))) counts.otherRowsRewritten = (counts.otherRowsRewritten ?? 0) + 1;
@@ -285,8 +305,14 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
     }
     case 'log': {
       // The local bus's JSONL log (local mode). Events already published to EventBridge are out of reach.
-      const changed = deps.bus ? await deps.bus.rewriteLog((event) => (event.tenantId === tenantId ? scrubEvent(event, terms) : undefined)) : 0;
-      return advance({ logLinesRewritten: changed });
+      // In bounded chunks: publishing waits for one chunk at most (bus/local-bus.ts).
+      if (!deps.bus) return advance({});
+      const chunk = await deps.bus.rewriteLogChunk((event) => (event.tenantId === tenantId ? scrubEvent(event, terms) : undefined), {
+        cursor: job.cursor as LogRewriteCursor | null,
+        rewriteId: job.id,
+      });
+      const counts = { logLinesRewritten: chunk.changed };
+      return chunk.cursor ? { phase: job.phase, cursor: { ...chunk.cursor }, counts } : advance(counts);
     }
     case 'teams': {
       const { map } = await getTeamMap(db, tenantId);
@@ -302,7 +328,9 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
       return advance({});
     }
     case 'people': {
-      // The pseudonym's record first, then the records of the person and of everyone merged into it.
+      // Their verified addresses' sets, the pseudonym's record, then the records of the person and of everyone merged into it.
+      const emails = records.flatMap((r) => [...r.seen.emails, ...(r.seen.verifiedEmails ?? [])]);
+      const verifiedEmailsForgotten = await forgetVerifiedEmails(db, tenantId, emails, records.map((r) => r.id));
       const erased = erasedPerson(pseudonym);
       const roles = [...new Set(records.flatMap((r) => r.roles))];
       const firstSeenAt = records.map((r) => r.firstSeenAt).sort()[0] ?? at;
@@ -313,7 +341,7 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
         }),
       );
       await batchWrite(db, records.filter((r) => r.id !== erased.id).map((r) => ({ DeleteRequest: { Key: keys.person(tenantId, r.id) } })));
-      return advance({ peopleRemoved: records.length });
+      return advance({ peopleRemoved: records.length, verifiedEmailsForgotten });
     }
     default:
       return { phase: 'done', cursor: null, counts: {} };

@@ -6,8 +6,12 @@ import { WorkQueue } from './work-queue.ts';
 
 /** A job failing this many steps in a row (the store throttles for long) is marked failed; DELETE again resumes it. */
 const MAX_ATTEMPTS = 10;
-/** Steps an HTTP request runs before it answers 202 and leaves the rest to the runner (a step is one page). */
-export const INLINE_STEPS = 25;
+/**
+ * How long an HTTP request runs a job before it answers 202 and leaves the rest to the runner: a
+ * time budget, not a step count, since a step's cost varies (a page of items, a chunk of the log).
+ * The step under way when the budget runs out completes first.
+ */
+export const INLINE_BUDGET_MS = 5_000;
 
 const STEPS: Record<OperationJob['kind'], (deps: OperationDeps, job: OperationJob) => Promise<StepResult>> = {
   erasure: erasureStep,
@@ -23,12 +27,13 @@ const addCounts = (a: Record<string, number>, b: Record<string, number>) => {
 /**
  * Runs an erasure or a purge from its checkpoint, one bounded step at a time, saving the phase and
  * cursor after each (conditional on the job's `rev`, so two runners never both advance it). Stops
- * after `maxSteps` (an inline run) or when `signal` aborts; resolves true when nothing is left to do.
+ * after `maxSteps`, once `deadline` (a `monotonic()` time, `performance.now()` by default: an inline run) has passed, or when
+ * `signal` aborts; resolves true when nothing is left to do.
  */
 export const runOperationJob = async (
   deps: OperationDeps,
   jobId: string,
-  options: { maxSteps?: number; signal?: AbortSignal; inline?: boolean } = {},
+  options: { maxSteps?: number; deadline?: number; monotonic?: () => number; signal?: AbortSignal; inline?: boolean } = {},
 ): Promise<boolean> => {
   let job = await getOperationJob(deps.db, jobId);
   if (!job || job.status !== 'running') return true;
@@ -41,7 +46,8 @@ export const runOperationJob = async (
     job = next;
   };
   for (let steps = 0; ; steps++) {
-    if ((options.maxSteps !== undefined && steps >= options.maxSteps) || options.signal?.aborted) {
+    const overdue = options.deadline !== undefined && (options.monotonic ?? (() => performance.now()))() >= options.deadline;
+    if ((options.maxSteps !== undefined && steps >= options.maxSteps) || overdue || options.signal?.aborted) {
       // Handing over: the runner may take it from now on.
       if (options.inline) await save({ runAfter: undefined }).catch(() => undefined);
       return false;
@@ -78,22 +84,23 @@ export const runOperationJob = async (
 };
 
 /**
- * Runs a job inline in a request, holding it for `steps` steps (none when the client prefers an
- * asynchronous answer), then hands it over to the runner (`onHandOver`). A failed job asked for
- * again is resumed from its checkpoint.
+ * Runs a job inline in a request for `budgetMs` (0 when the client prefers an asynchronous answer:
+ * no step at all), then hands it over to the runner (`onHandOver`). A failed job asked for again is
+ * resumed from its checkpoint.
  */
 export const runInline = async (
   deps: OperationDeps,
   job: OperationJob,
   onHandOver?: (jobId: string) => void,
-  steps = INLINE_STEPS,
+  budgetMs = INLINE_BUDGET_MS,
 ): Promise<OperationJob> => {
   if (job.status === 'failed') {
     const resumed: OperationJob = { ...job, status: 'running', attempts: 0, error: undefined, finishedAt: undefined, updatedAt: deps.clock().toISOString(), rev: job.rev + 1 };
     await saveOperationJob(deps.db, resumed);
     job = resumed;
   }
-  if (job.status === 'running' && !(await runOperationJob(deps, job.id, { maxSteps: steps, inline: true }))) onHandOver?.(job.id);
+  const budget = budgetMs > 0 ? { deadline: performance.now() + budgetMs } : { maxSteps: 0 };
+  if (job.status === 'running' && !(await runOperationJob(deps, job.id, { ...budget, inline: true }))) onHandOver?.(job.id);
   return (await getOperationJob(deps.db, job.id)) ?? job;
 };
 

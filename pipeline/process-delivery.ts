@@ -153,8 +153,8 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
     const attempts = await countAttempt(deps.db, deliveryPk, reason);
     deps.log.warn('delivery will be retried', { ...context, attempts, reason });
     if (attempts < MAX_ATTEMPTS) return 'retry';
-    await finishDelivery(deps.db, delivery, { status: 'failed', reason, at: at() });
-    return 'failed';
+    // False: retried or finished by another run meanwhile, which decides its status.
+    return (await finishDelivery(deps.db, delivery, { status: 'failed', reason, at: at() })) ? 'failed' : 'skipped';
   };
   let normalized: Renormalized;
   try {
@@ -164,17 +164,14 @@ export const processDelivery = async (deps: ProcessDeps, deliveryPk: string): Pr
   }
   if (normalized.outcome === 'failed') {
     deps.log.warn('delivery failed', { ...context, reason: normalized.reason });
-    await finishDelivery(deps.db, delivery, { status: 'failed', reason: normalized.reason, at: at() });
-    return 'failed';
+    return (await finishDelivery(deps.db, delivery, { status: 'failed', reason: normalized.reason, at: at() })) ? 'failed' : 'skipped';
   }
   if (normalized.outcome === 'ignored') {
-    await finishDelivery(deps.db, delivery, { status: 'ignored', reason: normalized.reason, at: at() });
-    return 'ignored';
+    return (await finishDelivery(deps.db, delivery, { status: 'ignored', reason: normalized.reason, at: at() })) ? 'ignored' : 'skipped';
   }
   try {
     await applyDeliveryChanges(deps, delivery.tenantId, normalized.changes, (index) => `${deliveryPk}#${index}`);
-    await finishDelivery(deps.db, delivery, { status: 'processed', at: at() });
-    return 'processed';
+    return (await finishDelivery(deps.db, delivery, { status: 'processed', at: at() })) ? 'processed' : 'skipped';
   } catch (error) {
     return retryLater(error);
   }

@@ -6,7 +6,8 @@ import { getConnection } from '../store/connections.ts';
 import type { DeliveryStatus } from '../store/delivery-index.ts';
 import { type DeliveryFilter, type DeliveryRow, countDeliveries, queryDeliveries, settleReplayedDelivery } from '../store/deliveries.ts';
 import { getDelivery } from '../store/inbox.ts';
-import { JobConflictError, type ReplayJobRecord, getJob, saveJob } from '../store/jobs.ts';
+import { claimActiveReplay, getActiveReplay } from '../store/active-replays.ts';
+import { type AnyJobRecord, JobConflictError, type ReplayJobRecord, getJob, saveJob } from '../store/jobs.ts';
 import { type ProcessDeps, applyDeliveryChanges, normalizeStored } from './process-delivery.ts';
 
 /*
@@ -34,13 +35,12 @@ const MAX_ATTEMPTS = 10;
 
 const Time = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-export const ReplayBody = z
-  .object({
-    connectionId: z.string().min(1).optional().describe('only the deliveries of this connection; every connection of the tenant when absent'),
-    since: Time.optional().describe('deliveries received at or after this time'),
-    until: Time.optional().describe('deliveries received before this time; default: now'),
-  })
-  .refine((b) => !b.since || !b.until || Date.parse(b.since) < Date.parse(b.until), { message: '`since` must be before `until`', path: ['since'] });
+/** `since` before `until` (default: now) is checked by startReplay, which knows what now is. */
+export const ReplayBody = z.object({
+  connectionId: z.string().min(1).optional().describe('only the deliveries of this connection; every connection of the tenant when absent'),
+  since: Time.optional().describe('deliveries received at or after this time'),
+  until: Time.optional().describe('deliveries received before this time; default: now'),
+});
 export type ReplayBody = z.infer<typeof ReplayBody>;
 
 const filterOf = (job: ReplayJobRecord): DeliveryFilter => ({
@@ -51,8 +51,17 @@ const filterOf = (job: ReplayJobRecord): DeliveryFilter => ({
   until: job.until,
 });
 
-/** Creates a replay job; a runner (the local job runner, or the scheduled sweep in AWS) runs it. */
-export const startReplay = async (deps: Pick<ProcessDeps, 'db' | 'clock'>, tenantId: string, body: ReplayBody): Promise<ReplayJobRecord> => {
+/**
+ * Creates a replay job, or returns the one already running for the same connection and window (as
+ * asked: without `until`, any running replay asked without one): repeating the request, or a second
+ * operator asking the same, runs each delivery once. A runner (the local job runner, or the
+ * scheduled sweep in AWS) runs it.
+ */
+export const startReplay = async (
+  deps: Pick<ProcessDeps, 'db' | 'clock'>,
+  tenantId: string,
+  body: ReplayBody,
+): Promise<{ job: ReplayJobRecord; created: boolean }> => {
   if (body.connectionId) {
     const connection = await getConnection(deps.db, body.connectionId);
     if (!connection || connection.tenantId !== tenantId) throw new NotFoundError(`Connection ${body.connectionId}`);
@@ -61,6 +70,10 @@ export const startReplay = async (deps: Pick<ProcessDeps, 'db' | 'clock'>, tenan
   const until = body.until ? new Date(body.until).toISOString() : now;
   const since = body.since ? new Date(body.since).toISOString() : undefined;
   if (since && since >= until) throw new ValidationError([{ path: 'since', message: 'must be before `until` (default: now)' }], 'The request body');
+  const scope = `${body.connectionId ?? '*'}#${since ?? '*'}#${body.until ? until : 'now'}`;
+  const holder = await getActiveReplay(deps.db, tenantId, scope);
+  const running = holder ? await getJob<AnyJobRecord>(deps.db, holder) : undefined;
+  if (running?.kind === 'replay' && running.status === 'running') return { job: running, created: false };
   const job: ReplayJobRecord = {
     id: randomId('job'),
     tenantId,
@@ -76,8 +89,15 @@ export const startReplay = async (deps: Pick<ProcessDeps, 'db' | 'clock'>, tenan
     attempts: 0,
     rev: 1,
   };
+  if (!(await claimActiveReplay(deps.db, tenantId, scope, job.id, holder))) {
+    // Another request started the same replay a moment ago: answer with that one.
+    const winner = await getActiveReplay(deps.db, tenantId, scope);
+    const other = winner ? await getJob<AnyJobRecord>(deps.db, winner) : undefined;
+    if (other?.kind === 'replay') return { job: other, created: false };
+    throw new JobConflictError(job.id);
+  }
   await saveJob(deps.db, job);
-  return job;
+  return { job, created: true };
 };
 
 type ReplayOutcome = 'processed' | 'ignored' | 'failed' | 'skipped';
@@ -128,7 +148,7 @@ export const runReplayJob = async (deps: ProcessDeps, jobId: string, signal?: Ab
     if (job.counts.total === null) await save({ counts: { ...job.counts, total: await countDeliveries(deps.db, filter) } });
     for (;;) {
       if (signal?.aborted) return false;
-      const { rows, more } = await queryDeliveries(deps.db, filter, { order: 'oldest', limit: options.batchSize ?? BATCH, ...(job.cursor ? { after: job.cursor } : {}) });
+      const { rows, more, next } = await queryDeliveries(deps.db, filter, { order: 'oldest', limit: options.batchSize ?? BATCH, ...(job.cursor ? { after: job.cursor } : {}) });
       const counts = { ...job.counts };
       for (const row of rows) {
         // Stopping (the process shuts down): the batch is run again from the checkpoint, harmlessly.
@@ -138,8 +158,8 @@ export const runReplayJob = async (deps: ProcessDeps, jobId: string, signal?: Ab
         if (outcome === 'ignored') counts.ignored++;
         if (outcome === 'failed') counts.failed++;
       }
-      const cursor = rows.at(-1)?.sortKey ?? job.cursor;
-      if (!more || rows.length === 0) {
+      const cursor = next ?? rows.at(-1)?.sortKey ?? job.cursor;
+      if (!more) {
         // `processed` can end below `total`: a delivery retried or expired meanwhile is not run again.
         await save({ status: 'done', cursor, counts, finishedAt: deps.clock().toISOString(), attempts: 0 });
         deps.log.info('replay done', { tenantId: job.tenantId, jobId, ...job.counts });

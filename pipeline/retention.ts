@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock, Logger } from '../core/ports.ts';
 import type { Db } from '../store/db.ts';
 import { keys } from '../store/keys.ts';
+import { scanPage } from '../store/scan-page.ts';
 
 /*
  * The table's TTL attribute is `expiresAt` (store/table.ts): in AWS, DynamoDB deletes expired rows
@@ -76,19 +77,15 @@ export const sweepRetention = async (deps: RetentionDeps, options: RetentionOpti
   const report: RetentionReport = { scanned: 0, deleted: 0, completed: false };
   let cursor = await loadCursor(db);
   while (report.scanned < maxRows) {
-    const page = await db.doc.send(
-      new ScanCommand({
-        TableName: db.table,
-        // Limit bounds the rows read, before the filter: the pass's work, whatever share has expired.
-        Limit: Math.min(options.pageSize ?? PAGE_SIZE, maxRows - report.scanned),
-        FilterExpression: 'expiresAt <= :now',
-        ProjectionExpression: 'pk, sk, bodyParts, bodySha256',
-        ExpressionAttributeValues: { ':now': nowSeconds },
-        ExclusiveStartKey: cursor,
-      }),
+    // The limit bounds the rows read, before the filter: the pass's work, whatever share has expired.
+    const page = await scanPage(
+      db,
+      { expression: 'expiresAt <= :now', projection: 'pk, sk, bodyParts, bodySha256', values: { ':now': nowSeconds } },
+      cursor,
+      Math.min(options.pageSize ?? PAGE_SIZE, maxRows - report.scanned),
     );
-    report.scanned += page.ScannedCount ?? 0;
-    for (const row of page.Items ?? []) {
+    report.scanned += page.scanned;
+    for (const row of page.rows) {
       const key = { pk: String(row.pk), sk: String(row.sk) };
       if (!(await deleteExpired(db, key, nowSeconds))) continue;
       report.deleted++;
@@ -100,7 +97,7 @@ export const sweepRetention = async (deps: RetentionDeps, options: RetentionOpti
         }
       }
     }
-    cursor = page.LastEvaluatedKey;
+    cursor = page.next;
     if (!cursor) {
       report.completed = true;
       break;

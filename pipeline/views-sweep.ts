@@ -34,7 +34,7 @@ export const sweepViews = async (deps: ViewsSweepDeps, options: { graceMs?: numb
  * writing the state and moving the blocked counter (store/dependency-state.ts). The counter swap is
  * idempotent and versioned by the state's `rev`, so finishing it twice changes nothing.
  */
-export const repairBlockedCounts = async (
+const repairBlockedCounts = async (
   deps: Pick<ViewsSweepDeps, 'db' | 'clock' | 'log'>,
   options: { graceMs?: number; limit?: number; deadline?: number } = {},
 ): Promise<ViewsSweepReport['blockedCounts']> => {

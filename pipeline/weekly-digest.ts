@@ -2,7 +2,8 @@ import { digestEventId, digestSubject, previousIsoWeek } from '../core/digest.ts
 import { EVENT_SCHEMA_VERSION, type EventEnvelope } from '../core/events.ts';
 import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
 import type { Db } from '../store/db.ts';
-import { listWatchedItems } from '../store/dependency-state.ts';
+import { readCounters } from '../store/aggregates.ts';
+import { listTenantIds } from '../store/hub-stats.ts';
 import { claimNewDigest, getDigestRecord, isDigestWeekDone, markDigestPublished, markDigestWeekDone, reclaimDigest } from '../store/digests.ts';
 import { loadDigests, teamNamesOf } from './digest.ts';
 
@@ -25,8 +26,6 @@ export interface WeeklyDigestReport {
 
 /** A claim older than this is taken over: its sweep stopped, or the bus refused the event. */
 const CLAIM_LEASE_MS = 5 * 60_000;
-/** Tenants are found on the `watch` partition (their open items): at most this many rows are read. */
-const MAX_WATCHED = 100_000;
 
 /**
  * Publishes last ISO week's status digest of every tenant with open work, and of each team in its
@@ -39,7 +38,7 @@ export const publishWeeklyDigests = async (deps: WeeklyDigestDeps, options: { de
   const { week, since, until } = previousIsoWeek(now);
   const report: WeeklyDigestReport = { week, published: 0, skipped: 0, errors: 0, done: false };
   if (await isDigestWeekDone(deps.db, week)) return { ...report, done: true };
-  const tenants = [...new Set((await listWatchedItems(deps.db, MAX_WATCHED)).map((w) => w.tenantId))].sort();
+  const tenants = (await tenantsWithOpenWork(deps.db)).sort();
   let complete = true;
   for (const tenantId of tenants) {
     if (options.deadline !== undefined && Date.now() > options.deadline) {
@@ -95,6 +94,16 @@ export const publishWeeklyDigests = async (deps: WeeklyDigestDeps, options: { de
     report.done = true;
   }
   return report;
+};
+
+/**
+ * The tenants (the tenants index) with open work, by their `open` counter: one Query of a few
+ * counter rows per tenant. A tenant without open work gets no digest.
+ */
+const tenantsWithOpenWork = async (db: Db): Promise<string[]> => {
+  const tenants: string[] = [];
+  for (const tenantId of await listTenantIds(db)) if (((await readCounters(db, tenantId)).open ?? 0) > 0) tenants.push(tenantId);
+  return tenants;
 };
 
 const publish = async (deps: WeeklyDigestDeps, tenantId: string, week: string, team: string | undefined, event: EventEnvelope, report: WeeklyDigestReport) => {

@@ -69,17 +69,27 @@ const LOWEST = '0';
 const HIGHEST = '~';
 
 /**
+ * Query pages read per status partition and call. Only a filter the partition does not answer (a
+ * source on the partition of a connection that no longer exists) can make pages come back short;
+ * this bound keeps such a request from reading the whole partition to return little or nothing.
+ */
+const MAX_PAGES = 5;
+
+/**
  * Up to `limit` deliveries matching `filter`, in sort key order (`newest` first or `oldest` first),
  * strictly after the sort key `after`. Reads each status partition from the same position and merges,
- * so the result is one time-ordered sequence whatever the statuses. `more` tells whether any remain.
+ * so the result is one time-ordered sequence whatever the statuses. `more` tells whether any remain,
+ * and `next` is the position to carry on after: the last row, or, when the page bound stopped a
+ * partition early, how far every partition was read (so a page may be short, even empty, with a `next`).
  * Discovery only (GSIs are eventually consistent): callers re-read or write conditionally.
  */
 export const queryDeliveries = async (
   db: Db,
   filter: DeliveryFilter,
-  options: { order: 'newest' | 'oldest'; limit: number; after?: string },
-): Promise<{ rows: DeliveryRow[]; more: boolean }> => {
+  options: { order: 'newest' | 'oldest'; limit: number; after?: string; maxPages?: number },
+): Promise<{ rows: DeliveryRow[]; more: boolean; next?: string }> => {
   const newest = options.order === 'newest';
+  const maxPages = options.maxPages ?? MAX_PAGES;
   let low = filter.since ?? LOWEST;
   // `until` is exclusive: a sort key equal to it cannot exist (each has a `#…` suffix), and later ones sort above it.
   let high = filter.until ?? HIGHEST;
@@ -88,27 +98,29 @@ export const queryDeliveries = async (
     else low = options.after > low ? options.after : low;
   }
   if (low > high) return { rows: [], more: false };
+  const sourceFilter = filter.connectionId && filter.source;
   const perPartition = await Promise.all(
     filter.statuses.map(async (status) => {
       const partition = partitionOf(filter, status);
       const rows: DeliveryRow[] = [];
       let startKey: Record<string, unknown> | undefined;
-      let exhausted = false;
+      /** the sort key of the last row the partition evaluated: everything up to it was seen */
+      let through: string | undefined;
       // One more than asked, to know whether a next page exists.
-      while (rows.length <= options.limit) {
+      for (let pages = 0; rows.length <= options.limit && pages < maxPages; pages++) {
         const page = await db.doc.send(
           new QueryCommand({
             TableName: db.table,
             IndexName: partition.index,
             KeyConditionExpression: `${partition.pk} = :p AND ${partition.sk} BETWEEN :low AND :high`,
-            ...(filter.connectionId && filter.source ? { FilterExpression: '#source = :source' } : {}),
+            ...(sourceFilter ? { FilterExpression: '#source = :source' } : {}),
             ProjectionExpression: PROJECTION.join(', '),
             ExpressionAttributeNames: PROJECTION_NAMES,
             ExpressionAttributeValues: {
               ':p': partition.value,
               ':low': low,
               ':high': high,
-              ...(filter.connectionId && filter.source ? { ':source': filter.source } : {}),
+              ...(sourceFilter ? { ':source': filter.source } : {}),
             },
             ScanIndexForward: !newest,
             Limit: options.limit + 1 - rows.length,
@@ -120,20 +132,26 @@ export const queryDeliveries = async (
           if (row.sortKey !== options.after) rows.push(row);
         }
         startKey = page.LastEvaluatedKey;
-        if (!startKey) {
-          exhausted = true;
-          break;
-        }
+        if (!startKey) return { rows, through: undefined };
+        through = String(startKey[partition.sk]);
       }
-      return { rows, exhausted };
+      return { rows, through };
     }),
   );
+  const before = (a: string, b: string) => (newest ? a > b : a < b);
+  // Rows past the position the least advanced unfinished partition reached may have unread rows before them.
+  const frontier = perPartition
+    .map((p) => p.through)
+    .filter((through): through is string => through !== undefined)
+    .reduce<string | undefined>((least, through) => (least === undefined || before(through, least) ? through : least), undefined);
   const merged = perPartition
     .flatMap((p) => p.rows)
+    .filter((row) => frontier === undefined || !before(frontier, row.sortKey))
     .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0) * (newest ? -1 : 1));
   const rows = merged.slice(0, options.limit);
-  const more = merged.length > options.limit || perPartition.some((p) => !p.exhausted);
-  return { rows, more };
+  const more = merged.length > options.limit || frontier !== undefined;
+  if (!more) return { rows, more };
+  return { rows, more, next: rows.length === options.limit ? rows.at(-1)!.sortKey : frontier! };
 };
 
 /** Counts the deliveries matching `filter` (reads the index rows' keys only). */
@@ -176,20 +194,31 @@ export const getDeliveryMeta = async (db: Db, pk: string): Promise<DeliveryRecor
   return record;
 };
 
-/** Statuses a delivery can be retried from: processing it again can only do what it did not do. */
-export const RETRYABLE: readonly DeliveryStatus[] = ['failed', 'ignored'];
+/** What re-queueing a delivery did, or what the delivery turned out to be. */
+export type RequeueOutcome = 'requeued' | 'pending' | 'processed' | 'expired' | 'missing';
 
 /**
  * Puts a failed or ignored delivery back on the inbox queue as pending, with its attempts reset, in
  * one conditional update that also moves its index rows and removes its expiry (pending never
- * expires). Answers what the delivery was when the condition failed: `pending` (already queued) or
- * `processed`; `requeued` when it is queued now.
+ * expires). Answers what the delivery was when the condition failed: `pending` (already queued),
+ * `processed`, `expired` (its retention period is over, or its body is gone: it can never be
+ * processed again), `missing`; `requeued` when it is queued now.
  */
-export const requeueDelivery = async (
-  db: Db,
-  delivery: DeliveryRecord,
-  at: string,
-): Promise<'requeued' | 'pending' | 'processed' | 'missing'> => {
+export const requeueDelivery = async (db: Db, delivery: DeliveryRecord, at: string): Promise<RequeueOutcome> => {
+  const now = Math.floor(Date.parse(at) / 1000);
+  // Expired but not deleted yet (TTL runs late, the local sweep every few minutes): its body may already be gone.
+  if (delivery.expiresAt !== undefined && delivery.expiresAt <= now) return 'expired';
+  // Its body parts must outlive the wait in the queue, whatever their expiry was. Stamped before the
+  // status changes, so a delivery whose parts are gone (TTL deletes them and the record independently)
+  // is never queued to fail for good; a stamp followed by a lost race only keeps parts a while longer.
+  if (delivery.bodyParts) {
+    try {
+      await stampBodyParts(db, delivery.pk, delivery.bodySha256, delivery.bodyParts, expiryAfter(at, ORPHAN_PART_DAYS));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'expired';
+      throw error;
+    }
+  }
   const move = moveIndexTo(delivery, 'pending');
   try {
     await db.doc.send(
@@ -197,7 +226,8 @@ export const requeueDelivery = async (
         TableName: db.table,
         Key: { pk: delivery.pk, sk: 'DLV' },
         UpdateExpression: `SET #s = :pending, attempts = :zero, qpk = :queue, qsk = :qsk, retriedAt = :at, ${move.clause} REMOVE reason, processedAt, expiresAt`,
-        ConditionExpression: '#s IN (:failed, :ignored)',
+        // The body it names is the one stamped above (an erasure may rewrite it), and it has not expired meanwhile.
+        ConditionExpression: '#s IN (:failed, :ignored) AND bodySha256 = :sha AND (attribute_not_exists(expiresAt) OR expiresAt > :now)',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: {
           ':pending': 'pending',
@@ -208,19 +238,20 @@ export const requeueDelivery = async (
           ':at': at,
           ':failed': 'failed',
           ':ignored': 'ignored',
+          ':sha': delivery.bodySha256,
+          ':now': now,
           ...move.values,
         },
       }),
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const now = await getDeliveryMeta(db, delivery.pk);
-    if (!now) return 'missing';
-    if (now.status === 'pending' || now.status === 'processed') return now.status;
-    return requeueDelivery(db, now, at);
+    const current = await getDeliveryMeta(db, delivery.pk);
+    if (!current) return 'missing';
+    if (current.status === 'pending' || current.status === 'processed') return current.status;
+    if (current.expiresAt !== undefined && current.expiresAt <= now) return 'expired';
+    return requeueDelivery(db, current, at);
   }
-  // Its body parts must outlive the wait in the queue, whatever their expiry was.
-  if (delivery.bodyParts) await stampBodyParts(db, delivery.pk, delivery.bodySha256, delivery.bodyParts, expiryAfter(at, ORPHAN_PART_DAYS));
   return 'requeued';
 };
 

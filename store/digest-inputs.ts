@@ -1,10 +1,10 @@
 import type { Alert } from '../core/alerts.ts';
 import type { DigestInput } from '../core/digest.ts';
-import type { WorkItem } from '../core/work-item.ts';
+import { WIP_STATUSES } from '../core/views.ts';
 import { type AlertQuery, listAlerts } from './alerts.ts';
+import { readBlockedItems } from './blocked.ts';
 import type { Db } from './db.ts';
-import { getDependencyStates } from './dependency-state.ts';
-import { getItems, listItems } from './item-queries.ts';
+import { getItems } from './item-queries.ts';
 import { itemsInStatus } from './view-queries.ts';
 
 /**
@@ -18,10 +18,8 @@ import { itemsInStatus } from './view-queries.ts';
  * - alerts resolved: the resolved alerts, at most {@link MAX_RESOLVED} (they are sorted by when they
  *   opened, not when they resolved; retention bounds the partition).
  */
-const MAX_BLOCKED = 5000;
 const MAX_ALERTS = 5000;
-export const MAX_RESOLVED = 5000;
-const WIP = ['in_progress', 'in_review', 'blocked'] as const;
+const MAX_RESOLVED = 5000;
 
 /** Alerts of one index, newest opened first, while `keep` holds and at most `max`. */
 const readAlerts = async (db: Db, tenantId: string, query: AlertQuery, keep: (alert: Alert) => boolean, max: number): Promise<Alert[]> => {
@@ -38,29 +36,18 @@ const readAlerts = async (db: Db, tenantId: string, query: AlertQuery, keep: (al
   return out;
 };
 
-const readBlocked = async (db: Db, tenantId: string): Promise<WorkItem[]> => {
-  const out: WorkItem[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listItems(db, tenantId, { blocked: true }, { limit: 200, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && out.length < MAX_BLOCKED);
-  return out;
-};
-
 export const readDigestInputs = async (db: Db, tenantId: string, since: Date): Promise<Omit<DigestInput, 'team' | 'since' | 'until'>> => {
   const from = since.toISOString();
   const [closed, wip, blockedItems, unblockedAlerts, raised, resolved] = await Promise.all([
     Promise.all([itemsInStatus(db, tenantId, 'done', from), itemsInStatus(db, tenantId, 'cancelled', from)]).then((lists) => lists.flat()),
-    Promise.all(WIP.map((status) => itemsInStatus(db, tenantId, status))).then((lists) => lists.flat()),
-    readBlocked(db, tenantId),
+    Promise.all(WIP_STATUSES.map((status) => itemsInStatus(db, tenantId, status))).then((lists) => lists.flat()),
+    readBlockedItems(db, tenantId),
     readAlerts(db, tenantId, { kind: 'unblocked' }, (a) => a.openedAt >= from, MAX_ALERTS),
     readAlerts(db, tenantId, {}, (a) => a.openedAt >= from, MAX_ALERTS),
     readAlerts(db, tenantId, { state: 'resolved' }, () => true, MAX_RESOLVED),
   ]);
-  const states = await getDependencyStates(db, tenantId, blockedItems.map((i) => i.id));
-  const blocked = blockedItems.flatMap((item) => {
+  const { states } = blockedItems;
+  const blocked = blockedItems.items.flatMap((item) => {
     const state = states.get(item.id);
     return state?.blocked && state.blockedSince ? [{ item, since: state.blockedSince }] : [];
   });

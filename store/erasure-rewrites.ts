@@ -4,7 +4,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '../core/ids.ts';
 import { batchWrite, splitIntoParts } from './batch.ts';
 import type { Db } from './db.ts';
-import { getDelivery } from './inbox.ts';
+import { INLINE_BODY_BYTES, getDelivery, writeBodyParts } from './inbox.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -13,9 +13,6 @@ import { keys } from './keys.ts';
  * pipeline reads it as before; a raw body is rewritten, not deleted, so a replay re-derives the
  * same, pseudonymized, items.
  */
-
-/** Same cap as the inbox: a compressed body up to this size stays inline, larger ones go in parts. */
-const INLINE_BODY_BYTES = 300_000;
 
 /** Replaces the raw body of a delivery by `scrub(body)`; false when it does not name anyone erased. */
 export const rewriteDeliveryBody = async (db: Db, pk: string, scrub: (body: string) => string | undefined, at: string): Promise<boolean> => {
@@ -33,8 +30,7 @@ export const rewriteDeliveryBody = async (db: Db, pk: string, scrub: (body: stri
   } else {
     // The new parts are written first, under the new body's hash: the record never names a missing part.
     const parts = splitIntoParts(compressed, INLINE_BODY_BYTES);
-    const expiry = delivery.expiresAt === undefined ? {} : { expiresAt: delivery.expiresAt };
-    await batchWrite(db, parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, sha, n), part, ...expiry } } })));
+    await writeBodyParts(db, pk, sha, parts, delivery.expiresAt);
     update = { expression: 'SET bodyParts = :p, bodySha256 = :sha, bodyBytes = :n, erasedAt = :at REMOVE body', values: { ':p': parts.length } };
   }
   await db.doc.send(

@@ -35,21 +35,25 @@ export interface DeliveryRecord {
   expiresAt?: number;
   /** set when the body is stored in this many parts */
   bodyParts?: number;
+  /** when an operator last re-queued it: names the try, so a run of an earlier try cannot finish this one */
+  retriedAt?: string;
 }
 
 /**
  * DynamoDB caps an item at 400 KB (dynalite enforces it too). Compressed bodies up to this size
- * stay inline; larger ones are split into parts written before the delivery record.
+ * stay inline; larger ones are split into parts written before the delivery record. Shared with
+ * every rewrite of a stored body (store/erasure-rewrites.ts).
  */
-const INLINE_BODY_BYTES = 300_000;
+export const INLINE_BODY_BYTES = 300_000;
 
 export interface NewDelivery extends Omit<DeliveryRecord, 'pk' | 'status' | 'attempts' | 'reason' | 'processedAt' | 'expiresAt' | 'bodyParts'> {
   body: Uint8Array;
 }
 
-const writeParts = (db: Db, pk: string, bodySha: string, parts: Buffer[], expiresAt: number): Promise<void> =>
+/** Writes the parts of a compressed body under its hash; without `expiresAt` they never expire. */
+export const writeBodyParts = (db: Db, pk: string, bodySha: string, parts: Buffer[], expiresAt?: number): Promise<void> =>
   // 300 KB parts in batches of 25 stay under BatchWriteItem's 16 MB request limit.
-  batchWrite(db, parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, bodySha, n), part, expiresAt } } })));
+  batchWrite(db, parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, bodySha, n), part, ...(expiresAt === undefined ? {} : { expiresAt }) } } })));
 
 /**
  * Records a delivery durably, once: a conditional put keyed by (tenant, source, delivery id).
@@ -62,7 +66,7 @@ export const recordDelivery = async (db: Db, delivery: NewDelivery): Promise<{ p
   let bodyAttributes: Record<string, unknown> = { body: compressed };
   if (compressed.length > INLINE_BODY_BYTES) {
     const parts = splitIntoParts(compressed, INLINE_BODY_BYTES);
-    await writeParts(db, pk, delivery.bodySha256, parts, expiryAfter(delivery.receivedAt, ORPHAN_PART_DAYS));
+    await writeBodyParts(db, pk, delivery.bodySha256, parts, expiryAfter(delivery.receivedAt, ORPHAN_PART_DAYS));
     bodyAttributes = { bodyParts: parts.length };
   }
   try {
@@ -108,6 +112,7 @@ const META_ATTRIBUTES = [
   'processedAt',
   'expiresAt',
   'bodyParts',
+  'retriedAt',
 ] as const;
 
 const toRecord = (item: Record<string, unknown>): DeliveryRecord =>
@@ -165,28 +170,42 @@ export const stampBodyParts = async (db: Db, pk: string, bodySha256: string, par
 
 /**
  * Leaves the queue with a final status, in the same update moving its index rows to that status and
- * setting when it expires. Given a key only, the record is read first for its index fields.
+ * setting when it expires. Conditional on the try the caller read: still pending, and not re-queued
+ * since (`retriedAt`), so a late run cannot overwrite what an operator's retry or another run
+ * decided meanwhile. Resolves false when that condition failed (nothing was written).
  */
 export const finishDelivery = async (
   db: Db,
-  delivery: string | (IndexedDelivery & Pick<DeliveryRecord, 'bodySha256' | 'bodyParts'>),
+  delivery: IndexedDelivery & Pick<DeliveryRecord, 'bodySha256' | 'bodyParts' | 'retriedAt'>,
   outcome: { status: Exclude<DeliveryStatus, 'pending'>; reason?: string; at: string },
-): Promise<void> => {
-  const indexed = typeof delivery === 'string' ? await getDelivery(db, delivery) : delivery;
-  if (!indexed) throw new Error(`Delivery ${String(delivery)} does not exist`);
-  const move = moveIndexTo(indexed, outcome.status);
+): Promise<boolean> => {
+  const move = moveIndexTo(delivery, outcome.status);
   const expiresAt = deliveryExpiry(db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at);
-  await db.doc.send(
-    new UpdateCommand({
-      TableName: db.table,
-      Key: { pk: indexed.pk, sk: 'DLV' },
-      UpdateExpression: `SET #s = :s, processedAt = :at, reason = :r, expiresAt = :e, ${move.clause} REMOVE qpk, qsk`,
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':s': outcome.status, ':at': outcome.at, ':r': outcome.reason ?? null, ':e': expiresAt, ...move.values },
-      ConditionExpression: 'attribute_exists(pk)',
-    }),
-  );
-  if (indexed.bodyParts) await stampBodyParts(db, indexed.pk, indexed.bodySha256, indexed.bodyParts, expiresAt);
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: { pk: delivery.pk, sk: 'DLV' },
+        UpdateExpression: `SET #s = :s, processedAt = :at, reason = :r, expiresAt = :e, ${move.clause} REMOVE qpk, qsk`,
+        ConditionExpression: `#s = :pending AND ${delivery.retriedAt === undefined ? 'attribute_not_exists(retriedAt)' : 'retriedAt = :try'}`,
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':s': outcome.status,
+          ':at': outcome.at,
+          ':r': outcome.reason ?? null,
+          ':e': expiresAt,
+          ':pending': 'pending',
+          ...(delivery.retriedAt === undefined ? {} : { ':try': delivery.retriedAt }),
+          ...move.values,
+        },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+  if (delivery.bodyParts) await stampBodyParts(db, delivery.pk, delivery.bodySha256, delivery.bodyParts, expiresAt);
+  return true;
 };
 
 /** Counts a failed attempt that will be retried (e.g. the store throttled). */

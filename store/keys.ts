@@ -23,6 +23,7 @@
  * | event too large for one bus entry    | T#{t}#EVENT#{eventId} / EVENT (+ PART#{n}) |                                              |
  * | backfill job by id                   | JOB#{id} / JOB                            | gsi1: T#{t}#jobs / {createdAt}#{id}; queue: jobs / {createdAt}#{pk} (running) |
  * | a connection's running backfill      | CONN#{id} / BACKFILL                      |                                              |
+ * | the running replay of a scope        | T#{t}#REPLAYS / ACTIVE#{conn|*}#{since|*}#{until|now} |                                |
  * | a connection's reconciliation state  | CONN#{id} / RECONCILE                     |                                              |
  * | summary counters, in shards          | T#{t}#AGG / SHARD#{n}                     |                                              |
  * | what an item adds to the counters    | T#{t}#AGGC#{n} / C#{itemId}               | queue: aggregates / {time}#{pk} (in flight)  |
@@ -38,7 +39,7 @@
  * | snapshot of an analysing view        | T#{t}#VIEWS / {view}#{parameters hash}    |                                              |
  * | erased people: identifier hashes     | T#{t}#ERASED / H#{sha256} → pseudonym; E#{sha256 of person id} → erasure job |      |
  * | erasure and tenant purge jobs        | JOB#{id} / JOB (kind erasure, tenant-purge) | gsi1: T#{t}#jobs; queue: operations / {createdAt}#{pk} (running) |
- * | people with one verified email       | T#{t}#VEMAIL#{email} / VEMAIL             |                                              |
+ * | people with one verified email       | T#{t}#VEMAIL#{salted sha256 of email} / VEMAIL |                                         |
  * | weekly digest of a tenant or team    | T#{t}#DIGEST / {isoWeek}#{team or *}      |                                              |
  * | weekly digests done for every tenant | DIGESTS / {isoWeek}                       |                                              |
  * | an item in progress of a person/team | T#{t}#WIP / {person:p_…|team:name}#{itemId} |                                            |
@@ -49,6 +50,7 @@
  * the tenant's AGGREGATE_SHARDS counter rows, whatever the size of the index. An item's contribution
  * row sits in the partition of its shard, so repairing a shard is one strongly consistent Query.
  */
+import { identifierHash } from '../core/erasure.ts';
 import { sha256Hex } from '../core/ids.ts';
 
 /** DynamoDB caps partition keys at 2048 bytes; long foreign ids (email Message-IDs) are hashed. */
@@ -119,6 +121,8 @@ export const keys = {
   /** at most one running backfill per connection: this row names it */
   activeBackfill: (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'BACKFILL' }),
   reconcileState: (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'RECONCILE' }),
+  /** at most one running replay per (connection, since, until) of a tenant: this row names it */
+  activeReplay: (tenantId: string, scope: string) => ({ pk: `T#${tenantId}#REPLAYS`, sk: `ACTIVE#${scope}` }),
   /** the derived dependency state of an item: its open blockers, the cycles it is in, `blocked` */
   dependencyState: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'DEPS' }),
   itemsBlocked: (tenantId: string) => `T#${tenantId}#blocked`,
@@ -145,8 +149,8 @@ export const keys = {
   wipTicket: (tenantId: string, subjectKey: string) => ({ pk: `T#${tenantId}#WIPSEQ`, sk: keySafe(subjectKey) }),
   /** who runs a sweep now, until when, and where it stopped (pipeline/sweep-lease.ts) */
   sweepLease: (name: string) => ({ pk: `SWEEP#${name}`, sk: 'LEASE' }),
-  /** the people a verified email address was seen on (store/verified-email-merge.ts) */
-  verifiedEmail: (tenantId: string, email: string) => ({ pk: `T#${tenantId}#VEMAIL#${keySafe(email)}`, sk: 'VEMAIL' }),
+  /** the people a verified email address was seen on (store/verified-email-merge.ts); keyed by the tombstone's salted hash, never the address */
+  verifiedEmail: (tenantId: string, email: string) => ({ pk: `T#${tenantId}#VEMAIL#${identifierHash(tenantId, email)}`, sk: 'VEMAIL' }),
   /** a weekly digest and whether it was published (pipeline/weekly-digest.ts) */
   digest: (tenantId: string, isoWeek: string, team: string | undefined) => ({ pk: `T#${tenantId}#DIGEST`, sk: `${isoWeek}#${keySafe(team ?? '*')}` }),
   digestsDone: (isoWeek: string) => ({ pk: 'DIGESTS', sk: isoWeek }),

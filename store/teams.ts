@@ -9,5 +9,8 @@ export const putTeamMap = async (db: Db, tenantId: string, map: TeamMap, updated
 
 export const getTeamMap = async (db: Db, tenantId: string): Promise<{ map: TeamMap; updatedAt?: string }> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.teamMap(tenantId), ConsistentRead: true }));
-  return Item ? { map: Item.map as TeamMap, updatedAt: String(Item.updatedAt) } : { map: EMPTY_TEAM_MAP };
+  if (!Item) return { map: EMPTY_TEAM_MAP };
+  // Maps stored before WIP limits moved to the alert settings may still carry `personWipLimit`: it counts for nothing any more.
+  const { personWipLimit: _, ...map } = Item.map as TeamMap & { personWipLimit?: unknown };
+  return { map, updatedAt: String(Item.updatedAt) };
 };

@@ -3,7 +3,7 @@ import { batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
-import { scanTenantPage } from './tenant-scan.ts';
+import { scanPage } from './scan-page.ts';
 
 /**
  * Deleting everything of a tenant: every `T#{t}#…` partition (items, derived rows, deliveries and
@@ -30,7 +30,7 @@ export const purgeTenantPage = async (
   cursor: Record<string, unknown> | null,
   limit = 200,
 ): Promise<{ deleted: number; scanned: number; next: Record<string, unknown> | undefined }> => {
-  const page = await scanTenantPage(db, purgeFilter(tenantId), cursor, limit);
+  const page = await scanPage(db, purgeFilter(tenantId), cursor, limit);
   // The tenant record goes last: until then it names the purge, so a repeated DELETE finds the job.
   const rows = page.rows.filter((row) => row.pk !== keys.tenant(tenantId).pk);
   await batchWrite(db, rows.map((row) => ({ DeleteRequest: { Key: { pk: row.pk, sk: row.sk } } })));

@@ -1,37 +1,6 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Db } from './db.ts';
-
 /**
- * One page of a Scan of the whole table for the rows of one tenant. Most of a tenant's rows sit in
- * partitions `T#{t}#…` that no index lists (raw deliveries, event payloads, derived rows), so the
- * jobs that must reach every one of them (erasure, tenant purge) scan. A Scan reads the whole
- * table whatever the filter: each full pass costs one read unit per 4 KB of the table (half that,
- * eventually consistent), so it runs as a resumable job, one bounded page per step.
+ * Former name of store/scan-page.ts (the scan is not tenant-specific): kept until pipeline/erasure.ts
+ * imports `scanPage` from there.
+ * @deprecated import `scanPage` from `./scan-page.ts`
  */
-export interface ScanPage {
-  rows: Record<string, unknown>[];
-  /** where the next page starts; undefined when the pass is complete */
-  next: Record<string, unknown> | undefined;
-  /** rows the page read before filtering (what it cost) */
-  scanned: number;
-}
-
-export const scanTenantPage = async (
-  db: Db,
-  filter: { expression: string; names?: Record<string, string>; values: Record<string, unknown>; projection?: string },
-  startKey: Record<string, unknown> | null,
-  limit = 200,
-): Promise<ScanPage> => {
-  const page = await db.doc.send(
-    new ScanCommand({
-      TableName: db.table,
-      FilterExpression: filter.expression,
-      ...(filter.names ? { ExpressionAttributeNames: filter.names } : {}),
-      ExpressionAttributeValues: filter.values,
-      ...(filter.projection ? { ProjectionExpression: filter.projection } : {}),
-      Limit: limit,
-      ExclusiveStartKey: startKey ?? undefined,
-    }),
-  );
-  return { rows: page.Items ?? [], next: page.LastEvaluatedKey, scanned: page.ScannedCount ?? 0 };
-};
+export { type ScanPage, scanPage as scanTenantPage } from './scan-page.ts';

@@ -10,38 +10,51 @@ export interface TenantRecord {
   deletedAt?: string;
 }
 
-export const getTenant = async (db: Db, tenantId: string): Promise<TenantRecord | undefined> => {
-  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.tenant(tenantId), ConsistentRead: true }));
-  return Item && !Item.deletedAt ? (Item.tenant as TenantRecord) : undefined;
-};
+const tenantsIndexEntry = (tenant: TenantRecord) => ({ gsi1pk: keys.tenantsIndex, gsi1sk: `${tenant.createdAt}#${tenant.id}` });
 
-/** Idempotent: creating an existing tenant returns false and changes nothing. */
+/**
+ * Idempotent: creating an existing tenant returns false and changes nothing, except that a tenant
+ * created before the tenants index existed is put on it then (the local hub and the API Lambda
+ * create the default tenant at every start, so it reaches the index on the first start after an
+ * upgrade; other such tenants stay off it, and so out of hub-wide figures and weekly digests).
+ */
 export const createTenant = async (db: Db, tenant: TenantRecord): Promise<boolean> => {
   try {
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
-        // On gsi1 too: hub-wide figures (open alerts in GET /metrics) go over every tenant.
-        Item: { ...keys.tenant(tenant.id), tenant, gsi1pk: keys.tenantsIndex, gsi1sk: `${tenant.createdAt}#${tenant.id}` },
+        // On gsi1 too: hub-wide work (open alerts in GET /metrics, weekly digests) goes over every tenant.
+        Item: { ...keys.tenant(tenant.id), tenant, ...tenantsIndexEntry(tenant) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    await indexExistingTenant(db, tenant.id);
+    return false;
   }
 };
 
-export const markTenantDeleted = async (db: Db, tenantId: string, at: string): Promise<void> => {
-  await db.doc.send(
-    new UpdateCommand({
-      TableName: db.table,
-      Key: keys.tenant(tenantId),
-      UpdateExpression: 'SET deletedAt = :at',
-      ExpressionAttributeValues: { ':at': at },
-    }),
-  );
+/** Puts an existing, undeleted tenant on the tenants index (with its own creation time) when it is not yet. */
+const indexExistingTenant = async (db: Db, tenantId: string): Promise<void> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.tenant(tenantId), ConsistentRead: true }));
+  if (!Item || Item.gsi1pk || Item.deletedAt) return;
+  const entry = tenantsIndexEntry(Item.tenant as TenantRecord);
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.tenant(tenantId),
+        UpdateExpression: 'SET gsi1pk = :p, gsi1sk = :s',
+        // A purge started meanwhile wins: a deleted tenant never comes back on the index.
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gsi1pk) AND attribute_not_exists(deletedAt)',
+        ExpressionAttributeValues: { ':p': entry.gsi1pk, ':s': entry.gsi1sk },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 };
 
 /** Every record of a tenant listed on gsi1 under `partition` (tokens, connections). */

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type IdentityRecord, planVerifiedEmailMerge } from '../core/identity.ts';
 import type { Person, WorkItem } from '../core/work-item.ts';
 import { recordAudit } from './audit.ts';
@@ -11,7 +11,7 @@ import { readPartition } from './partition.ts';
  * The automatic merge of people who share a verified email address (core/identity.ts), run after
  * the processor recorded an item's people (store/people.ts `recordPeople`):
  *   1. ADD the person to the set of people seen with each of its verified addresses
- *      (`T#{t}#VEMAIL#{email}`), atomically reading the set back;
+ *      (`T#{t}#VEMAIL#{salted hash of the address}`), atomically reading the set back;
  *   2. only when the set holds more than one person: read the people, plan the merge, and write
  *      `mergedInto` on each absorbed person, conditional on it not being merged meanwhile and not
  *      split from the target, then audit it with actor `system`.
@@ -46,8 +46,9 @@ export const mergeOnVerifiedEmail = async (db: Db, tenantId: string, item: WorkI
         new UpdateCommand({
           TableName: db.table,
           Key: keys.verifiedEmail(tenantId, email),
-          UpdateExpression: 'SET tenantId = :t, email = :e ADD people :p',
-          ExpressionAttributeValues: { ':t': tenantId, ':e': email, ':p': new Set([person.id]) },
+          // The address is in neither the key (a salted hash) nor the row: the person records hold it, and an erasure removes them.
+          UpdateExpression: 'SET tenantId = :t ADD people :p',
+          ExpressionAttributeValues: { ':t': tenantId, ':p': new Set([person.id]) },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -76,11 +77,42 @@ export const mergeOnVerifiedEmail = async (db: Db, tenantId: string, item: WorkI
           actor: SYSTEM,
           action: 'person.merged',
           target: plan.into,
-          detail: { others: [id], reason: 'verified_email', email },
+          // The people, not the address: an audit entry outlives an erasure of the address's owner.
+          detail: { others: [id], reason: 'verified_email' },
           at: now.toISOString(),
         });
       }
     }
   }
   return merged;
+};
+
+/**
+ * Takes erased people off the sets of their verified addresses (an erasure, before their person
+ * records go), and deletes a set left empty; people sharing an address who were not erased stay.
+ */
+export const forgetVerifiedEmails = async (db: Db, tenantId: string, emails: readonly string[], personIds: readonly string[]): Promise<number> => {
+  let forgotten = 0;
+  for (const email of new Set(emails.map((e) => e.toLowerCase()))) {
+    const key = keys.verifiedEmail(tenantId, email);
+    try {
+      const { Attributes } = await db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: key,
+          UpdateExpression: 'DELETE people :p',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':p': new Set(personIds) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      forgotten++;
+      if (((Attributes?.people as Set<string> | undefined)?.size ?? 0) > 0) continue;
+      await db.doc.send(new DeleteCommand({ TableName: db.table, Key: key, ConditionExpression: 'attribute_not_exists(people)' }));
+    } catch (error) {
+      // No row for the address, or someone was added to it meanwhile: nothing (more) to do.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  return forgotten;
 };

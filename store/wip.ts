@@ -1,9 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type WipSubject, wipSubjectsOf } from '../core/wip.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { readPartition } from './partition.ts';
 
 /**
  * Work in progress per person and per team, without counters to repair: one membership row per
@@ -80,24 +81,8 @@ export const removeWipRow = async (db: Db, tenantId: string, subjectKey: string,
     .catch(ignoreLostRace);
 };
 
-const queryRows = async (db: Db, tenantId: string, prefix?: string): Promise<WipRow[]> => {
-  const out: WipRow[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.wipOf(tenantId), ...(prefix ? { ':prefix': prefix } : {}) },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    out.push(...(page.Items ?? []).map(toRow));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return out;
-};
+const queryRows = async (db: Db, tenantId: string, prefix?: string): Promise<WipRow[]> =>
+  (await readPartition(db, keys.wipOf(tenantId), prefix)).map(toRow);
 
 /** The membership rows of one subject (strongly consistent). */
 export const readWipRows = (db: Db, tenantId: string, subjectKey: string): Promise<WipRow[]> =>

@@ -49,7 +49,7 @@ const sender = (url: string, requests: RequestInit[]) => async (i: number) => {
 
 /** 2. The ack path over HTTP at concurrency 32, against (a) a bare verifying endpoint and (b) raw PutItem. */
 export const benchAckPath = async (quick: boolean): Promise<{ figures: Figure[]; rawPutRate: number }> => {
-  const total = quick ? 300 : 3000;
+  const total = quick ? 200 : 3000;
   const raw = await measureRawPuts(total);
 
   const bare = await startJsonLineProcess<{ url: string }>('bench/baseline-server.ts', ['bench-secret']);

@@ -49,7 +49,7 @@ const followEvents = async (url: string) => {
 
 /** 3. Deliveries fully processed (indexed and published), and the freshness of their events. */
 export const benchEndToEnd = async (quick: boolean, rawPutRate: number): Promise<Figure[]> => {
-  const total = quick ? 200 : 2000;
+  const total = quick ? 100 : 2000;
   const hub = await startBenchHub('e2e');
   try {
     const { connection, hookUrl: url } = hub;

@@ -61,7 +61,7 @@ const rateOf = <T>(corpus: readonly T[], budgetMs: number, step: (entry: T) => n
 /** 1. Normalizing a delivery (from its stored bytes, parsing included) against verifying and parsing the same bytes. */
 export const benchNormalize = (quick: boolean): Figure[] => {
   const connectors = createConnectorRegistry();
-  const budgetMs = quick ? 300 : 3000;
+  const budgetMs = quick ? 200 : 3000;
   return corpora().map(({ connector, deliveries, context, parse }) => {
     const normalize = connectors.get(connector)!.normalize;
     const signed = deliveries.map((d) => ({ body: d.body, signature: createHmac('sha256', SECRET).update(d.body).digest() }));

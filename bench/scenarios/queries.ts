@@ -79,8 +79,8 @@ const measureAt = async (dataDir: string, size: number, requests: number) => {
 
 /** 4 and 5. Indexed queries must not grow with the index; the local process must stay small. */
 export const benchQueries = async (quick: boolean, log: (m: string) => void): Promise<Figure[]> => {
-  const [small, large] = quick ? [1_000, 10_000] : [10_000, 100_000];
-  const requests = quick ? 50 : 300;
+  const [small, large] = quick ? [500, 2_000] : [10_000, 100_000];
+  const requests = quick ? 30 : 300;
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-queries-'));
   await seedTo(dataDir, 0, small, log);
   const atSmall = await measureAt(dataDir, small, requests);

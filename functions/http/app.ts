@@ -116,13 +116,15 @@ export const createApp = (deps: AppDeps) => {
   const read = requireScope(resolve, 'read');
   const admin = requireScope(resolve, 'admin');
   const operator = requireScope(resolve, 'operator');
+  // Reads and admin writes under one prefix (GET/PUT /v1/settings, POST /v1/people/merge, …): the scope follows the method.
+  const readOrAdminWrite = requireScope(resolve, { read: 'read', write: 'admin' });
   app.use('/v1/items/*', read);
   app.use('/v1/items', read);
   app.use('/v1/events/*', read);
-  // Writes among these (PUT /v1/settings, /v1/links) check the admin scope themselves.
-  for (const path of ['/v1/graph', '/v1/alerts', '/v1/settings', '/v1/links', '/v1/links/*']) app.use(path, read);
+  for (const path of ['/v1/graph', '/v1/alerts']) app.use(path, read);
+  for (const path of ['/v1/settings', '/v1/links', '/v1/links/*']) app.use(path, readOrAdminWrite);
   app.use('/v1/views/*', read);
-  for (const path of ['/v1/teams', '/v1/people', '/v1/people/*']) app.use(path, read);
+  for (const path of ['/v1/teams', '/v1/people', '/v1/people/*']) app.use(path, readOrAdminWrite);
   app.use('/v1/connections/*', admin);
   app.use('/v1/connections', admin);
   app.use('/v1/jobs/*', admin);

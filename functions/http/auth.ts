@@ -54,11 +54,27 @@ export const authenticate = (options: AuthOptions) => {
   };
 };
 
-/** Middleware factory: requires a token with `scope` (admin implies read). */
-export const requireScope = (resolve: ReturnType<typeof authenticate>, scope: Scope) =>
+/** Throws 403 unless the principal has `scope` (admin implies read): the one scope check of the API. */
+export const assertScope = (principal: Principal, scope: Scope): void => {
+  if (!hasScope(principal, scope)) throw new ForbiddenError(`This route needs a token with the \`${scope}\` scope.`);
+};
+
+/** The scope a request needs: one for every method, or one for reads and one for writes. */
+export type ScopeRule = Scope | { read: Scope; write: Scope };
+
+/** Reads are the safe methods GET and HEAD (RFC 9110 §9.2.1); every other method writes. */
+const scopeFor = (rule: ScopeRule, method: string): Scope =>
+  typeof rule === 'string' ? rule : method === 'GET' || method === 'HEAD' ? rule.read : rule.write;
+
+/**
+ * Middleware factory: requires a token with the scope of `rule` (admin implies read). Paths where
+ * reads and admin writes share a prefix (`/v1/teams`, `/v1/people/*`, `/v1/settings`, `/v1/links`)
+ * take `{read: 'read', write: 'admin'}`, so no route checks a scope itself.
+ */
+export const requireScope = (resolve: ReturnType<typeof authenticate>, rule: ScopeRule) =>
   createMiddleware<AuthEnv>(async function requireScopeMiddleware(c, next) {
     const principal = await resolve(c.req.header('authorization'));
-    if (!hasScope(principal, scope)) throw new ForbiddenError(`This route needs a token with the \`${scope}\` scope.`);
+    assertScope(principal, scopeFor(rule, c.req.method));
     c.set('principal', principal);
     await next();
   });

@@ -13,5 +13,7 @@ export interface Operation {
   body?: z.ZodType;
   /** raw request body of a webhook (documented, not validated here) */
   rawBody?: string;
+  /** still served, but to be removed: the summary names the replacement (OpenAPI `deprecated`) */
+  deprecated?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }

@@ -20,6 +20,7 @@ export const buildOpenApi = (operations: readonly Operation[], info: { version: 
     paths[op.path]![op.method] = {
       summary: op.summary,
       tags: [op.tag],
+      ...(op.deprecated ? { deprecated: true } : {}),
       ...(op.scope ? { security: [{ bearer: [op.scope] }] } : {}),
       parameters: [...pathParameters(op.path), ...queryParameters(op.query)],
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.body) } } } } : {}),

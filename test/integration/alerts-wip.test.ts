@@ -151,6 +151,35 @@ describe('wip_over_limit alerts per person and per team, over HTTP and the local
     expect(tenant.events().map((e) => e.type)).toEqual(['work.alert.raised']);
   });
 
+  it('measures the workload view against the limits the alert uses, so the two agree', async () => {
+    const tenant = await newTenant(hub, 'wip-view');
+    expect((await tenant.api('PUT', '/v1/settings', { wipLimitPerPerson: 2, wipLimitPerTeam: 3 })).status).toBe(200);
+    const teams = await tenant.api('PUT', '/v1/teams', { teams: [{ name: 'Platform', containers: ['github:codertocat/hello-world'] }] });
+    expect(teams.status).toBe(200);
+    for (const n of [1, 2, 3]) await tenant.postIssue(issue(n, n));
+    await settled(hub);
+
+    const workload = async (query = '') => (await tenant.api('GET', `/v1/views/workload${query}`)).body;
+    const [alert] = await tenant.alerts('&state=open');
+    expect(alert).toMatchObject({ subjectType: 'person', message: expect.stringMatching(/over the WIP limit of 2: /) });
+    const view = await workload();
+    expect(view.people).toEqual([expect.objectContaining({ personId: alert.subject.id.slice('person:'.length), wip: 3, limit: 2, overLimit: true })]);
+    // A team without a `wipLimit` of its own has the tenant's team limit, in the view as in the alert (not over it).
+    expect(view.teams).toEqual([expect.objectContaining({ team: 'Platform', wip: 3, limit: 3, overLimit: false })]);
+
+    // A new person limit applies to both at once; `personLimit` overrides it in one answer only.
+    expect((await tenant.api('PUT', '/v1/settings', { wipLimitPerPerson: 5, wipLimitPerTeam: 3 })).status).toBe(200);
+    await settled(hub);
+    expect(await tenant.alerts('&state=open')).toEqual([]);
+    expect((await workload()).people[0]).toMatchObject({ limit: 5, overLimit: false });
+    expect((await workload('?personLimit=1')).people[0]).toMatchObject({ limit: 1, overLimit: true });
+
+    // The team map holds no person limit any more: one that still sends it is told where it went.
+    const old = await tenant.api('PUT', '/v1/teams', { teams: [], personWipLimit: 3 });
+    expect(old.status).toBe(422);
+    expect(old.body.errors).toEqual([expect.objectContaining({ path: 'personWipLimit', message: expect.stringContaining('PUT /v1/settings') })]);
+  });
+
   it('rejects invalid WIP limits with the field named', async () => {
     const tenant = await newTenant(hub, 'wip-settings');
     const bad = await tenant.api('PUT', '/v1/settings', { wipLimitPerPerson: 0, wipLimitPerTeam: 'ten' });

@@ -18,6 +18,19 @@ describe('self-description', () => {
     expect(list.responses['200'].content['application/json'].schema.properties.items.items.properties.links).toBeDefined();
   });
 
+  it('marks the deprecated people audit and says what each job route serves and needs', async () => {
+    const document = await (await fetch(`${hub.url}/openapi.json`)).json();
+    const peopleAudit = document.paths['/v1/people/audit'].get;
+    expect(peopleAudit.deprecated).toBe(true);
+    expect(peopleAudit.summary).toMatch(/GET \/v1\/audit/);
+    expect(document.paths['/v1/people'].get.deprecated).toBeUndefined();
+    const job = document.paths['/v1/jobs/{id}'].get;
+    expect(job.security).toEqual([{ bearer: ['admin'] }]);
+    expect(job.summary).toMatch(/backfill/);
+    expect(job.summary).toMatch(/erasure/);
+    expect(job.summary).toMatch(/purge/);
+  });
+
   it('documents every route the app answers', async () => {
     const documented = new Set(ALL_OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.path.replace(/\{\w+\}/g, 'x')}`));
     const probes = ['GET /v1/items/x', 'POST /v1/connections/x/rotate-secret', 'DELETE /v1/tokens/x', 'GET /v1/events/schemas'];

@@ -33,23 +33,7 @@ describe('tenants only ever see their own data', () => {
     expect((await hub.api('GET', '/v1/items')).body.items).toEqual([]);
   });
 
-  it("answers 404 to every route that names another tenant's resource", async () => {
-    const probes: [string, string, unknown?][] = [
-      ['GET', `/v1/items/${itemOfB.id}`],
-      ['GET', `/v1/items/${encodeURIComponent(itemOfB.ref)}`],
-      ['GET', `/v1/connections/${connectionOfB.id}`],
-      ['POST', `/v1/connections/${connectionOfB.id}/rotate-secret`, {}],
-      ['DELETE', `/v1/connections/${connectionOfB.id}`],
-      ['DELETE', `/v1/tokens/${tokenOfB}`],
-    ];
-    for (const [method, path, body] of probes) {
-      const response = await hub.api(method, path, body, tenantA.adminToken);
-      expect(response.status, `${method} ${path}`).toBe(404);
-    }
-    // B still has everything A probed.
-    expect((await hub.api('GET', `/v1/connections/${connectionOfB.id}`, undefined, tenantB.adminToken)).status).toBe(200);
-    expect((await hub.api('GET', `/v1/items/${itemOfB.id}`, undefined, tenantB.adminToken)).status).toBe(200);
-  });
+  // Every route probed with another tenant's ids, tokens and webhooks: test/faults/cross-tenant.test.ts.
 
   it('lists only its own connections and tokens', async () => {
     expect((await hub.api('GET', '/v1/connections', undefined, tenantA.adminToken)).body.items).toEqual([]);

@@ -52,6 +52,25 @@ describe('failed deliveries and retries', () => {
   });
   afterAll(() => hub.close());
 
+  /** Counts the Query calls the hub sends about `subject` (a connection id) until `stop()`. */
+  const countQueries = (subject: string) => {
+    let count = 0;
+    const name = `countQueries${Math.random()}`;
+    hub.hub.db.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' && JSON.stringify(args.input).includes(subject)) count++;
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    return {
+      stop: () => {
+        hub.hub.db.doc.middlewareStack.remove(name);
+        return count;
+      },
+    };
+  };
+
   /** A tenant of its own, so the listings of one case do not see another's deliveries. */
   const newTenant = async (name: string) => {
     const tenant = (await hub.api('POST', '/v1/tenants', { name })).body as { id: string; adminToken: string };
@@ -145,18 +164,54 @@ describe('failed deliveries and retries', () => {
 
     bug.on = false;
     const one = await tenant.api('POST', '/v1/deliveries/retry', { connectionId: first.id });
-    expect(one).toMatchObject({ status: 202, body: { retried: 3 } });
+    // Done within the request: 200, and no cursor to carry on with.
+    expect(one).toMatchObject({ status: 200, body: { retried: 3, skipped: 0, nextCursor: null } });
     await settled(hub);
     expect((await tenant.deliveries('?status=failed')).items.map((d: any) => d.connectionId)).toEqual([second.id, second.id]);
     expect((await tenant.deliveries(`?status=processed&connectionId=${first.id}`)).items).toHaveLength(3);
 
     const rest = await tenant.api('POST', '/v1/deliveries/retry', {});
-    expect(rest.body).toEqual({ retried: 2 });
+    expect(rest.body).toEqual({ retried: 2, skipped: 0, nextCursor: null });
     await settled(hub);
     expect((await tenant.deliveries('?status=failed')).items).toHaveLength(0);
     expect((await tenant.api('GET', '/v1/items?limit=50')).body.items).toHaveLength(5);
     // Nothing left to retry.
-    expect((await tenant.api('POST', '/v1/deliveries/retry', { source: 'github' })).body).toEqual({ retried: 0 });
+    expect((await tenant.api('POST', '/v1/deliveries/retry', { source: 'github' })).body).toEqual({ retried: 0, skipped: 0, nextCursor: null });
+    // Like replay: a connection that does not exist here is named as such.
+    const unknown = await tenant.api('POST', '/v1/deliveries/retry', { connectionId: 'con_unknown' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('re-queues a bounded page per request, oldest first, carrying on with nextCursor, each page audited', async () => {
+    bug.on = true;
+    const tenant = await newTenant('bulk-pages');
+    const connection = await tenant.github();
+    for (const n of [1, 2, 3, 4, 5]) await postGithub(hub.url, connection, 'issues', issueOpened(1000 + n));
+    await settled(hub);
+    expect((await tenant.deliveries('?status=failed')).items).toHaveLength(5);
+
+    bug.on = false;
+    const pages: any[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const page = await tenant.api('POST', '/v1/deliveries/retry', { connectionId: connection.id, limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.status).toBe(200);
+      pages.push(page.body);
+      cursor = page.body.nextCursor;
+    } while (cursor && pages.length < 10);
+    expect(pages.map((p) => p.retried)).toEqual([2, 2, 1]);
+    await settled(hub);
+    expect((await tenant.deliveries('?status=failed')).items).toHaveLength(0);
+    expect((await tenant.deliveries('?status=processed')).items).toHaveLength(5);
+
+    const audit = await listAuditLog(hub.hub.db, tenant.id, { limit: 20 });
+    const entries = audit.items.filter((e) => e.action === 'deliveries.retried');
+    expect(entries.map((e) => (e.detail as any).retried)).toEqual([1, 2, 2]);
+    // A cursor belongs to its request's filters, and more than a page per request is refused.
+    const first = await tenant.api('POST', '/v1/deliveries/retry', { limit: 1, status: 'ignored' });
+    expect(first.body.nextCursor).toBeNull();
+    expect((await tenant.api('POST', '/v1/deliveries/retry', { limit: 501 })).status).toBe(422);
   });
 
   it('lists deliveries newest first in pages, filtered by status, connection and source', async () => {
@@ -185,12 +240,44 @@ describe('failed deliveries and retries', () => {
     expect(ignored.items).toEqual([expect.objectContaining({ event: 'star', status: 'ignored', reason: expect.any(String) })]);
     expect((await tenant.deliveries('?source=jira')).items).toEqual([]);
     expect((await tenant.deliveries(`?connectionId=${connection.id}&source=github&status=processed`)).items).toHaveLength(4);
+    // A source that is not the connection's matches nothing, and nothing is read to say so.
+    const queries = countQueries(connection.id);
+    expect(await tenant.deliveries(`?connectionId=${connection.id}&source=jira`)).toEqual({ items: [], nextCursor: null });
+    expect(queries.stop()).toBe(0);
 
     // A cursor belongs to its query.
     const page = await tenant.deliveries('?limit=1');
     const other = await tenant.api('GET', `/v1/deliveries?status=processed&cursor=${page.nextCursor}`);
     expect(other.status).toBe(400);
     expect(other.body.type).toContain('invalid-cursor');
+  });
+
+  it('reads a bounded number of pages per request when a filter matches little (a deleted connection and another source)', async () => {
+    bug.on = false;
+    const tenant = await newTenant('bounded');
+    const connection = await tenant.github();
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) await postGithub(hub.url, connection, 'issues', issueOpened(1100 + n));
+    await settled(hub);
+    // Its deliveries stay listable after the connection is deleted, until they expire.
+    expect((await tenant.api('DELETE', `/v1/connections/${connection.id}`)).status).toBeLessThan(300);
+    expect((await tenant.deliveries(`?connectionId=${connection.id}&status=processed&limit=20`)).items).toHaveLength(12);
+
+    const query = `?connectionId=${connection.id}&source=jira&status=processed&limit=1`;
+    let cursor: string | null = null;
+    let requests = 0;
+    do {
+      const queries = countQueries(connection.id);
+      const page: any = await tenant.deliveries(`${query}${cursor ? `&cursor=${cursor}` : ''}`);
+      const read = queries.stop();
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThanOrEqual(5);
+      expect(page.items).toEqual([]);
+      cursor = page.nextCursor;
+      requests++;
+    } while (cursor && requests < 20);
+    // Twelve rows, two per page, five pages per request: short pages with a cursor, then the end.
+    expect(requests).toBeGreaterThan(1);
+    expect(cursor).toBeNull();
   });
 
   it('keeps deliveries to their tenant and their admins', async () => {

@@ -3,6 +3,7 @@ import { cloudPayload } from '../fixtures/jira-examples.ts';
 import { emailFixture, tributarySignature } from '../support/email.ts';
 import { type TestHub, settled, startTestHub } from '../support/hub.ts';
 import { postJira } from '../support/jira.ts';
+import { readAllRows } from '../support/table-rows.ts';
 
 /**
  * The SES fixture as Alana would send it: `verified` keeps the Received-SPF verdict SES prepends
@@ -65,8 +66,17 @@ describe('people merged automatically on a verified email, across Jira and email
     expect(alana.merged).toHaveLength(1);
     const merges = await systemMerges();
     expect(merges).toEqual([
-      expect.objectContaining({ actor: 'system', action: 'person.merged', target: alana.id, detail: { others: alana.merged, reason: 'verified_email', email: 'alana@acme.example' } }),
+      expect.objectContaining({ actor: 'system', action: 'person.merged', target: alana.id, detail: { others: alana.merged, reason: 'verified_email' } }),
     ]);
+    // The address is neither in the audit log nor in the key (or any attribute) of the row that matched it.
+    const rows = await readAllRows(hub.hub.db);
+    const audit = rows.filter(({ row }) => String(row.pk).endsWith('#AUDIT'));
+    expect(audit.length).toBeGreaterThan(0);
+    expect(audit.filter(({ text }) => text.includes('alana@acme.example'))).toEqual([]);
+    const lookups = rows.filter(({ row }) => String(row.pk).includes('#VEMAIL#'));
+    expect(lookups.map(({ row }) => String(row.pk))).toEqual([expect.stringMatching(/#VEMAIL#[0-9a-f]{64}$/)]);
+    expect(lookups.filter(({ text }) => text.includes('alana@acme.example'))).toEqual([]);
+    expect(rows.filter(({ row }) => Object.entries(row).some(([name, value]) => /^(pk|sk|gsi\dpk|gsi\dsk)$/.test(name) && String(value).includes('#VEMAIL#alana'))).map(({ row }) => row.pk)).toEqual([]);
     expect((await api('GET', '/v1/people/audit')).body.items[0]).toMatchObject({ action: 'merge', by: 'system', personId: alana.id });
 
     // A replay of the same message (another delivery id) merges nothing again.

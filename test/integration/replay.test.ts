@@ -147,6 +147,44 @@ describe('replay after a mapping change', () => {
   });
 });
 
+describe('asking for a replay that is running already', () => {
+  it('answers 200 with the running replay of the same connection and window, and starts a new one once it finished', async () => {
+    const hub = await startTestHub();
+    try {
+      const tenant = await newTenant(hub, 'twice');
+      const connection = await tenant.jira();
+      await deliverHistory(hub, connection);
+      // The job runner is held, so the replay is still running when it is asked for again.
+      await hub.hub.jobs.queue.stop();
+      const first = await tenant.api('POST', '/v1/replay', { connectionId: connection.id });
+      expect(first).toMatchObject({ status: 202, body: { status: 'running' } });
+      const again = await tenant.api('POST', '/v1/replay', { connectionId: connection.id });
+      expect(again).toMatchObject({ status: 200, body: { id: first.body.id, status: 'running' } });
+      // Another window, or every connection, is another replay.
+      const windowed = await tenant.api('POST', '/v1/replay', { connectionId: connection.id, since: '2020-01-01' });
+      expect(windowed.status).toBe(202);
+      expect(windowed.body.id).not.toBe(first.body.id);
+      const everything = await tenant.api('POST', '/v1/replay', {});
+      expect(everything.status).toBe(202);
+      // Only the replays started are audited.
+      const audit = await listAuditLog(hub.hub.db, tenant.id, { limit: 20 });
+      expect(audit.items.filter((e) => e.action === 'replay.started').map((e) => e.target).sort()).toEqual(
+        [first.body.id, windowed.body.id, everything.body.id].sort(),
+      );
+
+      hub.hub.jobs.queue.start();
+      expect(await finished(hub, tenant.token, first.body.id)).toMatchObject({ status: 'done', counts: { processed: 3 } });
+      const later = await tenant.api('POST', '/v1/replay', { connectionId: connection.id });
+      expect(later.status).toBe(202);
+      expect(later.body.id).not.toBe(first.body.id);
+      await finished(hub, tenant.token, later.body.id);
+    } finally {
+      hub.hub.jobs.queue.start();
+      await hub.close();
+    }
+  });
+});
+
 describe('a replay interrupted before its checkpoint', () => {
   it('resumes from the saved position and re-runs only the unsaved batch, which changes nothing twice', async () => {
     const hub = await startTestHub();
@@ -159,7 +197,7 @@ describe('a replay interrupted before its checkpoint', () => {
 
     const db = createDb({ endpoint: inject('dynamodbEndpoint'), table });
     const deps = { db, connectors: createConnectorRegistry(), clock: () => new Date(), log: createJsonLogger('silent') };
-    const job = await startReplay(deps, tenant.id, { connectionId: connection.id });
+    const { job } = await startReplay(deps, tenant.id, { connectionId: connection.id });
     // The storage fails the checkpoint after the third batch, as a crash right before it would.
     let failures = 0;
     db.doc.middlewareStack.add(

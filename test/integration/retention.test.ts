@@ -129,6 +129,12 @@ describe('retention on the embedded engine (no TTL): the local sweep', () => {
     expect(await resolvedAlerts()).toEqual([]);
     expect(await status(failed)).toBe('failed');
     offset = 91 * DAY;
+    // Expired but not deleted yet (TTL runs late in AWS; here the sweep has not passed): gone for a retry.
+    const late = await api('POST', `/v1/deliveries/${failed.id}/retry`);
+    expect(late.status).toBe(410);
+    expect(late.headers.get('content-type')).toContain('application/problem+json');
+    expect(late.body).toMatchObject({ type: expect.stringContaining('delivery-expired'), detail: expect.stringContaining('Redeliver') });
+    expect(await status(failed)).toBe('failed');
     await sweepAll();
     expect([await status(failed), await status(pending)]).toEqual(['gone', 'pending']);
     expect(await items()).toBe(itemsBefore);

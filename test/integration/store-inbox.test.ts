@@ -3,7 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { sha256Hex } from '../../core/ids.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { requeueDelivery } from '../../store/deliveries.ts';
 import { finishDelivery, getDelivery, listPendingDeliveries, recordDelivery } from '../../store/inbox.ts';
+import { keys } from '../../store/keys.ts';
 import { uniqueTable } from '../support/hub.ts';
 
 const delivery = (deliveryId: string, body: Uint8Array) => ({
@@ -46,9 +49,51 @@ describe('the inbox', () => {
   it('keeps pending deliveries on the queue until they are finished', async () => {
     const { pk } = await recordDelivery(db, delivery('d-queue', new TextEncoder().encode('{}')));
     expect(await listPendingDeliveries(db, 1000)).toContain(pk);
-    await finishDelivery(db, pk, { status: 'ignored', reason: 'not a supported event', at: new Date().toISOString() });
+    expect(await finishDelivery(db, (await getDelivery(db, pk))!, { status: 'ignored', reason: 'not a supported event', at: new Date().toISOString() })).toBe(true);
     expect(await listPendingDeliveries(db, 1000)).not.toContain(pk);
     expect(await getDelivery(db, pk)).toMatchObject({ status: 'ignored', reason: 'not a supported event' });
+  });
+
+  it('finishes only the try it read: a late run of an earlier try leaves a re-queued delivery as queued', async () => {
+    const { pk } = await recordDelivery(db, delivery('d-late', new TextEncoder().encode('{}')));
+    const firstTry = (await getDelivery(db, pk))!;
+    expect(await finishDelivery(db, firstTry, { status: 'failed', reason: 'rejected', at: new Date().toISOString() })).toBe(true);
+    expect(await requeueDelivery(db, (await getDelivery(db, pk))!, new Date().toISOString())).toBe('requeued');
+
+    // A second run of the first try (two processors took it), finishing late: it must not settle the retry.
+    expect(await finishDelivery(db, firstTry, { status: 'processed', at: new Date().toISOString() })).toBe(false);
+    expect(await getDelivery(db, pk)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await listPendingDeliveries(db, 1000)).toContain(pk);
+
+    const secondTry = (await getDelivery(db, pk))!;
+    expect(await finishDelivery(db, secondTry, { status: 'processed', at: new Date().toISOString() })).toBe(true);
+    // Once finished, another run of the same try changes nothing either.
+    expect(await finishDelivery(db, secondTry, { status: 'failed', reason: 'late', at: new Date().toISOString() })).toBe(false);
+    expect(await getDelivery(db, pk)).toMatchObject({ status: 'processed' });
+  });
+
+  it('does not re-queue a delivery whose body parts are gone, nor one past its retention period', async () => {
+    const body = randomBytes(700_000);
+    const { pk } = await recordDelivery(db, delivery('d-parts-gone', body));
+    const stored = (await getDelivery(db, pk))!;
+    expect(stored.bodyParts).toBeGreaterThan(1);
+    await finishDelivery(db, stored, { status: 'failed', reason: 'rejected', at: new Date().toISOString() });
+    // The table's TTL deletes parts and records independently: here a part went first.
+    await db.doc.send(new DeleteCommand({ TableName: db.table, Key: keys.deliveryPart(pk, stored.bodySha256, 1) }));
+    const failed = { ...stored, status: 'failed' as const };
+    expect(await requeueDelivery(db, failed, new Date().toISOString())).toBe('expired');
+    // Still failed, off the queue: it is not left pending to fail for good.
+    expect(await listPendingDeliveries(db, 1000)).not.toContain(pk);
+    expect((await db.doc.send(new GetCommand({ TableName: db.table, Key: { pk, sk: 'DLV' } }))).Item).toMatchObject({ status: 'failed' });
+
+    // Past its expiry but not deleted yet (TTL runs late): not re-queued, whatever the record read says.
+    const { pk: expiredPk } = await recordDelivery(db, delivery('d-expired', new TextEncoder().encode('{}')));
+    const longAgo = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    await finishDelivery(db, (await getDelivery(db, expiredPk))!, { status: 'failed', reason: 'rejected', at: longAgo });
+    const expired = (await getDelivery(db, expiredPk))!;
+    expect(await requeueDelivery(db, expired, new Date().toISOString())).toBe('expired');
+    expect(await requeueDelivery(db, { ...expired, expiresAt: undefined } as never, new Date().toISOString())).toBe('expired');
+    expect(await getDelivery(db, expiredPk)).toMatchObject({ status: 'failed' });
   });
 
   it('hashes delivery ids too long for a partition key', async () => {

@@ -20,7 +20,6 @@ describe('teams and people', () => {
         { name: 'web', containers: ['github:codertocat/hello-world'] },
         { name: 'payments', containers: ['jira:ACME'], wipLimit: 1 },
       ],
-      personWipLimit: 3,
     });
     expect(teams.status).toBe(200);
     const github = await hub.createConnection('github', token);

@@ -68,7 +68,8 @@ export class FaultLedger {
   }
 
   /**
-   * One publication on the bus of event `id`, caused by `unit`. `change` tells a unit's events
+   * One publication on the bus of event `id`, caused by `unit`: call it once per event as the bus
+   * carried it (an id the bus carried twice is reported twice). `change` tells a unit's events
    * apart (a delivery that adds two links publishes two events); one change under two ids is a
    * change applied twice.
    */

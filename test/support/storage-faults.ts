@@ -19,6 +19,8 @@ export interface StorageFaultOptions {
 
 export interface StorageFaultCounts {
   calls: number;
+  /** calls made while faults were on: the share applies to these */
+  callsWhileOn: number;
   throttled: number;
   serverErrors: number;
   /** server errors raised after the engine had applied the call */
@@ -46,7 +48,7 @@ const MIDDLEWARE_NAME = 'tributaryTestStorageFaults';
  */
 export const injectStorageFaults = (db: Db, options: StorageFaultOptions): StorageFaults => {
   const random = seededRandom(options.seed);
-  const counts: StorageFaultCounts = { calls: 0, throttled: 0, serverErrors: 0, afterApplied: 0 };
+  const counts: StorageFaultCounts = { calls: 0, callsWhileOn: 0, throttled: 0, serverErrors: 0, afterApplied: 0 };
   let on = false;
   const metadata = (httpStatusCode: number) => ({ httpStatusCode, requestId: `fault-${counts.calls}`, attempts: 1, totalRetryDelay: 0 });
 
@@ -54,6 +56,7 @@ export const injectStorageFaults = (db: Db, options: StorageFaultOptions): Stora
     (next: (args: any) => Promise<any>, context: { commandName?: string }) =>
     async (args: any) => {
       counts.calls++;
+      if (on) counts.callsWhileOn++;
       if (!on || random() >= options.share) return next(args);
       const what = `${context.commandName ?? 'call'} failed by the storage fault injector (test)`;
       if (random() < 0.5) {

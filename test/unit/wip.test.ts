@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_SETTINGS } from '../../core/alerts.ts';
-import { evaluateWip, wipLimitOf, wipSubjectsOf } from '../../core/wip.ts';
+import { computeWorkload } from '../../core/views.ts';
+import { evaluateWip, wipLimitOf, wipSubjectsOf, workloadLimitsOf } from '../../core/wip.ts';
 import { githubPerson, indexedItem } from '../fixtures/work-items.ts';
 
 const dana = githubPerson('dana', 7, { name: 'Dana' });
@@ -28,6 +29,17 @@ describe('work in progress per person and team', () => {
     expect(wipLimitOf('team:Platform', DEFAULT_ALERT_SETTINGS, teams)).toBe(3);
     expect(wipLimitOf('team:Web', DEFAULT_ALERT_SETTINGS, teams)).toBe(DEFAULT_ALERT_SETTINGS.wipLimitPerTeam);
     expect(wipLimitOf(`person:${dana.id}`, { ...DEFAULT_ALERT_SETTINGS, wipLimitPerPerson: 2 }, teams)).toBe(2);
+  });
+
+  it('gives the workload view the limit the alert has for every person and team (work without a team has none)', () => {
+    const teams = { teams: [{ name: 'Platform', containers: [], people: [], wipLimit: 3 }] };
+    const settings = { ...DEFAULT_ALERT_SETTINGS, wipLimitPerPerson: 2, wipLimitPerTeam: 9 };
+    const wip = [item(1, { team: 'Platform' }), item(2, { team: 'Web', owners: [octocat] }), item(3, { owners: [] })];
+    const workload = computeWorkload(wip, workloadLimitsOf(settings, teams), new Date());
+    for (const person of workload.people) expect(person.limit, person.personId).toBe(wipLimitOf(`person:${person.personId}`, settings, teams));
+    expect(workload.teams.map((t) => [t.team, t.limit])).toEqual(
+      expect.arrayContaining([['Platform', 3], ['Web', wipLimitOf('team:Web', settings, teams)], ['(none)', null]]),
+    );
   });
 
   it('raises only over the limit, naming the person, the count and the limit', () => {

@@ -73,7 +73,7 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       const [summary, workload, chains] = await Promise.all([
         loadSummary(deps.db, tenantId, now),
         loadWorkload(deps.db, tenantId, now),
-        loadBlockedChains(deps.db, tenantId),
+        loadBlockedChains(deps.db, tenantId, now),
       ]);
       return c.html(OverviewPage({ summary, workload, chains }));
     })

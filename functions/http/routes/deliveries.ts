@@ -8,6 +8,7 @@ import type { Db } from '../../../store/db.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveryApiId, deliveryPkOf } from '../../../store/delivery-index.ts';
 import { type DeliveryFilter, getDeliveryMeta, queryDeliveries, requeueDelivery } from '../../../store/deliveries.ts';
 import { recordAudit } from '../../../store/audit.ts';
+import { getConnection } from '../../../store/connections.ts';
 import type { DeliveryRecord } from '../../../store/inbox.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
@@ -38,13 +39,31 @@ const ListQuery = z
   })
   .extend(Pagination.shape);
 
+/** Re-queued deliveries per bulk retry request: one request stays short whatever the backlog. */
+const RETRY_PAGE = 500;
+
 const BulkRetry = z.object({
   status: z.enum(['failed', 'ignored']).default('failed').describe('which deliveries to re-queue'),
   connectionId: z.string().min(1).optional(),
   source: Source.optional(),
+  limit: z.number().int().min(1).max(RETRY_PAGE).default(RETRY_PAGE).describe(`deliveries examined by this request (at most ${RETRY_PAGE})`),
+  cursor: z.string().optional().describe('`nextCursor` of the previous answer, with the same filters: carries on after it'),
 });
 
-const BulkRetried = z.object({ retried: z.number().describe('deliveries put back on the queue') });
+const BulkRetried = z.object({
+  retried: z.number().describe('deliveries put back on the queue by this request'),
+  skipped: z.number().describe('matching deliveries not re-queued: retried or processed meanwhile, or past their retention period'),
+  nextCursor: z.string().nullable().describe('more deliveries may match: send the same request with this cursor; null when every match was examined'),
+});
+
+const expiredProblem = () =>
+  new AppError({
+    status: 410,
+    type: 'delivery-expired',
+    title: 'Gone',
+    detail:
+      'The delivery is past its retention period, so its raw body is (being) deleted and it cannot be processed again. Ask the tool to send it again (GitHub: Recent Deliveries → Redeliver), or backfill the connection (POST /v1/connections/{id}/backfill).',
+  });
 
 export const deliveryOperations: Operation[] = [
   {
@@ -74,16 +93,17 @@ export const deliveryOperations: Operation[] = [
       202: { description: 'Queued: it is pending again', schema: Delivery },
       404: { description: 'No such delivery in this tenant' },
       409: { description: 'It is pending already, or was processed (replay re-runs processed deliveries)' },
+      410: { description: 'It is past its retention period: its body is gone' },
     },
   },
   {
     method: 'post',
     path: '/v1/deliveries/retry',
-    summary: 'Process every failed (or ignored) delivery again, optionally of one connection or source',
+    summary: `Process failed (or ignored) deliveries again, optionally of one connection or source, up to ${RETRY_PAGE} per request (oldest first; repeat with nextCursor)`,
     tag: 'operations',
     scope: 'admin',
     body: BulkRetry,
-    responses: { 202: { description: 'How many were queued', schema: BulkRetried } },
+    responses: { 200: { description: 'How many were queued, and where to carry on', schema: BulkRetried }, 404: { description: 'Unknown connection' } },
   },
 ];
 
@@ -108,9 +128,6 @@ export const deliveryView = (d: DeliveryRecord): z.infer<typeof Delivery> => ({
   expiresAt: d.expiresAt === undefined ? null : new Date(d.expiresAt * 1000).toISOString(),
 });
 
-/** Re-queued deliveries are read in pages of this many. */
-const RETRY_PAGE = 100;
-
 export const deliveryRoutes = (deps: DeliveryRouteDeps) => {
   const own = async (tenantId: string, id: string): Promise<DeliveryRecord> => {
     const pk = deliveryPkOf(tenantId, id);
@@ -119,47 +136,73 @@ export const deliveryRoutes = (deps: DeliveryRouteDeps) => {
     return delivery;
   };
 
+  /**
+   * The filter for a connection and/or source, with the connection resolved first: `empty` when the
+   * source is not the connection's (nothing can match: no partition needs reading); the source is
+   * dropped when it is (the connection's partition holds only that source). A connection that does
+   * not exist (deleted; its deliveries stay until they expire) keeps both.
+   */
+  const scoped = async (tenantId: string, query: { connectionId?: string | undefined; source?: string | undefined }) => {
+    const connection = query.connectionId ? await getConnection(deps.db, query.connectionId) : undefined;
+    const known = connection?.tenantId === tenantId ? connection : undefined;
+    if (known && query.source && known.source !== query.source) return { known, empty: true as const };
+    const scope = {
+      ...(query.connectionId ? { connectionId: query.connectionId } : {}),
+      ...(query.source && !known ? { source: query.source } : {}),
+    };
+    return { known, empty: false as const, scope };
+  };
+
   return new Hono<AuthEnv>()
     .get('/', async (c) => {
       const { tenantId } = c.get('principal');
       const { limit, cursor, status, connectionId, source } = parseQuery(c, ListQuery);
-      const filter: DeliveryFilter = {
-        tenantId,
-        statuses: status ? [status] : DELIVERY_STATUSES,
-        ...(connectionId ? { connectionId } : {}),
-        ...(source ? { source } : {}),
-      };
       // A cursor is a position in time order, valid only for the filters it was made with.
       const partition = `deliveries:${tenantId}:${status ?? '*'}:${connectionId ?? '*'}:${source ?? '*'}`;
       const after = cursor ? String(decodeCursor(cursor, partition).after) : undefined;
-      const { rows, more } = await queryDeliveries(deps.db, filter, { order: 'newest', limit, ...(after ? { after } : {}) });
-      const last = rows.at(-1);
-      return c.json({ items: rows.map(deliveryView), nextCursor: more && last ? encodeCursor(partition, { after: last.sortKey }) : null });
+      const target = await scoped(tenantId, { connectionId, source });
+      if (target.empty) return c.json({ items: [], nextCursor: null });
+      const filter: DeliveryFilter = { tenantId, statuses: status ? [status] : DELIVERY_STATUSES, ...target.scope };
+      const { rows, next } = await queryDeliveries(deps.db, filter, { order: 'newest', limit, ...(after ? { after } : {}) });
+      return c.json({ items: rows.map(deliveryView), nextCursor: next ? encodeCursor(partition, { after: next }) : null });
     })
     .post('/retry', async (c) => {
       const { tenantId, tokenId } = c.get('principal');
       const body = await parseJsonBody(c, BulkRetry);
       const at = deps.clock().toISOString();
-      const filter: DeliveryFilter = {
-        tenantId,
-        statuses: [body.status],
-        ...(body.connectionId ? { connectionId: body.connectionId } : {}),
-        ...(body.source ? { source: body.source } : {}),
-      };
+      const partition = `deliveries-retry:${tenantId}:${body.status}:${body.connectionId ?? '*'}:${body.source ?? '*'}`;
+      const after = body.cursor ? String(decodeCursor(body.cursor, partition).after) : undefined;
+      const target = await scoped(tenantId, body);
+      // Like replay: a connection id that names nothing here is a mistake worth telling.
+      if (body.connectionId && !target.known) throw new NotFoundError(`Connection ${body.connectionId}`);
       let retried = 0;
-      let after: string | undefined;
-      for (;;) {
-        const { rows, more } = await queryDeliveries(deps.db, filter, { order: 'oldest', limit: RETRY_PAGE, ...(after ? { after } : {}) });
-        for (const row of rows) {
-          if ((await requeueDelivery(deps.db, row, at)) !== 'requeued') continue;
+      let skipped = 0;
+      let next: string | undefined;
+      if (!target.empty) {
+        const filter: DeliveryFilter = { tenantId, statuses: [body.status], ...target.scope };
+        // One bounded page, oldest first; the cursor (not the status) says where the next request goes on,
+        // so deliveries that cannot be re-queued (expired) are not examined again and again.
+        const page = await queryDeliveries(deps.db, filter, { order: 'oldest', limit: body.limit, ...(after ? { after } : {}) });
+        for (const row of page.rows) {
+          if ((await requeueDelivery(deps.db, row, at)) !== 'requeued') {
+            skipped++;
+            continue;
+          }
           retried++;
           deps.onAccepted?.(row.pk);
         }
-        after = rows.at(-1)?.sortKey;
-        if (!more || !after) break;
+        next = page.next;
       }
-      await recordAudit(deps.db, { tenantId, actor: tokenId, action: 'deliveries.retried', target: body.connectionId ?? body.source ?? 'all', detail: { ...body, retried }, at });
-      return c.json({ retried }, 202);
+      const { cursor: _cursor, ...asked } = body;
+      await recordAudit(deps.db, {
+        tenantId,
+        actor: tokenId,
+        action: 'deliveries.retried',
+        target: body.connectionId ?? body.source ?? 'all',
+        detail: { ...asked, continued: after !== undefined, retried, skipped, more: next !== undefined },
+        at,
+      });
+      return c.json({ retried, skipped, nextCursor: next ? encodeCursor(partition, { after: next }) : null }, 200);
     })
     .get('/:id', async (c) => c.json(deliveryView(await own(c.get('principal').tenantId, c.req.param('id')))))
     .post('/:id/retry', async (c) => {
@@ -168,6 +211,7 @@ export const deliveryRoutes = (deps: DeliveryRouteDeps) => {
       const at = deps.clock().toISOString();
       const outcome = await requeueDelivery(deps.db, delivery, at);
       if (outcome === 'missing') throw new NotFoundError(`Delivery ${c.req.param('id')}`);
+      if (outcome === 'expired') throw expiredProblem();
       if (outcome === 'pending') {
         throw new AppError({
           status: 409,

@@ -63,10 +63,10 @@ export const jobOperations: Operation[] = [
   {
     method: 'get',
     path: '/v1/jobs/{id}',
-    summary: 'A backfill or replay job: counts, rate, ETA',
+    summary: "A job of the tenant: a backfill's or a replay's counts, rate and ETA; an erasure's or a tenant purge's phase and counts",
     tag: 'connections',
     scope: 'admin',
-    responses: { 200: { description: 'The job (erasures and tenant purges too)', schema: z.discriminatedUnion('kind', [Job, ReplayJob, OperationJobView]) } },
+    responses: { 200: { description: 'The job, by its `kind`', schema: z.discriminatedUnion('kind', [Job, ReplayJob, OperationJobView]) } },
   },
 ];
 

@@ -4,8 +4,7 @@ import { Person } from '../../../core/work-item.ts';
 import type { Clock } from '../../../core/ports.ts';
 import type { Db } from '../../../store/db.ts';
 import { listAudit, listPersonRecords, mergePeople, peopleViews, splitPerson } from '../../../store/people.ts';
-import { ForbiddenError } from '../../../core/errors.ts';
-import type { AuthEnv, Principal } from '../auth.ts';
+import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody } from '../problem.ts';
 import { pageOf } from './items.ts';
@@ -30,11 +29,6 @@ const MergeBody = z.object({
 const SplitBody = z.object({
   people: z.array(z.string().startsWith('p_')).min(1).optional().describe('the people to split off; all merged ones by default'),
 });
-
-/** Reads need `read`; the writes here check `admin` themselves (the routes share a path prefix). */
-const requireAdmin = (principal: Principal) => {
-  if (!principal.scopes.includes('admin')) throw new ForbiddenError('This route needs a token with the `admin` scope.');
-};
 
 export const peopleOperations: Operation[] = [
   {
@@ -66,10 +60,11 @@ export const peopleOperations: Operation[] = [
   {
     method: 'get',
     path: '/v1/people/audit',
-    summary: 'Merges and splits, newest first',
+    summary: 'Deprecated: use GET /v1/audit?action=person.merged (or person.split; admin), which pages. The latest 100 merges and splits, newest first, in one page',
     tag: 'people',
     scope: 'read',
-    responses: { 200: { description: 'Audit entries', schema: pageOf(AuditEntry) } },
+    deprecated: true,
+    responses: { 200: { description: 'At most 100 audit entries, `nextCursor` always null', schema: pageOf(AuditEntry) } },
   },
 ];
 
@@ -78,13 +73,11 @@ export const peopleRoutes = (deps: { db: Db; clock: Clock }) =>
     .get('/', async (c) => c.json({ items: peopleViews(await listPersonRecords(deps.db, c.get('principal').tenantId)), nextCursor: null }))
     .get('/audit', async (c) => c.json({ items: await listAudit(deps.db, c.get('principal').tenantId), nextCursor: null }))
     .post('/merge', async (c) => {
-      requireAdmin(c.get('principal'));
       const { into, people } = await parseJsonBody(c, MergeBody);
       const { tenantId, tokenId } = c.get('principal');
       return c.json(await mergePeople(deps.db, tenantId, into, people, tokenId, deps.clock()));
     })
     .post('/:id/split', async (c) => {
-      requireAdmin(c.get('principal'));
       const { people } = await parseJsonBody(c, SplitBody);
       const { tenantId, tokenId } = c.get('principal');
       return c.json(await splitPerson(deps.db, tenantId, c.req.param('id'), people, tokenId, deps.clock()));

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { ForbiddenError } from '../../../core/errors.ts';
 import { type OperationDeps, startErasure } from '../../../pipeline/erasure.ts';
-import { INLINE_STEPS, runInline } from '../../../pipeline/operation-jobs.ts';
+import { INLINE_BUDGET_MS, runInline } from '../../../pipeline/operation-jobs.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { OperationJobView, jobResponse, prefersAsync } from './operation-jobs.ts';
@@ -29,5 +29,5 @@ export const personErasureRoutes = (deps: OperationDeps & { onOperationStarted?:
     const { tenantId, tokenId, scopes } = c.get('principal');
     if (!scopes.includes('admin')) throw new ForbiddenError('Erasing a person needs a token with the `admin` scope.');
     const { job } = await startErasure(deps, tenantId, c.req.param('id'), tokenId);
-    return jobResponse(c, await runInline(deps, job, deps.onOperationStarted, prefersAsync(c) ? 0 : INLINE_STEPS));
+    return jobResponse(c, await runInline(deps, job, deps.onOperationStarted, prefersAsync(c) ? 0 : INLINE_BUDGET_MS));
   });

@@ -7,7 +7,7 @@ import { createTenant } from '../../../store/tenants.ts';
 import { putToken } from '../../../store/tokens.ts';
 import { recordAudit } from '../../../store/audit.ts';
 import type { OperationDeps } from '../../../pipeline/erasure.ts';
-import { INLINE_STEPS, runInline } from '../../../pipeline/operation-jobs.ts';
+import { INLINE_BUDGET_MS, runInline } from '../../../pipeline/operation-jobs.ts';
 import { startTenantPurge } from '../../../pipeline/tenant-purge.ts';
 import { type AuthEnv, DEFAULT_TENANT, mintToken } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
@@ -66,5 +66,5 @@ export const tenantRoutes = (deps: OperationDeps & { connections: ConnectionCach
       // Revoked at once; everything else of the tenant is deleted by a resumable job (pipeline/tenant-purge.ts).
       const started = await startTenantPurge(deps, c.get('principal'), id);
       if (!started) throw new NotFoundError(`Tenant ${id}`);
-      return jobResponse(c, await runInline(deps, started.job, deps.onOperationStarted, prefersAsync(c) ? 0 : INLINE_STEPS));
+      return jobResponse(c, await runInline(deps, started.job, deps.onOperationStarted, prefersAsync(c) ? 0 : INLINE_BUDGET_MS));
     });

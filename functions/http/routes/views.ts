@@ -2,18 +2,19 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { Summary, summarize } from '../../../core/aggregates.ts';
 import type { Clock } from '../../../core/ports.ts';
-import { type BlockedBy, type BottleneckSettings, BottlenecksQuery, BottlenecksView, rankBottlenecks } from '../../../core/bottlenecks.ts';
+import { type BottleneckSettings, BottlenecksQuery, BottlenecksView, rankBottlenecks } from '../../../core/bottlenecks.ts';
 import { Flow, WIP_STATUSES, Workload, computeFlow, computeWorkload, weekOf } from '../../../core/views.ts';
 import { readCounters } from '../../../store/aggregates.ts';
 import type { Db } from '../../../store/db.ts';
 import { itemsInStatus } from '../../../store/view-queries.ts';
 import { snapshotOf } from '../../../store/view-snapshots.ts';
-import { getDependencyStates } from '../../../store/dependency-state.ts';
-import { getItems, listItems } from '../../../store/item-queries.ts';
-import { limitsOf, teamOf } from '../../../core/teams.ts';
+import { readBlockingGraph } from '../../../store/blocked.ts';
+import { teamOf } from '../../../core/teams.ts';
+import { workloadLimitsOf } from '../../../core/wip.ts';
 import type { WorkItem } from '../../../core/work-item.ts';
 import { canonicalResolver, listPersonRecords } from '../../../store/people.ts';
 import { teamCacheFor } from '../../../pipeline/team-cache.ts';
+import { loadAlertSettings } from '../../../pipeline/alerts.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseQuery } from '../problem.ts';
@@ -23,7 +24,7 @@ const SummaryQuery = z.object({
   staleAfterDays: z.coerce.number().int().min(1).max(365).default(14).describe('open items without activity this long count as stale'),
 });
 const WorkloadQuery = z.object({
-  personLimit: z.coerce.number().int().min(1).max(100).optional().describe('WIP limit per person (overrides the configured one)'),
+  personLimit: z.coerce.number().int().min(1).max(100).optional().describe('WIP limit per person for this answer (default: `wipLimitPerPerson` of GET /v1/settings, the limit of the `wip_over_limit` alert)'),
 });
 const FlowQuery = z.object({
   weeks: z.coerce.number().int().min(1).max(26).default(8).describe('window: this many weeks, the current one included'),
@@ -56,7 +57,7 @@ export const viewOperations: Operation[] = [
   {
     method: 'get',
     path: '/v1/views/workload',
-    summary: 'Work in progress per person (across tools) and per team, against WIP limits',
+    summary: 'Work in progress per person (across tools) and per team, against the WIP limits of the `wip_over_limit` alert (GET /v1/settings; a team’s own `wipLimit`)',
     tag: 'views',
     scope: 'read',
     query: WorkloadQuery,
@@ -108,37 +109,20 @@ export const loadSummary = async (db: Db, tenantId: string, now: Date, staleAfte
   return summarize(folded, now, { staleAfterDays });
 };
 
+/** Work in progress against the limits the `wip_over_limit` alert uses (`personLimit` overrides a person's for this answer). */
 export const loadWorkload = async (db: Db, tenantId: string, now: Date, personLimit?: number) => {
-  const [wip, { map, folded }] = await Promise.all([readWip(db, tenantId), asViewed(db, tenantId)]);
-  return computeWorkload(wip.map(folded), { ...limitsOf(map), ...(personLimit ? { person: personLimit } : {}) }, now);
+  const [wip, { map, folded }, settings] = await Promise.all([readWip(db, tenantId), asViewed(db, tenantId), loadAlertSettings(db, tenantId)]);
+  return computeWorkload(wip.map(folded), { ...workloadLimitsOf(settings, map), ...(personLimit ? { person: personLimit } : {}) }, now);
 };
 
-/** How many blocked items the bottleneck view reads at most: its cost grows with blocked work, not the index. */
-const MAX_BLOCKED = 5000;
-
-const readBlocked = async (db: Db, tenantId: string): Promise<WorkItem[]> => {
-  const out: WorkItem[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listItems(db, tenantId, { blocked: true }, { limit: 200, cursor });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && out.length < MAX_BLOCKED);
-  return out;
-};
-
-export const loadBottlenecks = async (db: Db, tenantId: string, now: Date, settings: BottleneckSettings) => {
-  const [blocked, inProgress, inReview, { folded }] = await Promise.all([
-    readBlocked(db, tenantId),
+/** The bottleneck analysis: all blocked work (store/blocked.ts) and the work in progress, as the views see them. */
+const loadBottlenecks = async (db: Db, tenantId: string, now: Date, settings: BottleneckSettings) => {
+  const [{ blockedBy, items }, inProgress, inReview, { folded }] = await Promise.all([
+    readBlockingGraph(db, tenantId),
     itemsInStatus(db, tenantId, 'in_progress'),
     itemsInStatus(db, tenantId, 'in_review'),
     asViewed(db, tenantId),
   ]);
-  const states = await getDependencyStates(db, tenantId, blocked.map((i) => i.id));
-  const blockedBy: BlockedBy[] = blocked.map((item) => ({ blocked: item.id, blockers: states.get(item.id)?.openBlockers ?? [] }));
-  const items = new Map(blocked.map((i) => [i.id, i]));
-  const missing = blockedBy.flatMap((b) => b.blockers).filter((id) => !items.has(id));
-  for (const [id, item] of await getItems(db, tenantId, missing)) items.set(id, item);
   const viewed = new Map([...items].map(([id, item]) => [id, folded(item)]));
   return rankBottlenecks({ blockedBy, items: viewed, inProgress: inProgress.map(folded), inReview: inReview.map(folded) }, settings, now);
 };

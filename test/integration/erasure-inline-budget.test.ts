@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startErasure } from '../../pipeline/erasure.ts';
+import { runOperationJob } from '../../pipeline/operation-jobs.ts';
+import { getOperationJob } from '../../store/operation-jobs.ts';
+import { issueAssignedToDana } from '../fixtures/erasable-person.ts';
+import { type TestHub, postGithub, settled, startTestHub } from '../support/hub.ts';
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('an erasure run inline is bounded by a deadline, not a step count', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+    const connection = await hub.createConnection('github');
+    expect((await postGithub(hub.url, connection, 'issues', issueAssignedToDana(1))).status).toBe(202);
+    await settled(hub);
+  });
+  afterAll(() => hub?.close());
+
+  it('stops at the first step boundary past the deadline, hands the job over, and resumes from its checkpoint', async () => {
+    const deps = { db: hub.hub.db, clock: () => new Date(), log: silent, bus: hub.hub.bus };
+    const dana = ((await hub.api('GET', '/v1/people')).body.items as any[]).find((p) => p.handles.some((h: any) => h.handle === 'dana-erasable'));
+    const { job } = await startErasure(deps, 'default', dana.id, 'tok_test');
+    // A monotonic time that moves one unit per look: the deadline passes after exactly two steps.
+    let now = 0;
+    const finished = await runOperationJob(deps, job.id, { deadline: 2, monotonic: () => now++, inline: true });
+    expect(finished).toBe(false);
+    const paused = (await getOperationJob(hub.hub.db, job.id))!;
+    expect(paused).toMatchObject({ status: 'running', phase: 'scan' });
+    expect(paused.runAfter).toBeUndefined();
+    expect(await runOperationJob(deps, job.id, { inline: true })).toBe(true);
+    expect((await getOperationJob(hub.hub.db, job.id))!).toMatchObject({ status: 'done', phase: 'done' });
+  });
+});
