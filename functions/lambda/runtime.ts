@@ -70,6 +70,18 @@ export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOver
   };
 };
 
+/**
+ * SST links the `App` resource (name, stage) to every function it deploys; outside SST (a bundle
+ * run by hand, DYNAMODB_ENDPOINT configuration) its proxy throws, and there is no stage.
+ */
+const deployedStage = (): string | undefined => {
+  try {
+    return (Resource as unknown as { App?: { stage?: string } }).App?.stage;
+  } catch {
+    return undefined;
+  }
+};
+
 let cold: Promise<LambdaRuntime> | undefined;
 
 /**
@@ -78,8 +90,7 @@ let cold: Promise<LambdaRuntime> | undefined;
  */
 export const lambdaRuntime = (): Promise<LambdaRuntime> => {
   cold ??= (async () => {
-    // SST links the `App` resource (name, stage) to every function it deploys.
-    const stage = (Resource as unknown as { App?: { stage?: string } }).App?.stage;
+    const stage = deployedStage();
     const runtime = createLambdaRuntime(loadLambdaConfig(process.env, Resource), stage ? { stage } : {});
     await checkSchemaVersion(runtime.db);
     return runtime;

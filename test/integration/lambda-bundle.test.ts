@@ -9,20 +9,23 @@ import { createDb, ensureTable } from '../../store/db.ts';
 import { functionUrlRequest } from '../fixtures/lambda/events.ts';
 import { OPERATOR_TOKEN, uniqueTable } from '../support/hub.ts';
 
+const RESULT = 'INVOCATION RESULTS ';
+
 /** Invokes a bundle's handler in a fresh Node process, as Lambda's Node runtime would: import, then call `handler`. */
 const invokeBundle = (file: string, events: unknown[], env: Record<string, string>) => {
   const script = `
     const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)});
     const results = [];
     for (const event of JSON.parse(process.env.TEST_EVENTS)) results.push(await handler(event, { getRemainingTimeInMillis: () => 10000 }));
-    process.stdout.write(JSON.stringify(results));`;
+    process.stdout.write(${JSON.stringify(RESULT)} + JSON.stringify(results));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...env, TEST_EVENTS: JSON.stringify(events) },
     timeout: 60_000,
   });
   if (child.status !== 0) throw new Error(`the bundle failed:\n${child.stderr}`);
-  return JSON.parse(child.stdout) as { statusCode: number; body: string }[];
+  // The handlers print their metrics (EMF lines) on stdout too, as Lambda expects.
+  return JSON.parse(child.stdout.slice(child.stdout.lastIndexOf(RESULT) + RESULT.length)) as { statusCode: number; body: string }[];
 };
 
 describe('npm run build', () => {
