@@ -21,7 +21,7 @@ import { keys } from '../store/keys.ts';
 import { type OperationJob, getOperationJob, saveOperationJob } from '../store/operation-jobs.ts';
 import { type PersonRecord, canonicalResolver, listPersonRecords } from '../store/people.ts';
 import { getTeamMap, putTeamMap } from '../store/teams.ts';
-import { scanTenantPage } from '../store/tenant-scan.ts';
+import { scanPage } from '../store/scan-page.ts';
 import { forgetVerifiedEmails } from '../store/verified-email-merge.ts';
 import { syncWipMembership } from '../store/wip.ts';
 import type { ConnectionCache } from './connection-cache.ts';
@@ -259,7 +259,7 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
     }
     case 'scan': {
       // Raw deliveries, kept event payloads, dependency state and rows keyed by an identifier: no index lists them all.
-      const page = await scanTenantPage(db, { expression: 'begins_with(pk, :prefix)', values: { ':prefix': `T#${tenantId}#` } }, job.cursor);
+      const page = await scanPage(db, { expression: 'begins_with(pk, :prefix)', values: { ':prefix': `T#${tenantId}#` } }, job.cursor);
       const counts: Record<string, number> = { rowsScanned: page.scanned, deliveriesRewritten: 0, eventPayloadsRewritten: 0, derivedRowsRewritten: 0, keyedRowsDeleted: 0 };
       const keep = keepPartitions(tenantId);
       const snapshots = keys.viewSnapshot(tenantId, '').pk;

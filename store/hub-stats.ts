@@ -1,6 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { queryPages } from './partition.ts';
 import type { QueueName } from './queue.ts';
 
 /**
@@ -63,23 +64,12 @@ export const countQueued = async (db: Db, queue: QueueName, bound = 1000): Promi
 /** Ids of the tenants that exist (not deleted), from the `tenants` partition of gsi1. */
 export const listTenantIds = async (db: Db): Promise<string[]> => {
   const out: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': keys.tenantsIndex },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const row of page.Items ?? []) {
+  for await (const rows of queryPages(db, { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': keys.tenantsIndex } })) {
+    for (const row of rows) {
       const tenant = row.tenant as { id: string } | undefined;
       if (tenant && !row.deletedAt) out.push(tenant.id);
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return out;
 };
 

@@ -1,7 +1,8 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { queryPages } from './partition.ts';
 
 export interface TenantRecord {
   id: string;
@@ -60,20 +61,9 @@ const indexExistingTenant = async (db: Db, tenantId: string): Promise<void> => {
 /** Every record of a tenant listed on gsi1 under `partition` (tokens, connections). */
 export const listTenantRecords = async <T>(db: Db, partition: string, attribute: string): Promise<T[]> => {
   const out: T[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': partition },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const row of page.Items ?? []) out.push(row[attribute] as T);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const rows of queryPages(db, { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': partition } })) {
+    for (const row of rows) out.push(row[attribute] as T);
+  }
   return out;
 };
 
