@@ -1,7 +1,7 @@
 import { listRunningJobs } from '../store/jobs.ts';
 import type { SyncDeps } from './backfill.ts';
 import { runJob } from './run-job.ts';
-import { WorkQueue } from './work-queue.ts';
+import { startJobQueue } from './job-queue.ts';
 
 export interface JobRunnerOptions extends SyncDeps {
   concurrency?: number;
@@ -12,26 +12,14 @@ export interface JobRunnerOptions extends SyncDeps {
  * Jobs (backfills, replays) running in this process (the local mode): started through `enqueue`, and found
  * again on the `jobs` queue after a restart, to resume from their checkpoints.
  */
-export const startJobRunner = (options: JobRunnerOptions) => {
-  const stopping = new AbortController();
-  const queue = new WorkQueue<string>({
+export const startJobRunner = (options: JobRunnerOptions) =>
+  startJobQueue({
     name: 'jobs',
     concurrency: options.concurrency ?? 2,
-    handle: (jobId) => runJob(options, jobId, stopping.signal),
+    run: (jobId, signal) => runJob(options, jobId, signal),
     discover: () => listRunningJobs(options.db),
-    keyOf: (jobId) => jobId,
     pollMs: options.pollMs ?? 1000,
     log: options.log,
   });
-  queue.start();
-  return {
-    enqueue: (jobId: string) => queue.enqueue(jobId),
-    queue,
-    stop: async () => {
-      stopping.abort();
-      await queue.stop();
-    },
-  };
-};
 
 export type JobRunner = ReturnType<typeof startJobRunner>;

@@ -2,7 +2,7 @@ import { JobConflictError } from '../store/jobs.ts';
 import { type OperationJob, getOperationJob, listRunningOperationJobs, saveOperationJob } from '../store/operation-jobs.ts';
 import { type OperationDeps, type StepResult, erasureStep } from './erasure.ts';
 import { purgeStep } from './tenant-purge.ts';
-import { WorkQueue } from './work-queue.ts';
+import { startJobQueue } from './job-queue.ts';
 
 /** A job failing this many steps in a row (the store throttles for long) is marked failed; DELETE again resumes it. */
 const MAX_ATTEMPTS = 10;
@@ -105,26 +105,14 @@ export const runInline = async (
 };
 
 /** Erasures and purges running in this process (local mode), found again on the `operations` queue after a restart. */
-export const startOperationRunner = (deps: OperationDeps & { pollMs?: number }) => {
-  const stopping = new AbortController();
-  const queue = new WorkQueue<string>({
+export const startOperationRunner = (deps: OperationDeps & { pollMs?: number }) =>
+  startJobQueue({
     name: 'operations',
     concurrency: 1,
-    handle: (jobId) => runOperationJob(deps, jobId, { signal: stopping.signal }),
+    run: (jobId, signal) => runOperationJob(deps, jobId, { signal }),
     discover: () => listRunningOperationJobs(deps.db, deps.clock()),
-    keyOf: (jobId) => jobId,
     pollMs: deps.pollMs ?? 1000,
     log: deps.log,
   });
-  queue.start();
-  return {
-    enqueue: (jobId: string) => queue.enqueue(jobId),
-    queue,
-    stop: async () => {
-      stopping.abort();
-      await queue.stop();
-    },
-  };
-};
 
 export type OperationRunner = ReturnType<typeof startOperationRunner>;
