@@ -16,9 +16,8 @@ import { personKeyedRows } from '../store/erasure-keys.ts';
 import { readRow, rewriteAttributes, rewriteDeliveryBody, rewriteEventPayload, rewriteRow } from '../store/erasure-rewrites.ts';
 import { claimErasure, getErasureMarker, markErased, putTombstone } from '../store/erasures.ts';
 import { type StoredPending, loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
-import { JobConflictError } from '../store/jobs.ts';
 import { keys } from '../store/keys.ts';
-import { type OperationJob, getOperationJob, saveOperationJob } from '../store/operation-jobs.ts';
+import { type OperationJob, createOperationJob, getOperationJob } from '../store/operation-jobs.ts';
 import { type PersonRecord, canonicalResolver, listPersonRecords } from '../store/people.ts';
 import { getTeamMap, putTeamMap } from '../store/teams.ts';
 import { scanPage } from '../store/scan-page.ts';
@@ -113,14 +112,8 @@ export const startErasure = async (
     attempts: 0,
     rev: 1,
   };
-  try {
-    await saveOperationJob(db, job);
-  } catch (error) {
-    if (!(error instanceof JobConflictError)) throw error;
-    const existing = await getOperationJob(db, job.id);
-    if (existing) return { job: existing, created: false };
-    throw error;
-  }
+  const started = await createOperationJob(db, job);
+  if (!started.created) return started;
   // The audit names the pseudonym only: the entry must not bring back what the erasure removes.
   await recordAudit(db, {
     tenantId,

@@ -1,8 +1,7 @@
 import { randomId } from '../core/ids.ts';
 import { recordAudit } from '../store/audit.ts';
 import { deleteConnection, listConnections } from '../store/connections.ts';
-import { JobConflictError } from '../store/jobs.ts';
-import { type OperationJob, getOperationJob, saveOperationJob } from '../store/operation-jobs.ts';
+import { type OperationJob, createOperationJob, getOperationJob } from '../store/operation-jobs.ts';
 import { deleteTenantRecord, getTenantPurge, markTenantPurging, purgeConnectionRows, purgeTenantPage } from '../store/tenant-purge.ts';
 import { deleteToken, listTokens } from '../store/tokens.ts';
 import { INLINE_LEASE_MS, type OperationDeps, type StepResult } from './erasure.ts';
@@ -58,14 +57,8 @@ export const startTenantPurge = async (
     attempts: 0,
     rev: 1,
   };
-  try {
-    await saveOperationJob(db, job);
-  } catch (error) {
-    if (!(error instanceof JobConflictError)) throw error;
-    const existing = await getOperationJob(db, jobId);
-    if (existing) return { job: existing, created: false };
-    throw error;
-  }
+  const started = await createOperationJob(db, job);
+  if (!started.created) return started;
   await recordAudit(db, {
     tenantId: operator.tenantId,
     actor: operator.tokenId,

@@ -117,22 +117,27 @@ export const getJob = async <J extends AnyJobRecord = JobRecord>(db: Db, jobId: 
   return Item ? (JSON.parse(String(Item.job)) as J) : undefined;
 };
 
-/** Writes `next` if the stored job is still at `next.rev - 1` (or absent, for rev 1). */
-export const saveJob = async (db: Db, next: AnyJobRecord): Promise<void> => {
+/**
+ * Writes a job's row if the stored job is still at `rev - 1` (or absent, for rev 1): every kind of
+ * job (backfill, replay, erasure, purge) advances through this one optimistic check.
+ */
+export const putJobRow = async (db: Db, row: Record<string, unknown>, job: { id: string; rev: number }): Promise<void> => {
   try {
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
-        Item: rowOf(next),
-        ConditionExpression: next.rev === 1 ? 'attribute_not_exists(pk)' : 'rev = :previous',
-        ...(next.rev === 1 ? {} : { ExpressionAttributeValues: { ':previous': next.rev - 1 } }),
+        Item: row,
+        ConditionExpression: job.rev === 1 ? 'attribute_not_exists(pk)' : 'rev = :previous',
+        ...(job.rev === 1 ? {} : { ExpressionAttributeValues: { ':previous': job.rev - 1 } }),
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new JobConflictError(next.id);
+    if (error instanceof ConditionalCheckFailedException) throw new JobConflictError(job.id);
     throw error;
   }
 };
+
+export const saveJob = (db: Db, next: AnyJobRecord): Promise<void> => putJobRow(db, rowOf(next), next);
 
 /** Ids of running jobs (discovery only: each is re-read before it runs). */
 export const listRunningJobs = async (db: Db, limit = 25): Promise<string[]> =>

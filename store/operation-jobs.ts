@@ -1,7 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.ts';
-import { JobConflictError, type JobStatus } from './jobs.ts';
+import { JobConflictError, type JobStatus, putJobRow } from './jobs.ts';
 import { keys } from './keys.ts';
 import { listQueued } from './queue.ts';
 
@@ -58,18 +57,17 @@ export const getOperationJob = async (db: Db, jobId: string): Promise<OperationJ
 };
 
 /** Writes `next` if the stored job is still at `next.rev - 1` (or absent, for rev 1). */
-export const saveOperationJob = async (db: Db, next: OperationJob): Promise<void> => {
+export const saveOperationJob = (db: Db, next: OperationJob): Promise<void> => putJobRow(db, rowOf(next), next);
+
+/** Creates a job (rev 1), or returns the one already stored under its id: asking twice starts it once. */
+export const createOperationJob = async (db: Db, job: OperationJob): Promise<{ job: OperationJob; created: boolean }> => {
   try {
-    await db.doc.send(
-      new PutCommand({
-        TableName: db.table,
-        Item: rowOf(next),
-        ConditionExpression: next.rev === 1 ? 'attribute_not_exists(pk)' : 'rev = :previous',
-        ...(next.rev === 1 ? {} : { ExpressionAttributeValues: { ':previous': next.rev - 1 } }),
-      }),
-    );
+    await saveOperationJob(db, job);
+    return { job, created: true };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new JobConflictError(next.id);
+    if (!(error instanceof JobConflictError)) throw error;
+    const existing = await getOperationJob(db, job.id);
+    if (existing) return { job: existing, created: false };
     throw error;
   }
 };
