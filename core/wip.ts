@@ -64,16 +64,28 @@ export const wipAlertId = (subjectKey: string): string => alertId('wip_over_limi
 const NAMED_ITEMS = 5;
 const RELATED_ITEMS = 20;
 
-const asAlertItem = (item: WorkItem): AlertItem => ({ id: item.id, ref: item.ref, title: item.title });
+/** An item in progress as its subject's alert names it, from the item's membership row (store/wip.ts). */
+export interface WipMember {
+  id: string;
+  ref: string;
+  source: WorkItem['source'];
+  title: string;
+  /** the item's last activity when it started counting against the subject */
+  since: string;
+}
+
+export const wipMemberOf = (item: WorkItem): WipMember => ({ id: item.id, ref: item.ref, source: item.source, title: item.title, since: item.activityAt });
+
+const asAlertItem = (member: WipMember): AlertItem => ({ id: member.id, ref: member.ref, title: member.title });
 
 /**
- * The `wip_over_limit` alert of a subject, when it owns more work in progress than its limit;
+ * The `wip_over_limit` alert of a subject, when it has more work in progress than its limit;
  * undefined when the condition does not hold (or the kind is disabled).
  */
-export const evaluateWip = (subject: WipSubject, items: readonly WorkItem[], limit: number, settings: AlertSettings): AlertDraft | undefined => {
-  if (settings.disabledKinds.includes('wip_over_limit') || items.length <= limit) return undefined;
-  // Oldest activity first: the work most likely to be the one to finish or hand over.
-  const ordered = [...items].sort((a, b) => a.activityAt.localeCompare(b.activityAt) || a.ref.localeCompare(b.ref));
+export const evaluateWip = (subject: WipSubject, members: readonly WipMember[], limit: number, settings: AlertSettings): AlertDraft | undefined => {
+  if (settings.disabledKinds.includes('wip_over_limit') || members.length <= limit) return undefined;
+  // In progress the longest first: the work most likely to be the one to finish or hand over.
+  const ordered = [...members].sort((a, b) => a.since.localeCompare(b.since) || a.ref.localeCompare(b.ref));
   const named = ordered.slice(0, NAMED_ITEMS).map(shortName).join(', ');
   const more = ordered.length > NAMED_ITEMS ? ` and ${ordered.length - NAMED_ITEMS} more` : '';
   const who = subject.type === 'team' ? `Team ${subject.name}` : subject.name;
@@ -86,6 +98,6 @@ export const evaluateWip = (subject: WipSubject, items: readonly WorkItem[], lim
     subjectType: subject.type,
     related: ordered.slice(0, RELATED_ITEMS).map(asAlertItem),
     ...(subject.type === 'team' ? { team: subject.name } : {}),
-    message: `${who} has ${items.length} items in progress, over ${whose} WIP limit of ${limit}: ${named}${more}`,
+    message: `${who} has ${members.length} items in progress, over ${whose} WIP limit of ${limit}: ${named}${more}`,
   };
 };

@@ -170,7 +170,7 @@ export const eraseFromItem = async (deps: Pick<OperationDeps, 'db' | 'clock'>, t
     if (next) {
       await syncDerivedRows(deps.db, tenantId, next, record.item);
       await recordContribution(deps.db, tenantId, next, deps.clock());
-      await syncWipMembership(deps.db, tenantId, next, record.item);
+      await syncWipMembership(deps.db, tenantId, next, record.item, deps.clock());
     }
     return true;
   }

@@ -1,11 +1,11 @@
 import type { AlertSettings } from '../core/alerts.ts';
 import { EMPTY_TEAM_MAP } from '../core/teams.ts';
-import { type WipSubject, evaluateWip, subjectTypeOf, wipAlertId, wipLimitOf, wipSubjectsOf } from '../core/wip.ts';
+import { type WipSubject, evaluateWip, subjectTypeOf, wipAlertId, wipLimitOf, wipMemberOf, wipSubjectsOf } from '../core/wip.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import { listAlerts } from '../store/alerts.ts';
 import { applyOrderedDecision } from '../store/ordered-alerts.ts';
 import { getItems } from '../store/item-queries.ts';
-import { type WipRow, readAllWipRows, readWipRows, removeWipRow, syncWipMembership, takeWipTicket } from '../store/wip.ts';
+import { type WipRow, readAllWipRows, readWipRows, retireWipRow, syncWipMembership, takeWipTicket } from '../store/wip.ts';
 import type { AlertDeps } from './alerts.ts';
 import { teamCacheFor } from './team-cache.ts';
 
@@ -13,13 +13,14 @@ import { teamCacheFor } from './team-cache.ts';
  * `wip_over_limit`, one alert per person and per team, kept without transactions:
  * - after every item change the item's membership rows follow its owners, team and status
  *   (store/wip.ts), and each subject it joined or left is evaluated;
- * - evaluating a subject takes a ticket, then counts its rows and confirms each against its item
- *   (strongly consistent reads), and writes its decision (raise, refresh the count, resolve) with the
- *   ticket (store/ordered-alerts.ts): a decision from an older read never overrides one from a newer
- *   read. Every membership change is followed by its writer's evaluation, so the evaluation with the
+ * - evaluating a subject takes a ticket, then reads its rows (one strongly consistent Query of small
+ *   rows, no item read), and writes its decision (raise, refresh the count, resolve) with the ticket
+ *   (store/ordered-alerts.ts): a decision from an older read never overrides one from a newer read.
+ *   Every membership change is followed by its writer's evaluation, so the evaluation with the
  *   highest ticket saw every change and its decision stands: concurrent writers and replays leave one
  *   alert matching the final count, without a spurious resolve in between;
- * - the sweep evaluates every subject of every tenant, for limits that changed and crashes.
+ * - the sweep evaluates every subject of every tenant, for limits that changed, and confirms each
+ *   row against its item, for crashes between an item write and its rows.
  */
 
 /** The subject, named as the item just seen names it, else as its rows do. */
@@ -30,23 +31,40 @@ const subjectOf = (key: string, rows: readonly WipRow[], current?: string): WipS
 });
 
 /**
- * Evaluates one subject's work in progress against its limit: raises, refreshes or resolves its
- * alert. Idempotent; `name`: how the item just seen names the subject.
+ * The rows whose item still counts against the subject (strongly consistent reads); the others,
+ * left by a crash, are retired. Rows written before the hub kept the item's name get it here.
  */
-export const evaluateWipSubject = async (deps: AlertDeps, tenantId: string, subjectKey: string, settings: AlertSettings, name?: string): Promise<void> => {
+const confirmRows = async (deps: AlertDeps, tenantId: string, subjectKey: string, rows: readonly WipRow[]): Promise<WipRow[]> => {
+  const items = await getItems(deps.db, tenantId, [...new Set(rows.map((r) => r.itemId))], { consistent: true });
+  const confirmed: WipRow[] = [];
+  for (const row of rows) {
+    const item = items.get(row.itemId);
+    if (item && wipSubjectsOf(item).some((s) => s.key === subjectKey)) confirmed.push({ ...row, member: row.member ?? wipMemberOf(item) });
+    else await retireWipRow(deps.db, tenantId, row, item?.version ?? row.v, deps.clock());
+  }
+  return confirmed;
+};
+
+export interface WipEvaluation {
+  /** how the item just seen names the subject */
+  name?: string;
+  /** check every row against its item first (the sweep) */
+  confirm?: boolean;
+}
+
+/**
+ * Evaluates one subject's work in progress against its limit: raises, refreshes or resolves its
+ * alert. Idempotent. Its cost is one Query of the subject's rows, plus with `confirm` one read of
+ * each row's item.
+ */
+export const evaluateWipSubject = async (deps: AlertDeps, tenantId: string, subjectKey: string, settings: AlertSettings, options: WipEvaluation = {}): Promise<void> => {
   const { db } = deps;
   const teams = (await teamCacheFor(db).get(tenantId)) ?? EMPTY_TEAM_MAP;
   const ticket = await takeWipTicket(db, tenantId, subjectKey);
-  const rows = await readWipRows(db, tenantId, subjectKey);
-  const items = await getItems(db, tenantId, [...new Set(rows.map((r) => r.itemId))], { consistent: true });
-  const confirmed: WorkItem[] = [];
-  for (const row of rows) {
-    const item = items.get(row.itemId);
-    if (item && wipSubjectsOf(item).some((s) => s.key === subjectKey)) confirmed.push(item);
-    // Left by a crash or an older writer: only a row nobody rewrote since it was read is removed.
-    else await removeWipRow(db, tenantId, subjectKey, row.itemId, { exactly: row.v });
-  }
-  const draft = evaluateWip(subjectOf(subjectKey, rows, name), confirmed, wipLimitOf(subjectKey, settings, teams), settings);
+  const read = await readWipRows(db, tenantId, subjectKey);
+  const rows = options.confirm || read.some((r) => !r.member) ? await confirmRows(deps, tenantId, subjectKey, read) : read;
+  const members = rows.map((r) => r.member!);
+  const draft = evaluateWip(subjectOf(subjectKey, rows, options.name), members, wipLimitOf(subjectKey, settings, teams), settings);
   const alertId = wipAlertId(subjectKey);
   if (await applyOrderedDecision(db, tenantId, { subjectId: subjectKey, alertId, ...(draft ? { draft } : {}) }, ticket, deps.clock())) {
     deps.onEvents?.(tenantId, subjectKey, `ALERT#${alertId}`);
@@ -55,8 +73,8 @@ export const evaluateWipSubject = async (deps: AlertDeps, tenantId: string, subj
 
 /** After an item change: moves its membership rows and evaluates the people and teams it joined or left. */
 export const trackWip = async (deps: AlertDeps, tenantId: string, item: WorkItem, before: WorkItem | undefined, settings: AlertSettings): Promise<void> => {
-  const changed = await syncWipMembership(deps.db, tenantId, item, before);
-  for (const subject of changed) await evaluateWipSubject(deps, tenantId, subject.key, settings, subject.name);
+  const changed = await syncWipMembership(deps.db, tenantId, item, before, deps.clock());
+  for (const subject of changed) await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name });
 };
 
 /**
@@ -71,7 +89,7 @@ export const sweepTenantWip = async (deps: AlertDeps, tenantId: string, settings
     for (const alert of page.items) subjects.add(alert.subject.id);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  for (const key of subjects) await evaluateWipSubject(deps, tenantId, key, settings);
+  for (const key of subjects) await evaluateWipSubject(deps, tenantId, key, settings, { confirm: true });
   return subjects.size;
 };
 
@@ -83,9 +101,9 @@ export const sweepTenantWip = async (deps: AlertDeps, tenantId: string, settings
 export const repairItemWip = async (deps: AlertDeps, tenantId: string, item: WorkItem, present: Set<string>, settings: AlertSettings): Promise<void> => {
   const missing = wipSubjectsOf(item).filter((s) => !present.has(`${s.key}#${item.id}`));
   if (missing.length === 0) return;
-  await syncWipMembership(deps.db, tenantId, item, undefined);
+  await syncWipMembership(deps.db, tenantId, item, undefined, deps.clock());
   for (const subject of missing) {
     present.add(`${subject.key}#${item.id}`);
-    await evaluateWipSubject(deps, tenantId, subject.key, settings, subject.name);
+    await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name, confirm: true });
   }
 };

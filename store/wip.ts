@@ -1,21 +1,25 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type WipSubject, wipSubjectsOf } from '../core/wip.ts';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type WipMember, type WipSubject, wipMemberOf, wipSubjectsOf } from '../core/wip.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { expiryAfter } from '../core/retention.ts';
 import { readPartition } from './partition.ts';
 
 /**
  * Work in progress per person and per team, without counters to repair: one membership row per
  * (subject, item) in the tenant's WIP partition (`T#{t}#WIP / {subject}#{itemId}`), holding the
- * item version that put it there. A subject's WIP is one strongly consistent Query of its rows,
- * so it costs what the subject has in progress, never what the index holds.
+ * item version that wrote it and what an alert names (the item's ref and title). A subject's WIP is
+ * one strongly consistent Query of these small rows: it costs what the subject has in progress,
+ * never what the index holds, and reads no item.
  *
- * Rows are written after the item, conditionally on their version, so a late, older writer can
- * neither remove a row a newer version put nor overwrite it. It can re-create a row a newer version
- * removed, and a crash can leave a row behind: readers therefore re-check every row against its
- * item (see pipeline/wip-alerts.ts), count only the confirmed ones and delete the rest.
+ * Rows only move forward in item versions: they are written after the item, on the condition that
+ * the row is older, and an item that leaves a subject leaves a tombstone (`gone`, expiring
+ * after a day) rather than no row. A late, older writer therefore can neither remove, overwrite nor
+ * re-create what a newer version decided. Only a crash between the item write and its rows leaves
+ * a row wrong; the re-run or the alert sweep, which checks every row against its item
+ * (pipeline/wip-alerts.ts), puts it right.
  */
 export interface WipRow {
   subjectKey: string;
@@ -24,67 +28,105 @@ export interface WipRow {
   v: number;
   /** the subject's name when the row was written (the person's name, the team's) */
   name: string;
+  /** the item as the alert names it; absent on rows written before the hub kept it */
+  member?: WipMember;
 }
+
+/** How long a tombstone stays: far longer than any two writers of one item overlap. */
+const TOMBSTONE_DAYS = 1;
 
 const toRow = (row: Record<string, unknown>): WipRow => ({
   subjectKey: String(row.subject),
   itemId: String(row.itemId),
   v: Number(row.v),
   name: String(row.name ?? row.subject),
+  ...(row.member ? { member: row.member as WipMember } : {}),
 });
 
 const ignoreLostRace = (error: unknown) => {
   if (!(error instanceof ConditionalCheckFailedException)) throw error;
 };
 
+/** Writes a subject's row for an item, unless a newer version of the item already wrote one. */
+const putNewerRow = (db: Db, tenantId: string, subjectKey: string, item: WorkItem, row: Record<string, unknown>) =>
+  db.doc
+    .send(
+      new PutCommand({
+        TableName: db.table,
+        Item: { ...keys.wipMember(tenantId, subjectKey, item.id), tenantId, subject: subjectKey, itemId: item.id, v: item.version, ...row },
+        ConditionExpression: 'attribute_not_exists(pk) OR v < :v',
+        ExpressionAttributeValues: { ':v': item.version },
+      }),
+    )
+    .catch(ignoreLostRace);
+
 /**
  * Moves an item's membership rows from what it counted against before (`before`) to what it
- * counts against now. Returns the subjects whose work in progress may have changed: those added
- * or removed. Without `before` (a new item, or a re-run after a crash) every current subject is
- * written again and returned; a row a crash left for a former subject is dropped by its next count.
+ * counts against now, and renames it in the rows it keeps when its ref or title changed (an erasure
+ * scrubs titles too). Returns the subjects whose work in progress may have changed: those added or
+ * removed. Without `before` (a new item, or a re-run after a crash) every current subject is written
+ * again and returned; a row a crash left for a former subject waits for the sweep.
  */
-export const syncWipMembership = async (db: Db, tenantId: string, item: WorkItem, before: WorkItem | undefined): Promise<WipSubject[]> => {
-  const now = wipSubjectsOf(item);
+export const syncWipMembership = async (db: Db, tenantId: string, item: WorkItem, before: WorkItem | undefined, now: Date): Promise<WipSubject[]> => {
+  const current = wipSubjectsOf(item);
   const was = wipSubjectsOf(before);
-  const nowKeys = new Set(now.map((s) => s.key));
+  const currentKeys = new Set(current.map((s) => s.key));
   const wasKeys = new Set(was.map((s) => s.key));
-  const added = now.filter((s) => !wasKeys.has(s.key));
-  const removed = was.filter((s) => !nowKeys.has(s.key));
-  for (const subject of added) {
-    await db.doc
-      .send(
-        new PutCommand({
-          TableName: db.table,
-          Item: { ...keys.wipMember(tenantId, subject.key, item.id), tenantId, subject: subject.key, itemId: item.id, v: item.version, name: subject.name },
-          ConditionExpression: 'attribute_not_exists(pk) OR v < :v',
-          ExpressionAttributeValues: { ':v': item.version },
-        }),
-      )
-      .catch(ignoreLostRace);
+  const added = current.filter((s) => !wasKeys.has(s.key));
+  const removed = was.filter((s) => !currentKeys.has(s.key));
+  for (const subject of added) await putNewerRow(db, tenantId, subject.key, item, { name: subject.name, member: wipMemberOf(item) });
+  const expiresAt = expiryAfter(now.toISOString(), TOMBSTONE_DAYS);
+  for (const subject of removed) await putNewerRow(db, tenantId, subject.key, item, { gone: true, expiresAt });
+  if (before && (before.title !== item.title || before.ref !== item.ref)) {
+    for (const subject of current.filter((s) => wasKeys.has(s.key))) await renameInRow(db, tenantId, subject.key, item);
   }
-  for (const subject of removed) await removeWipRow(db, tenantId, subject.key, item.id, { olderThan: item.version });
   return [...added, ...removed];
 };
 
-/** Deletes a membership row written by a version older than `olderThan`, or exactly `version`. */
-export const removeWipRow = async (db: Db, tenantId: string, subjectKey: string, itemId: string, version: { olderThan: number } | { exactly: number }) => {
-  const [condition, value] = 'olderThan' in version ? ['v < :v', version.olderThan] : ['v = :v', version.exactly];
+/** Sets the item's ref and title in a subject's row it stays in, unless a newer version wrote the row. */
+const renameInRow = (db: Db, tenantId: string, subjectKey: string, item: WorkItem) =>
+  db.doc
+    .send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.wipMember(tenantId, subjectKey, item.id),
+        UpdateExpression: 'SET v = :v, #member.#ref = :ref, #member.#title = :title',
+        ConditionExpression: 'attribute_exists(#member) AND v < :v AND attribute_not_exists(gone)',
+        ExpressionAttributeNames: { '#member': 'member', '#ref': 'ref', '#title': 'title' },
+        ExpressionAttributeValues: { ':v': item.version, ':ref': item.ref, ':title': item.title },
+      }),
+    )
+    .catch(ignoreLostRace);
+
+/**
+ * Replaces a row the sweep found wrong (its item no longer counts against the subject) with a
+ * tombstone at the item's version `version`, unless the row was rewritten since it was read.
+ */
+export const retireWipRow = async (db: Db, tenantId: string, row: WipRow, version: number, now: Date) => {
   await db.doc
     .send(
-      new DeleteCommand({
+      new PutCommand({
         TableName: db.table,
-        Key: keys.wipMember(tenantId, subjectKey, itemId),
-        ConditionExpression: condition,
-        ExpressionAttributeValues: { ':v': value },
+        Item: {
+          ...keys.wipMember(tenantId, row.subjectKey, row.itemId),
+          tenantId,
+          subject: row.subjectKey,
+          itemId: row.itemId,
+          v: Math.max(version, row.v),
+          gone: true,
+          expiresAt: expiryAfter(now.toISOString(), TOMBSTONE_DAYS),
+        },
+        ConditionExpression: 'v = :v',
+        ExpressionAttributeValues: { ':v': row.v },
       }),
     )
     .catch(ignoreLostRace);
 };
 
 const queryRows = async (db: Db, tenantId: string, prefix?: string): Promise<WipRow[]> =>
-  (await readPartition(db, keys.wipOf(tenantId), prefix)).map(toRow);
+  (await readPartition(db, keys.wipOf(tenantId), prefix)).filter((row) => row.gone !== true).map(toRow);
 
-/** The membership rows of one subject (strongly consistent). */
+/** The membership rows of one subject (strongly consistent), tombstones left out. */
 export const readWipRows = (db: Db, tenantId: string, subjectKey: string): Promise<WipRow[]> =>
   queryRows(db, tenantId, keys.wipMember(tenantId, subjectKey, '').sk);
 

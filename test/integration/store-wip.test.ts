@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { evaluateWip, wipAlertId, wipSubjectsOf } from '../../core/wip.ts';
+import { evaluateWip, wipAlertId, wipMemberOf, wipSubjectsOf } from '../../core/wip.ts';
 import { DEFAULT_ALERT_SETTINGS } from '../../core/alerts.ts';
 import { applyChange } from '../../core/merge.ts';
 import type { WorkItem } from '../../core/work-item.ts';
@@ -9,6 +9,9 @@ import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { applyOrderedDecision } from '../../store/ordered-alerts.ts';
 import { acquireSweepLease, readSweepLease, recordSweepProgress, releaseSweepLease } from '../../store/sweep-lease.ts';
 import { readWipRows, syncWipMembership, takeWipTicket } from '../../store/wip.ts';
+import { loadItem, saveItem } from '../../store/items.ts';
+import { evaluateWipSubject } from '../../pipeline/wip-alerts.ts';
+import { createJsonLogger } from '../../functions/log.ts';
 import { at, githubPerson, upsert } from '../fixtures/work-items.ts';
 import { uniqueTable } from '../support/hub.ts';
 
@@ -34,12 +37,44 @@ describe('WIP membership rows, ordered alert decisions and the sweep lease', () 
   it('never lets an older version remove or overwrite what a newer version wrote', async () => {
     const tenant = 'ten_rows';
     const [v1, v2] = versions();
-    await syncWipMembership(db, tenant, v2, v1);
-    // v1's processing comes late: it may re-create Alice's row, but never touch Bob's.
-    await syncWipMembership(db, tenant, v1, undefined);
+    await syncWipMembership(db, tenant, v2, v1, NOW);
+    // v1's processing comes late: Alice's row left a tombstone v1 cannot bring back, and Bob's stays.
+    await syncWipMembership(db, tenant, v1, undefined, NOW);
+    expect(await readWipRows(db, tenant, `person:${alice.id}`)).toEqual([]);
     expect((await readWipRows(db, tenant, `person:${bob.id}`)).map((r) => r.v)).toEqual([v2.version]);
-    await syncWipMembership(db, tenant, { ...v1, status: { name: 'closed', category: 'done' } }, v2);
+    await syncWipMembership(db, tenant, { ...v1, status: { name: 'closed', category: 'done' } }, v2, NOW);
     expect(await readWipRows(db, tenant, `person:${bob.id}`)).toHaveLength(1);
+  });
+
+  it('renames an item in the rows it stays in when its title changes, never from an older version', async () => {
+    const tenant = 'ten_rename';
+    const [, v2] = versions();
+    await syncWipMembership(db, tenant, v2, undefined, NOW);
+    const renamed = { ...v2, version: v2.version + 1, title: 'Renamed' };
+    await syncWipMembership(db, tenant, renamed, v2, NOW);
+    await syncWipMembership(db, tenant, { ...v2, title: 'Old news' }, { ...v2, version: v2.version - 1 }, NOW);
+    expect((await readWipRows(db, tenant, `person:${bob.id}`)).map((r) => r.member?.title)).toEqual(['Renamed']);
+  });
+
+  it('counts the rows as they are after a change, and the sweep retires a row a crash left behind', async () => {
+    const tenant = 'ten_crash';
+    const deps = { db, clock: () => NOW, log: createJsonLogger('silent') };
+    const settings = { ...DEFAULT_ALERT_SETTINGS, wipLimitPerPerson: 0 };
+    const aliceKey = `person:${alice.id}`;
+    const [v1, v2] = versions();
+    await saveItem(db, await loadItem(db, tenant, v1.id), v1, []);
+    await syncWipMembership(db, tenant, v1, undefined, NOW);
+    // Handed to Bob, but the process died after the item write, before its rows moved.
+    await saveItem(db, await loadItem(db, tenant, v1.id), v2, []);
+
+    await evaluateWipSubject(deps, tenant, aliceKey, settings);
+    expect((await loadAlertRecord(db, tenant, aliceKey, wipAlertId(aliceKey))).alert?.state).toBe('open');
+    await evaluateWipSubject(deps, tenant, aliceKey, settings, { confirm: true });
+    expect((await loadAlertRecord(db, tenant, aliceKey, wipAlertId(aliceKey))).alert?.state).toBe('resolved');
+    expect(await readWipRows(db, tenant, aliceKey)).toEqual([]);
+    // The retired row is a tombstone: the late processing of v1 cannot bring it back.
+    await syncWipMembership(db, tenant, v1, undefined, NOW);
+    expect(await readWipRows(db, tenant, aliceKey)).toEqual([]);
   });
 
   it('applies the decision of the latest ticket only, and refreshes an open alert without an event', async () => {
@@ -47,7 +82,7 @@ describe('WIP membership rows, ordered alert decisions and the sweep lease', () 
     const key = `person:${alice.id}`;
     const [v1] = versions();
     const subject = wipSubjectsOf(v1)[0]!;
-    const over = evaluateWip(subject, [v1, v1], 1, DEFAULT_ALERT_SETTINGS)!;
+    const over = evaluateWip(subject, [wipMemberOf(v1), wipMemberOf(v1)], 1, DEFAULT_ALERT_SETTINGS)!;
     const early = await takeWipTicket(db, tenant, key);
     const late = await takeWipTicket(db, tenant, key);
     expect(late).toBeGreaterThan(early);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_SETTINGS } from '../../core/alerts.ts';
 import { computeWorkload } from '../../core/views.ts';
-import { evaluateWip, wipLimitOf, wipSubjectsOf, workloadLimitsOf } from '../../core/wip.ts';
+import { evaluateWip, wipLimitOf, wipMemberOf, wipSubjectsOf, workloadLimitsOf } from '../../core/wip.ts';
 import { githubPerson, indexedItem } from '../fixtures/work-items.ts';
 
 const dana = githubPerson('dana', 7, { name: 'Dana' });
@@ -44,7 +44,7 @@ describe('work in progress per person and team', () => {
 
   it('raises only over the limit, naming the person, the count and the limit', () => {
     const subject = wipSubjectsOf(item(1))[0]!;
-    const items = [1, 2, 3, 4, 5, 6, 7].map((n) => item(n));
+    const items = [1, 2, 3, 4, 5, 6, 7].map((n) => wipMemberOf(item(n)));
     expect(evaluateWip(subject, items.slice(0, 5), 5, DEFAULT_ALERT_SETTINGS)).toBeUndefined();
     const alert = evaluateWip(subject, items, 5, DEFAULT_ALERT_SETTINGS)!;
     expect(alert).toMatchObject({ kind: 'wip_over_limit', subjectType: 'person', subject: { id: `person:${dana.id}`, title: 'Dana' } });
