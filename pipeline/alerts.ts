@@ -233,7 +233,7 @@ export const sweepAlerts = async (deps: AlertDeps, options: AlertSweepOptions = 
           if (!tenants.has(tenantId)) {
             const rows = await readAllWipRows(db, tenantId);
             tenants.set(tenantId, new Set(rows.map((r) => `${r.subjectKey}#${r.itemId}`)));
-            report.wipSubjects += await sweepTenantWip(deps, tenantId, thresholds, rows);
+            report.wipSubjects += await sweepTenantWip(deps, tenantId, thresholds, { rows, confirm: true });
           }
           const { item } = await evaluate(deps, tenantId, itemId, thresholds);
           if (item) await repairItemWip(deps, tenantId, item, tenants.get(tenantId)!, thresholds);

@@ -15,6 +15,7 @@ export interface PipelineOptions {
   publisher: EventPublisher;
   clock: Clock;
   log: Logger;
+  /** deliveries processed at once (default 4) and item outboxes drained at once (default 8) */
   concurrency?: number;
   pollMs?: number;
   connections?: ConnectionCache;
@@ -47,7 +48,9 @@ export const startPipeline = (options: PipelineOptions) => {
   });
   const processor = new WorkQueue<string>({
     name: 'processor',
-    concurrency: options.concurrency ?? 8,
+    // The local engine is one process shared with the ack path: more deliveries at once only queue
+    // in it and slow acknowledgements (at 8: 96 acks/s; at 4: 225/s, for the same end-to-end rate).
+    concurrency: options.concurrency ?? 4,
     handle: async (pk) => {
       const outcome = await processDelivery(
         { ...options, onEvents: (tenantId, itemId, sk) => publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }) },

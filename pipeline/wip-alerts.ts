@@ -78,18 +78,20 @@ export const trackWip = async (deps: AlertDeps, tenantId: string, item: WorkItem
 };
 
 /**
- * The sweep's pass over one tenant: every person and team with work in progress, and every open
- * `wip_over_limit` alert (whose subject may have none left), evaluated against today's settings.
+ * Every person and team of a tenant with work in progress, and every open `wip_over_limit` alert
+ * (whose subject may have none left), evaluated against `settings`: the sweep's pass, which also
+ * confirms each row against its item (`confirm`, given the tenant's `rows` it read), and what a
+ * change of limits runs at once, from the rows alone.
  */
-export const sweepTenantWip = async (deps: AlertDeps, tenantId: string, settings: AlertSettings, rows?: WipRow[]): Promise<number> => {
-  const subjects = new Set((rows ?? (await readAllWipRows(deps.db, tenantId))).map((r) => r.subjectKey));
+export const sweepTenantWip = async (deps: AlertDeps, tenantId: string, settings: AlertSettings, options: { rows?: WipRow[]; confirm?: boolean } = {}): Promise<number> => {
+  const subjects = new Set((options.rows ?? (await readAllWipRows(deps.db, tenantId))).map((r) => r.subjectKey));
   let cursor: string | undefined;
   do {
     const page = await listAlerts(deps.db, tenantId, { kind: 'wip_over_limit', state: 'open' }, { limit: 100, ...(cursor ? { cursor } : {}) });
     for (const alert of page.items) subjects.add(alert.subject.id);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  for (const key of subjects) await evaluateWipSubject(deps, tenantId, key, settings, { confirm: true });
+  for (const key of subjects) await evaluateWipSubject(deps, tenantId, key, settings, { confirm: options.confirm ?? false });
   return subjects.size;
 };
 
