@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createConnectorRegistry } from '../connectors/index.ts';
@@ -43,6 +44,9 @@ export interface LocalHubOptions {
  * Creates the default tenant and, when no TRIBUTARY_ADMIN_TOKEN is configured, an operator token
  * on the very first start only. Returns that token so it can be printed once.
  */
+/** How long an idle connection stays open: longer than the 60 s of common load balancers and proxies. */
+const KEEP_ALIVE_MS = 65_000;
+
 const bootstrap = async (db: Db, config: Config): Promise<string | undefined> => {
   const now = new Date();
   await createTenant(db, { id: DEFAULT_TENANT, name: 'Default', createdAt: now.toISOString() });
@@ -126,7 +130,11 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     onJobStarted: jobs.enqueue,
     onOperationStarted: operations.enqueue,
   });
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }) as Server;
+  // Idle connections outlive those of the proxies and tunnels that pool them (load balancers idle
+  // out at 60 s): a server that closes first races a request the proxy just sent on it.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   publicUrl ||= `http://localhost:${port}`;

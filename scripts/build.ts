@@ -5,10 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { eventSchemas } from '../functions/http/routes/events.ts';
+import { UNBUNDLED_PACKAGES } from '../infra/definitions.ts';
 
 /**
  * `npm run build`: one ESM bundle per Lambda function in dist/<name>/index.mjs (handler
- * `index.handler`), the AWS SDK included so versions are pinned by the lockfile, plus the event
+ * `index.handler`), the AWS SDK included so versions are pinned by the lockfile (jira.js excepted:
+ * it is installed beside the bundle, see infra/definitions.ts), plus the event
  * catalog as JSON Schemas (dist/event-schemas.json) for consumers to generate types from.
  * `sst deploy` bundles the same entry points itself; this build checks they bundle, and reports sizes.
  */
@@ -41,6 +43,8 @@ export const bundle = async (name: string, entry: string, outdir: string): Promi
     chunkNames: 'chunks/[name]-[hash]',
     splitting: true,
     bundle: true,
+    // Installed beside the bundle when deployed (infra/definitions.ts), as `sst deploy` does.
+    external: [...UNBUNDLED_PACKAGES],
     platform: 'node',
     target: 'node22',
     format: 'esm',

@@ -2,9 +2,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type WipMember, type WipSubject, wipMemberOf, wipSubjectsOf } from '../core/wip.ts';
 import type { WorkItem } from '../core/work-item.ts';
+import { expiryAfter } from '../core/retention.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
-import { expiryAfter } from '../core/retention.ts';
 import { readPartition } from './partition.ts';
 
 /**
@@ -18,8 +18,8 @@ import { readPartition } from './partition.ts';
  * the row is older, and an item that leaves a subject leaves a tombstone (`gone`, expiring
  * after a day) rather than no row. A late, older writer therefore can neither remove, overwrite nor
  * re-create what a newer version decided. Only a crash between the item write and its rows leaves
- * a row wrong; the re-run or the alert sweep, which checks every row against its item
- * (pipeline/wip-alerts.ts), puts it right.
+ * a row wrong: the delivery's re-run writes the rows it missed, and the alert sweep, which checks
+ * every row against its item (pipeline/wip-alerts.ts), retires those left for a former subject.
  */
 export interface WipRow {
   subjectKey: string;
@@ -34,6 +34,8 @@ export interface WipRow {
 
 /** How long a tombstone stays: far longer than any two writers of one item overlap. */
 const TOMBSTONE_DAYS = 1;
+
+const tombstone = (now: Date) => ({ gone: true, expiresAt: expiryAfter(now.toISOString(), TOMBSTONE_DAYS) });
 
 const toRow = (row: Record<string, unknown>): WipRow => ({
   subjectKey: String(row.subject),
@@ -75,8 +77,7 @@ export const syncWipMembership = async (db: Db, tenantId: string, item: WorkItem
   const added = current.filter((s) => !wasKeys.has(s.key));
   const removed = was.filter((s) => !currentKeys.has(s.key));
   for (const subject of added) await putNewerRow(db, tenantId, subject.key, item, { name: subject.name, member: wipMemberOf(item) });
-  const expiresAt = expiryAfter(now.toISOString(), TOMBSTONE_DAYS);
-  for (const subject of removed) await putNewerRow(db, tenantId, subject.key, item, { gone: true, expiresAt });
+  for (const subject of removed) await putNewerRow(db, tenantId, subject.key, item, tombstone(now));
   if (before && (before.title !== item.title || before.ref !== item.ref)) {
     for (const subject of current.filter((s) => wasKeys.has(s.key))) await renameInRow(db, tenantId, subject.key, item);
   }
@@ -113,8 +114,7 @@ export const retireWipRow = async (db: Db, tenantId: string, row: WipRow, versio
           subject: row.subjectKey,
           itemId: row.itemId,
           v: Math.max(version, row.v),
-          gone: true,
-          expiresAt: expiryAfter(now.toISOString(), TOMBSTONE_DAYS),
+          ...tombstone(now),
         },
         ConditionExpression: 'v = :v',
         ExpressionAttributeValues: { ':v': row.v },

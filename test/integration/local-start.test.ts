@@ -33,6 +33,13 @@ describe('npm start on a fresh data directory', () => {
     expect(response.status).toBe(201);
   }, 60_000);
 
+  it('keeps idle connections open longer than the proxies in front of it', async () => {
+    const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-keepalive-')) });
+    children.push(hub.child);
+    // A server closing an idle connection first races the request a proxy just sent on it.
+    expect((await fetch(`${hub.url}/healthz`)).headers.get('keep-alive')).toBe('timeout=65');
+  }, 60_000);
+
   it('refuses to start with invalid configuration, listing every bad key', async () => {
     const error = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'x-')), TRIBUTARY_ADMIN_TOKEN: 'short', TRIBUTARY_MAX_BODY_BYTES: '-1' }).catch(
       (e: Error) => e,
