@@ -40,13 +40,13 @@ export interface LocalHubOptions {
   limits?: Partial<RequestLimits>;
 }
 
+/** How long an idle connection stays open: longer than the 60 s of common load balancers and proxies. */
+const KEEP_ALIVE_MS = 65_000;
+
 /**
  * Creates the default tenant and, when no TRIBUTARY_ADMIN_TOKEN is configured, an operator token
  * on the very first start only. Returns that token so it can be printed once.
  */
-/** How long an idle connection stays open: longer than the 60 s of common load balancers and proxies. */
-const KEEP_ALIVE_MS = 65_000;
-
 const bootstrap = async (db: Db, config: Config): Promise<string | undefined> => {
   const now = new Date();
   await createTenant(db, { id: DEFAULT_TENANT, name: 'Default', createdAt: now.toISOString() });

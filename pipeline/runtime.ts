@@ -49,7 +49,7 @@ export const startPipeline = (options: PipelineOptions) => {
   const processor = new WorkQueue<string>({
     name: 'processor',
     // The local engine is one process shared with the ack path: more deliveries at once only queue
-    // in it and slow acknowledgements (at 8: 96 acks/s; at 4: 225/s, for the same end-to-end rate).
+    // in it and slow acknowledgements (at 8: 96 acks/s; at 4: 225/s, for about the same end-to-end rate).
     concurrency: options.concurrency ?? 4,
     handle: async (pk) => {
       const outcome = await processDelivery(
