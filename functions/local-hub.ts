@@ -64,7 +64,16 @@ const bootstrap = async (db: Db, config: Config): Promise<string | undefined> =>
 export const startLocalHub = async (options: LocalHubOptions) => {
   const { config } = options;
   const log = options.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
-  const engine = config.DYNAMODB_ENDPOINT ? undefined : await startEmbeddedEngineProcess({ path: join(config.TRIBUTARY_DATA_DIR, 'engine') });
+  const engine = config.DYNAMODB_ENDPOINT
+    ? undefined
+    : await startEmbeddedEngineProcess({
+        path: join(config.TRIBUTARY_DATA_DIR, 'engine'),
+        // Without its engine the hub can neither acknowledge nor process anything: it stops rather than answer 503s forever.
+        onUnexpectedExit: (how) => {
+          log.error(`The embedded engine stopped (${how}); the hub stops too. Everything acknowledged is on disk: run npm start again.`);
+          process.exit(1);
+        },
+      });
   const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint, table: config.TRIBUTARY_TABLE, retention: retentionPolicyOf(config) });
   await ensureTable(db);
   const bootstrapToken = await bootstrap(db, config);

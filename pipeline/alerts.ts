@@ -16,7 +16,8 @@ import { exploreGraph } from '../store/graph.ts';
 import { getItems } from '../store/item-queries.ts';
 import { type SweepLease, acquireSweepLease, recordSweepProgress, releaseSweepLease } from '../store/sweep-lease.ts';
 import { readAllWipRows } from '../store/wip.ts';
-import { repairItemWip, sweepTenantWip, trackWip } from './wip-alerts.ts';
+import { evaluateWipSubject, repairItemWip, sweepTenantWip } from './wip-alerts.ts';
+import type { WipSubject } from '../core/wip.ts';
 
 /*
  * Dependency state and alerts, kept current without transactions:
@@ -157,13 +158,19 @@ const raise = async (deps: AlertDeps, tenantId: string, alert: AlertDraft, now: 
 /**
  * After a change to an item: the item and everything linked with it, in either direction, now or
  * before the change (`before`): the other end of a removed link must learn it is no longer blocked.
+ * Then the people and teams whose work in progress the change moved (`wipMoved`: the subjects
+ * whose membership rows the writer just changed).
  */
-export const evaluateAround = async (deps: AlertDeps, tenantId: string, itemId: string, before?: WorkItem): Promise<void> => {
+export const evaluateAround = async (
+  deps: AlertDeps,
+  tenantId: string,
+  itemId: string,
+  change: { before?: WorkItem; wipMoved?: readonly WipSubject[] } = {},
+): Promise<void> => {
   const settings = await loadAlertSettings(deps.db, tenantId);
-  const { neighbourIds: neighbours, item } = await evaluate(deps, tenantId, itemId, settings);
-  // The people and teams whose work in progress the change moved (its owners, team or status).
-  if (item) await trackWip(deps, tenantId, item, before, settings);
-  const formerly = (before?.links ?? []).map((l) => itemIdForRef(l.target)).filter((id) => id !== itemId);
+  const { neighbourIds: neighbours } = await evaluate(deps, tenantId, itemId, settings);
+  for (const subject of change.wipMoved ?? []) await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name });
+  const formerly = (change.before?.links ?? []).map((l) => itemIdForRef(l.target)).filter((id) => id !== itemId);
   for (const id of [...new Set([...neighbours, ...formerly])].slice(0, MAX_NEIGHBOURS)) await evaluateItem(deps, tenantId, id, settings);
 };
 

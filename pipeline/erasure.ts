@@ -205,7 +205,7 @@ const queryIndexPage = async (db: Db, partition: string, cursor: Record<string, 
 
 /** Partitions the scan must never touch: they hold what the erasure itself works from. */
 const keepPartitions = (tenantId: string) => new Set([keys.peopleOf(tenantId), keys.erasuresOf(tenantId)]);
-/** Partitions holding no free text about people: counters, settings, the team map (its own phase), lookups of refs. */
+/** Partitions holding no free text about people: counters, settings, the team map (its own phase), lookups of refs, WIP rows. */
 const derivedPartitions = (tenantId: string) =>
   new Set([
     keys.aggregateShards(tenantId),
@@ -213,6 +213,8 @@ const derivedPartitions = (tenantId: string) =>
     keys.teamMap(tenantId).pk,
     keys.settings(tenantId).pk,
     keys.jiraProjectsOf(tenantId),
+    // WIP rows: renamed with their item (store/wip.ts), and a person's own rows are deleted by key.
+    keys.wipOf(tenantId),
   ]);
 
 /** One bounded step of an erasure: one page of items, alerts or the table scan, or one of the single-shot phases. */

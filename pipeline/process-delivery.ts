@@ -12,6 +12,7 @@ import type { ConnectionCache } from './connection-cache.ts';
 import { type DeliveryRecord, countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
 import { loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
 import { recordContribution } from '../store/aggregates.ts';
+import { syncWipMembership } from '../store/wip.ts';
 import { recordPeople } from '../store/people.ts';
 import { mergeOnVerifiedEmail } from '../store/verified-email-merge.ts';
 import { withMappedTeam } from '../core/teams.ts';
@@ -67,13 +68,15 @@ export const applyOne = async (
     const next = applyChange(record.item, change);
     if (!next) {
       // Already applied (a re-run after a crash) or stale: make sure derived rows match the state.
-      if (record.item) await syncDerivedRows(deps.db, tenantId, record.item, undefined);
-      if (record.item) await recordContribution(deps.db, tenantId, record.item, deps.clock());
-      if (record.item) await recordPeople(deps.db, tenantId, record.item, undefined, deps.clock());
-      if (record.item) await mergeOnVerifiedEmail(deps.db, tenantId, record.item, undefined, deps.clock());
+      if (!record.item) return undefined;
+      const wipMoved = await syncWipMembership(deps.db, tenantId, record.item, undefined, deps.clock());
+      await syncDerivedRows(deps.db, tenantId, record.item, undefined);
+      await recordContribution(deps.db, tenantId, record.item, deps.clock());
+      await recordPeople(deps.db, tenantId, record.item, undefined, deps.clock());
+      await mergeOnVerifiedEmail(deps.db, tenantId, record.item, undefined, deps.clock());
       if (record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
       // Also on a re-run: a crash may have come before the dependency state and alerts were written.
-      if (record.item) await evaluateAround(deps, tenantId, itemId);
+      await evaluateAround(deps, tenantId, itemId, { wipMoved });
       return record.item;
     }
     const events = eventsForChange(record.item, next, { tenantId, causationKey, time: deps.clock().toISOString() });
@@ -83,13 +86,15 @@ export const applyOne = async (
       if (error instanceof VersionConflictError) continue;
       throw error;
     }
+    // First, since only the alert sweep puts right a subject's row that a failure here left behind.
+    const wipMoved = await syncWipMembership(deps.db, tenantId, next, record.item, deps.clock());
     await syncDerivedRows(deps.db, tenantId, next, record.item);
     await recordContribution(deps.db, tenantId, next, deps.clock());
     await recordPeople(deps.db, tenantId, next, record.item, deps.clock());
     await mergeOnVerifiedEmail(deps.db, tenantId, next, record.item, deps.clock());
     if (events.length > 0 || record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
     // After the item and its reverse edges are written: its blocked flag, its dependents', their alerts.
-    await evaluateAround(deps, tenantId, itemId, record.item);
+    await evaluateAround(deps, tenantId, itemId, { before: record.item, wipMoved });
     return next;
   }
   throw new Error(`Gave up on ${refOfChange(change)} after ${MAX_CONFLICT_RETRIES} write conflicts`);

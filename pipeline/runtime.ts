@@ -15,7 +15,7 @@ export interface PipelineOptions {
   publisher: EventPublisher;
   clock: Clock;
   log: Logger;
-  /** deliveries processed at once (default 4) and item outboxes drained at once (default 8) */
+  /** when set, both how many deliveries are processed and how many item outboxes are drained at once (defaults: 4 and 8) */
   concurrency?: number;
   pollMs?: number;
   connections?: ConnectionCache;

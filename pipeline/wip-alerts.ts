@@ -5,14 +5,15 @@ import type { WorkItem } from '../core/work-item.ts';
 import { listAlerts } from '../store/alerts.ts';
 import { applyOrderedDecision } from '../store/ordered-alerts.ts';
 import { getItems } from '../store/item-queries.ts';
-import { type WipRow, readAllWipRows, readWipRows, retireWipRow, syncWipMembership, takeWipTicket } from '../store/wip.ts';
+import { type WipRow, keepWipMember, readAllWipRows, readWipRows, retireWipRow, syncWipMembership, takeWipTicket } from '../store/wip.ts';
 import type { AlertDeps } from './alerts.ts';
 import { teamCacheFor } from './team-cache.ts';
 
 /*
  * `wip_over_limit`, one alert per person and per team, kept without transactions:
  * - after every item change the item's membership rows follow its owners, team and status
- *   (store/wip.ts), and each subject it joined or left is evaluated;
+ *   (store/wip.ts, right after the item write), and each subject it joined or left is evaluated
+ *   (pipeline/alerts.ts `evaluateAround`);
  * - evaluating a subject takes a ticket, then reads its rows (one strongly consistent Query of small
  *   rows, no item read), and writes its decision (raise, refresh the count, resolve) with the ticket
  *   (store/ordered-alerts.ts): a decision from an older read never overrides one from a newer read.
@@ -32,15 +33,22 @@ const subjectOf = (key: string, rows: readonly WipRow[], current?: string): WipS
 
 /**
  * The rows whose item still counts against the subject (strongly consistent reads); the others,
- * left by a crash, are retired. Rows written before the hub kept the item's name get it here.
+ * left by a crash, are retired. A row written before the hub kept the item's name gets it.
  */
 const confirmRows = async (deps: AlertDeps, tenantId: string, subjectKey: string, rows: readonly WipRow[]): Promise<WipRow[]> => {
   const items = await getItems(deps.db, tenantId, [...new Set(rows.map((r) => r.itemId))], { consistent: true });
   const confirmed: WipRow[] = [];
   for (const row of rows) {
     const item = items.get(row.itemId);
-    if (item && wipSubjectsOf(item).some((s) => s.key === subjectKey)) confirmed.push({ ...row, member: row.member ?? wipMemberOf(item) });
-    else await retireWipRow(deps.db, tenantId, row, item?.version ?? row.v, deps.clock());
+    if (!item || !wipSubjectsOf(item).some((s) => s.key === subjectKey)) {
+      await retireWipRow(deps.db, tenantId, row, item?.version ?? row.v, deps.clock());
+    } else if (row.member) {
+      confirmed.push(row);
+    } else {
+      const member = wipMemberOf(item);
+      await keepWipMember(deps.db, tenantId, row, member);
+      confirmed.push({ ...row, member });
+    }
   }
   return confirmed;
 };
@@ -62,7 +70,10 @@ export const evaluateWipSubject = async (deps: AlertDeps, tenantId: string, subj
   const teams = (await teamCacheFor(db).get(tenantId)) ?? EMPTY_TEAM_MAP;
   const ticket = await takeWipTicket(db, tenantId, subjectKey);
   const read = await readWipRows(db, tenantId, subjectKey);
-  const rows = options.confirm || read.some((r) => !r.member) ? await confirmRows(deps, tenantId, subjectKey, read) : read;
+  // Rows without the item's name (written before the hub kept it) are checked and named once.
+  const unchecked = options.confirm ? read : read.filter((r) => !r.member);
+  const checked = unchecked.length > 0 ? await confirmRows(deps, tenantId, subjectKey, unchecked) : [];
+  const rows = options.confirm ? checked : [...read.filter((r) => r.member), ...checked];
   const members = rows.map((r) => r.member!);
   const draft = evaluateWip(subjectOf(subjectKey, rows, options.name), members, wipLimitOf(subjectKey, settings, teams), settings);
   const alertId = wipAlertId(subjectKey);
@@ -71,19 +82,13 @@ export const evaluateWipSubject = async (deps: AlertDeps, tenantId: string, subj
   }
 };
 
-/** After an item change: moves its membership rows and evaluates the people and teams it joined or left. */
-export const trackWip = async (deps: AlertDeps, tenantId: string, item: WorkItem, before: WorkItem | undefined, settings: AlertSettings): Promise<void> => {
-  const changed = await syncWipMembership(deps.db, tenantId, item, before, deps.clock());
-  for (const subject of changed) await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name });
-};
-
 /**
  * Every person and team of a tenant with work in progress, and every open `wip_over_limit` alert
  * (whose subject may have none left), evaluated against `settings`: the sweep's pass, which also
  * confirms each row against its item (`confirm`, given the tenant's `rows` it read), and what a
  * change of limits runs at once, from the rows alone.
  */
-export const sweepTenantWip = async (deps: AlertDeps, tenantId: string, settings: AlertSettings, options: { rows?: WipRow[]; confirm?: boolean } = {}): Promise<number> => {
+export const sweepTenantWip = async (deps: AlertDeps, tenantId: string, settings: AlertSettings, options: Pick<WipEvaluation, 'confirm'> & { rows?: WipRow[] } = {}): Promise<number> => {
   const subjects = new Set((options.rows ?? (await readAllWipRows(deps.db, tenantId))).map((r) => r.subjectKey));
   let cursor: string | undefined;
   do {

@@ -82,7 +82,13 @@ const ENGINE_HEAP_MIB = 384;
  * the other core instead of the hub's event loop. The child stops when its stdin closes, which
  * also happens when this process dies without cleaning up.
  */
-export const startEmbeddedEngineProcess = async (options: { path?: string } = {}): Promise<EmbeddedEngine> => {
+export const startEmbeddedEngineProcess = async (
+  options: {
+    path?: string;
+    /** called when the engine process stops without `close()` (killed, out of memory) */
+    onUnexpectedExit?: (how: string) => void;
+  } = {},
+): Promise<EmbeddedEngine> => {
   const script = join(import.meta.dirname, 'embedded-engine-process.ts');
   const heap = `--max-old-space-size=${ENGINE_HEAP_MIB}`;
   const child = spawn(process.execPath, [heap, '--import', import.meta.resolve('tsx'), script, ...(options.path ? [options.path] : [])], {
@@ -91,9 +97,14 @@ export const startEmbeddedEngineProcess = async (options: { path?: string } = {}
   const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
   if (first.done) throw new Error('The embedded engine stopped before it was ready; its error is printed above.');
   const { endpoint } = JSON.parse(first.value as string) as { endpoint: string };
+  let closing = false;
+  child.once('exit', (code, signal) => {
+    if (!closing) options.onUnexpectedExit?.(signal ? `killed by ${signal}` : `exit code ${code}`);
+  });
   return {
     endpoint,
     close: async () => {
+      closing = true;
       child.stdin!.end();
       await exited(child);
     },

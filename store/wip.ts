@@ -49,13 +49,34 @@ const ignoreLostRace = (error: unknown) => {
   if (!(error instanceof ConditionalCheckFailedException)) throw error;
 };
 
-/** Writes a subject's row for an item, unless a newer version of the item already wrote one. */
-const putNewerRow = (db: Db, tenantId: string, subjectKey: string, item: WorkItem, row: Record<string, unknown>) =>
+/** The key and identity of a subject's row for an item. */
+const rowKey = (tenantId: string, subjectKey: string, itemId: string) => ({ ...keys.wipMember(tenantId, subjectKey, itemId), tenantId, subject: subjectKey, itemId });
+
+/**
+ * Makes an item count against a subject, unless a newer version of the item already decided. A row
+ * that is already live keeps its `member` (and so when the item joined); a tombstone comes back to life.
+ */
+const joinRow = (db: Db, tenantId: string, subject: WipSubject, item: WorkItem) =>
+  db.doc
+    .send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.wipMember(tenantId, subject.key, item.id),
+        UpdateExpression: 'SET tenantId = :t, #subject = :s, itemId = :i, v = :v, #name = :name, #member = if_not_exists(#member, :member) REMOVE gone, expiresAt',
+        ConditionExpression: 'attribute_not_exists(pk) OR v < :v',
+        ExpressionAttributeNames: { '#subject': 'subject', '#name': 'name', '#member': 'member' },
+        ExpressionAttributeValues: { ':t': tenantId, ':s': subject.key, ':i': item.id, ':v': item.version, ':name': subject.name, ':member': wipMemberOf(item) },
+      }),
+    )
+    .catch(ignoreLostRace);
+
+/** Makes an item stop counting against a subject (a tombstone at its version), unless a newer version already decided. */
+const leaveRow = (db: Db, tenantId: string, subjectKey: string, item: WorkItem, now: Date) =>
   db.doc
     .send(
       new PutCommand({
         TableName: db.table,
-        Item: { ...keys.wipMember(tenantId, subjectKey, item.id), tenantId, subject: subjectKey, itemId: item.id, v: item.version, ...row },
+        Item: { ...rowKey(tenantId, subjectKey, item.id), v: item.version, ...tombstone(now) },
         ConditionExpression: 'attribute_not_exists(pk) OR v < :v',
         ExpressionAttributeValues: { ':v': item.version },
       }),
@@ -76,8 +97,8 @@ export const syncWipMembership = async (db: Db, tenantId: string, item: WorkItem
   const wasKeys = new Set(was.map((s) => s.key));
   const added = current.filter((s) => !wasKeys.has(s.key));
   const removed = was.filter((s) => !currentKeys.has(s.key));
-  for (const subject of added) await putNewerRow(db, tenantId, subject.key, item, { name: subject.name, member: wipMemberOf(item) });
-  for (const subject of removed) await putNewerRow(db, tenantId, subject.key, item, tombstone(now));
+  for (const subject of added) await joinRow(db, tenantId, subject, item);
+  for (const subject of removed) await leaveRow(db, tenantId, subject.key, item, now);
   if (before && (before.title !== item.title || before.ref !== item.ref)) {
     for (const subject of current.filter((s) => wasKeys.has(s.key))) await renameInRow(db, tenantId, subject.key, item);
   }
@@ -108,16 +129,25 @@ export const retireWipRow = async (db: Db, tenantId: string, row: WipRow, versio
     .send(
       new PutCommand({
         TableName: db.table,
-        Item: {
-          ...keys.wipMember(tenantId, row.subjectKey, row.itemId),
-          tenantId,
-          subject: row.subjectKey,
-          itemId: row.itemId,
-          v: Math.max(version, row.v),
-          ...tombstone(now),
-        },
+        Item: { ...rowKey(tenantId, row.subjectKey, row.itemId), v: Math.max(version, row.v), ...tombstone(now) },
         ConditionExpression: 'v = :v',
         ExpressionAttributeValues: { ':v': row.v },
+      }),
+    )
+    .catch(ignoreLostRace);
+};
+
+/** Stores the item's name in a row written before the hub kept it, unless the row changed since it was read. */
+export const keepWipMember = async (db: Db, tenantId: string, row: WipRow, member: WipMember) => {
+  await db.doc
+    .send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.wipMember(tenantId, row.subjectKey, row.itemId),
+        UpdateExpression: 'SET #member = :member',
+        ConditionExpression: 'v = :v AND attribute_not_exists(#member) AND attribute_not_exists(gone)',
+        ExpressionAttributeNames: { '#member': 'member' },
+        ExpressionAttributeValues: { ':v': row.v, ':member': member },
       }),
     )
     .catch(ignoreLostRace);

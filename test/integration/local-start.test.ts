@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,16 @@ describe('npm start on a fresh data directory', () => {
     children.push(hub.child);
     // A server closing an idle connection first races the request a proxy just sent on it.
     expect((await fetch(`${hub.url}/healthz`)).headers.get('keep-alive')).toBe('timeout=65');
+  }, 60_000);
+
+  it('stops with a clear message when its engine process dies, instead of failing every request', async () => {
+    const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-engine-death-')) });
+    children.push(hub.child);
+    const exited = new Promise<number | null>((resolve) => hub.child.once('exit', (code) => resolve(code)));
+    const engine = Number(execFileSync('ps', ['-o', 'pid=', '--ppid', String(hub.child.pid)]).toString().trim().split('\n')[0]);
+    process.kill(engine, 'SIGKILL');
+    expect(await exited).toBe(1);
+    expect(hub.output()).toContain('The embedded engine stopped (killed by SIGKILL); the hub stops too.');
   }, 60_000);
 
   it('refuses to start with invalid configuration, listing every bad key', async () => {

@@ -12,6 +12,8 @@ import { readWipRows, syncWipMembership, takeWipTicket } from '../../store/wip.t
 import { loadItem, saveItem } from '../../store/items.ts';
 import { evaluateWipSubject } from '../../pipeline/wip-alerts.ts';
 import { createJsonLogger } from '../../functions/log.ts';
+import { keys } from '../../store/keys.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { at, githubPerson, upsert } from '../fixtures/work-items.ts';
 import { uniqueTable } from '../support/hub.ts';
 
@@ -54,6 +56,24 @@ describe('WIP membership rows, ordered alert decisions and the sweep lease', () 
     await syncWipMembership(db, tenant, renamed, v2, NOW);
     await syncWipMembership(db, tenant, { ...v2, title: 'Old news' }, { ...v2, version: v2.version - 1 }, NOW);
     expect((await readWipRows(db, tenant, `person:${bob.id}`)).map((r) => r.member?.title)).toEqual(['Renamed']);
+  });
+
+  it('keeps when an item joined across re-runs, and names rows written before the hub kept names', async () => {
+    const tenant = 'ten_since';
+    const deps = { db, clock: () => NOW, log: createJsonLogger('silent') };
+    const [, v2] = versions();
+    const bobKey = `person:${bob.id}`;
+    await syncWipMembership(db, tenant, v2, undefined, NOW);
+    const later = { ...v2, version: v2.version + 1, activityAt: at(9) };
+    await syncWipMembership(db, tenant, later, undefined, NOW);
+    expect((await readWipRows(db, tenant, bobKey))[0]).toMatchObject({ v: later.version, member: { since: v2.activityAt } });
+
+    // A row from before: no name. The first evaluation checks it against its item and names it.
+    await saveItem(db, await loadItem(db, tenant, v2.id), v2, []);
+    const legacy = { ...keys.wipMember(tenant, bobKey, v2.id), tenantId: tenant, subject: bobKey, itemId: v2.id, v: v2.version, name: 'Bob' };
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: legacy }));
+    await evaluateWipSubject(deps, tenant, bobKey, DEFAULT_ALERT_SETTINGS);
+    expect((await readWipRows(db, tenant, bobKey))[0]?.member).toEqual(wipMemberOf(v2));
   });
 
   it('counts the rows as they are after a change, and the sweep retires a row a crash left behind', async () => {
