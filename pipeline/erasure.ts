@@ -95,24 +95,12 @@ export const startErasure = async (
   await putTombstone(db, tenantId, hashes, claim.pseudonym);
 
   const now = deps.clock();
-  const job: OperationJob = {
-    id: claim.jobId,
-    tenantId,
-    kind: 'erasure',
-    status: 'running',
-    target: claim.pseudonym,
-    phase: PHASES[0],
-    cursor: null,
-    counts: {},
-    params: { personIds: identity.map((r) => r.id), pseudonym: claim.pseudonym },
-    runAfter: new Date(now.getTime() + INLINE_LEASE_MS).toISOString(),
-    createdBy: actor,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    attempts: 0,
-    rev: 1,
-  };
-  const started = await createOperationJob(db, job);
+  const started = await createOperationJob(
+    db,
+    { id: claim.jobId, tenantId, kind: 'erasure', target: claim.pseudonym, phase: PHASES[0], params: { personIds: identity.map((r) => r.id), pseudonym: claim.pseudonym }, createdBy: actor },
+    now,
+    new Date(now.getTime() + INLINE_LEASE_MS),
+  );
   if (!started.created) return started;
   // The audit names the pseudonym only: the entry must not bring back what the erasure removes.
   await recordAudit(db, {
@@ -120,10 +108,10 @@ export const startErasure = async (
     actor,
     action: 'person.erased',
     target: claim.pseudonym,
-    detail: { jobId: job.id, identities: identity.length },
+    detail: { jobId: started.job.id, identities: identity.length },
     at: now.toISOString(),
   });
-  return { job, created: true };
+  return started;
 };
 
 /** The terms to look for: from the person records while they exist, and the person ids in any case. */

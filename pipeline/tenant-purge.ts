@@ -40,24 +40,12 @@ export const startTenantPurge = async (
     connectionIds.push(connection.id);
   }
   await markTenantPurging(db, tenantId, now.toISOString(), jobId);
-  const job: OperationJob = {
-    id: jobId,
-    tenantId: operator.tenantId,
-    kind: 'tenant-purge',
-    status: 'running',
-    target: tenantId,
-    phase: PHASES[0],
-    cursor: null,
-    counts: {},
-    params: { connectionIds },
-    runAfter: new Date(now.getTime() + INLINE_LEASE_MS).toISOString(),
-    createdBy: operator.tokenId,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    attempts: 0,
-    rev: 1,
-  };
-  const started = await createOperationJob(db, job);
+  const started = await createOperationJob(
+    db,
+    { id: jobId, tenantId: operator.tenantId, kind: 'tenant-purge', target: tenantId, phase: PHASES[0], params: { connectionIds }, createdBy: operator.tokenId },
+    now,
+    new Date(now.getTime() + INLINE_LEASE_MS),
+  );
   if (!started.created) return started;
   await recordAudit(db, {
     tenantId: operator.tenantId,
@@ -67,7 +55,7 @@ export const startTenantPurge = async (
     detail: { jobId, connections: connectionIds.length },
     at: now.toISOString(),
   });
-  return { job, created: true };
+  return started;
 };
 
 /** One bounded step of a purge: one Scan page deleted, or one of the single-shot phases. */

@@ -59,8 +59,16 @@ export const getOperationJob = async (db: Db, jobId: string): Promise<OperationJ
 /** Writes `next` if the stored job is still at `next.rev - 1` (or absent, for rev 1). */
 export const saveOperationJob = (db: Db, next: OperationJob): Promise<void> => putJobRow(db, rowOf(next), next);
 
-/** Creates a job (rev 1), or returns the one already stored under its id: asking twice starts it once. */
-export const createOperationJob = async (db: Db, job: OperationJob): Promise<{ job: OperationJob; created: boolean }> => {
+/** What starting a job decides; the rest of a new job is the same for every kind. */
+export type OperationStart = Pick<OperationJob, 'id' | 'tenantId' | 'kind' | 'target' | 'phase' | 'params' | 'createdBy'>;
+
+/**
+ * Creates a job (rev 1, running, at the start of `phase`), left to the request that starts it until
+ * `runAfter`, or returns the one already stored under its id: asking twice starts it once.
+ */
+export const createOperationJob = async (db: Db, start: OperationStart, now: Date, runAfter: Date): Promise<{ job: OperationJob; created: boolean }> => {
+  const at = now.toISOString();
+  const job: OperationJob = { ...start, status: 'running', cursor: null, counts: {}, runAfter: runAfter.toISOString(), createdAt: at, updatedAt: at, attempts: 0, rev: 1 };
   try {
     await saveOperationJob(db, job);
     return { job, created: true };
