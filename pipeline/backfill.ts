@@ -10,14 +10,13 @@ import {
   type JobCounts,
   JobConflictError,
   type JobRecord,
-  claimActiveBackfill,
   emptyCounts,
-  getActiveBackfill,
   getJob,
   putReconcileState,
-  releaseActiveBackfill,
   saveJob,
 } from '../store/jobs.ts';
+import { claimJobHolder, getJobHolder, releaseJobHolder } from '../store/job-holders.ts';
+import { keys } from '../store/keys.ts';
 import { type ProcessDeps, applyChanges, processDelivery } from './process-delivery.ts';
 
 /** What a backfill or reconciliation run needs besides the processor's dependencies. */
@@ -129,7 +128,7 @@ export const startBackfill = async (
     );
   }
   const now = deps.clock();
-  const holder = await getActiveBackfill(deps.db, connectionId);
+  const holder = await getJobHolder(deps.db, keys.activeBackfill(connectionId));
   const running = holder ? await getJob(deps.db, holder) : undefined;
   if (running?.status === 'running') return { job: running, created: false };
 
@@ -149,9 +148,9 @@ export const startBackfill = async (
     attempts: 0,
     rev: 1,
   };
-  if (!(await claimActiveBackfill(deps.db, connectionId, job.id, holder))) {
+  if (!(await claimJobHolder(deps.db, keys.activeBackfill(connectionId), job.id, holder))) {
     // Another request started one a moment ago: answer with that one.
-    const winner = await getActiveBackfill(deps.db, connectionId);
+    const winner = await getJobHolder(deps.db, keys.activeBackfill(connectionId));
     const other = winner ? await getJob(deps.db, winner) : undefined;
     if (other) return { job: other, created: false };
     throw new JobConflictError(job.id);
@@ -182,7 +181,7 @@ export const runBackfillJob = async (deps: SyncDeps, jobId: string, signal?: Abo
   };
   const finish = async (status: 'done' | 'failed', patch: Partial<JobRecord> = {}) => {
     await save({ status, finishedAt: now(), waitingUntil: undefined, ...patch });
-    await releaseActiveBackfill(deps.db, job!.connectionId, job!.id);
+    await releaseJobHolder(deps.db, keys.activeBackfill(job!.connectionId), job!.id);
   };
 
   try {

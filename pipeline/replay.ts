@@ -6,7 +6,8 @@ import { getConnection } from '../store/connections.ts';
 import type { DeliveryStatus } from '../store/delivery-index.ts';
 import { type DeliveryFilter, type DeliveryRow, countDeliveries, queryDeliveries, settleReplayedDelivery } from '../store/deliveries.ts';
 import { getDelivery } from '../store/inbox.ts';
-import { claimActiveReplay, getActiveReplay } from '../store/active-replays.ts';
+import { claimJobHolder, getJobHolder } from '../store/job-holders.ts';
+import { keys } from '../store/keys.ts';
 import { type AnyJobRecord, JobConflictError, type ReplayJobRecord, getJob, saveJob } from '../store/jobs.ts';
 import { type ProcessDeps, applyDeliveryChanges, normalizeStored } from './process-delivery.ts';
 
@@ -71,7 +72,7 @@ export const startReplay = async (
   const since = body.since ? new Date(body.since).toISOString() : undefined;
   if (since && since >= until) throw new ValidationError([{ path: 'since', message: 'must be before `until` (default: now)' }], 'The request body');
   const scope = `${body.connectionId ?? '*'}#${since ?? '*'}#${body.until ? until : 'now'}`;
-  const holder = await getActiveReplay(deps.db, tenantId, scope);
+  const holder = await getJobHolder(deps.db, keys.activeReplay(tenantId, scope));
   const running = holder ? await getJob<AnyJobRecord>(deps.db, holder) : undefined;
   if (running?.kind === 'replay' && running.status === 'running') return { job: running, created: false };
   const job: ReplayJobRecord = {
@@ -89,9 +90,10 @@ export const startReplay = async (
     attempts: 0,
     rev: 1,
   };
-  if (!(await claimActiveReplay(deps.db, tenantId, scope, job.id, holder))) {
+  // The row is never released: a replay that no longer runs is replaced by the next one of its scope.
+  if (!(await claimJobHolder(deps.db, keys.activeReplay(tenantId, scope), job.id, holder, { tenantId }))) {
     // Another request started the same replay a moment ago: answer with that one.
-    const winner = await getActiveReplay(deps.db, tenantId, scope);
+    const winner = await getJobHolder(deps.db, keys.activeReplay(tenantId, scope));
     const other = winner ? await getJob<AnyJobRecord>(deps.db, winner) : undefined;
     if (other?.kind === 'replay') return { job: other, created: false };
     throw new JobConflictError(job.id);

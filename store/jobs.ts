@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Source } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
@@ -142,48 +142,6 @@ export const saveJob = (db: Db, next: AnyJobRecord): Promise<void> => putJobRow(
 /** Ids of running jobs (discovery only: each is re-read before it runs). */
 export const listRunningJobs = async (db: Db, limit = 25): Promise<string[]> =>
   (await listQueued(db, 'jobs', { limit })).map((row) => row.pk.slice('JOB#'.length));
-
-/** The running backfill of a connection, if any. */
-export const getActiveBackfill = async (db: Db, connectionId: string): Promise<string | undefined> => {
-  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.activeBackfill(connectionId), ConsistentRead: true }));
-  return Item ? String(Item.jobId) : undefined;
-};
-
-/**
- * Claims the connection for a new job: succeeds when no job holds it, or when the holder is
- * `replacing` (a job that has finished but did not release it, e.g. after a crash).
- */
-export const claimActiveBackfill = async (db: Db, connectionId: string, jobId: string, replacing?: string): Promise<boolean> => {
-  try {
-    await db.doc.send(
-      new PutCommand({
-        TableName: db.table,
-        Item: { ...keys.activeBackfill(connectionId), jobId },
-        ConditionExpression: replacing ? 'jobId = :old' : 'attribute_not_exists(pk)',
-        ...(replacing ? { ExpressionAttributeValues: { ':old': replacing } } : {}),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-};
-
-export const releaseActiveBackfill = async (db: Db, connectionId: string, jobId: string): Promise<void> => {
-  try {
-    await db.doc.send(
-      new DeleteCommand({
-        TableName: db.table,
-        Key: keys.activeBackfill(connectionId),
-        ConditionExpression: 'jobId = :id',
-        ExpressionAttributeValues: { ':id': jobId },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-};
 
 export interface ReconcileState {
   /** when the last reconciliation started: the next one reads what changed since (with an overlap) */
