@@ -32,7 +32,7 @@ const main = async () => {
   const figures: Figure[] = [];
   if (runs('normalize')) {
     log('1/5 normalize…');
-    figures.push(...benchNormalize(quick));
+    figures.push(...(await benchNormalize(quick)));
   }
   let rawPutRate: number | undefined;
   if (runs('ack-path')) {

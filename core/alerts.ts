@@ -21,6 +21,7 @@ export const AlertKind = z.enum([
   'request_unanswered',
   'pr_without_ticket',
   'ticket_done_pr_open',
+  'pr_merged_ticket_open',
 ]);
 export type AlertKind = z.infer<typeof AlertKind>;
 
@@ -55,6 +56,19 @@ export const AlertSettings = z.object({
   blockerStaleDays: z.number().int().min(1).max(365).default(5).describe('a blocker without activity for this long is stale'),
   unownedPriorityHours: z.number().int().min(0).max(24 * 90).default(24).describe('an urgent or high item without owner this long after creation'),
   prWithoutTicketHours: z.number().int().min(0).max(24 * 90).default(24).describe('an open PR linked to nothing this long after creation'),
+  prMergedTicketOpenHours: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 90)
+    .default(24)
+    .describe('grace period: a ticket still open this long after the last PR implementing it merged raises `pr_merged_ticket_open`'),
+  requestSlaHours: z
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(24)
+    .describe("an email request waiting this long for the team's answer raises `request_unanswered`"),
   wipLimitPerPerson: z.number().int().min(1).max(100).default(5).describe('work in progress (in progress, in review, blocked) one person may own; more raises `wip_over_limit`'),
   wipLimitPerTeam: z
     .number()
@@ -97,6 +111,8 @@ export interface AlertInput {
   cycles: readonly string[][];
   members: ReadonlyMap<string, WorkItem>;
   settings: AlertSettings;
+  /** the `slaHours` of the email connection the subject came through, when it sets one (else `settings.requestSlaHours`) */
+  requestSlaHours?: number;
   now: Date;
 }
 
@@ -178,7 +194,19 @@ export const SUBJECT_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   'unowned_priority',
   'pr_without_ticket',
   'ticket_done_pr_open',
+  'pr_merged_ticket_open',
+  'request_unanswered',
 ]);
+
+/** Email status names that wait on the team: the first message (`new`), or a later one from outside the team (`waiting`). */
+export const AWAITING_TEAM_STATUSES: ReadonlySet<string> = new Set(['new', 'waiting']);
+
+/** Whether an item is an email request whose latest message waits for the team's answer. */
+export const awaitsTeamAnswer = (item: Pick<WorkItem, 'source' | 'kind' | 'status'>): boolean =>
+  item.source === 'email' && item.kind === 'request' && !isClosed(item.status) && AWAITING_TEAM_STATUSES.has(item.status.name);
+
+/** `2024-03-04 17:15 UTC`: alert messages are written once, so they name times, not ages. */
+const utcMinute = (time: number): string => `${new Date(time).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** Every alert condition that holds for the subject now (pure). */
 export const evaluateAlerts = (input: AlertInput): AlertEvaluation => {
@@ -249,6 +277,48 @@ export const evaluateAlerts = (input: AlertInput): AlertEvaluation => {
         .map((l) => l.item);
       for (const ticket of tickets) {
         out.push(draft('ticket_done_pr_open', 'warning', subject, [ticket], `${describeItem(ticket)} is ${ticket.status.name} but ${name} is still open`));
+      }
+    }
+
+    // The tools disagree the other way: every PR implementing the ticket is finished, one merged a
+    // grace period ago, and the ticket is still open (nobody moved it to done).
+    if (subject.kind !== 'pull_request') {
+      const prs = input.linked.filter((l) => l.type === 'implemented_by' && l.item.kind === 'pull_request' && !l.item.deleted).map((l) => l.item);
+      const merged = prs.filter((pr) => pr.status.category === 'done');
+      if (merged.length > 0 && prs.every((pr) => isClosed(pr.status))) {
+        const lastMerge = Math.max(...merged.map((pr) => Date.parse(pr.closedAt ?? pr.updatedAt)));
+        const since = now.getTime() - lastMerge;
+        if (since >= settings.prMergedTicketOpenHours * HOUR) {
+          const unique = [...new Map(merged.map((pr) => [pr.id, pr])).values()];
+          const names = unique.map(describeItem).join(', ');
+          out.push(
+            draft(
+              'pr_merged_ticket_open',
+              'warning',
+              subject,
+              unique,
+              `${names} ${unique.length === 1 ? 'was' : 'were'} merged ${utcMinute(lastMerge)} but ${name} is still ${subject.status.name}`,
+            ),
+          );
+        }
+      }
+    }
+
+    // An email request waiting for the team's answer longer than the SLA (the latest message's time).
+    if (awaitsTeamAnswer(subject)) {
+      const sla = input.requestSlaHours ?? settings.requestSlaHours;
+      const waiting = ageOf(now, subject.updatedAt);
+      if (waiting >= sla * HOUR) {
+        const from = subject.requester ? ` from ${personName(subject.requester)}` : '';
+        out.push(
+          draft(
+            'request_unanswered',
+            subject.priority.level === 'urgent' || subject.priority.level === 'high' ? 'critical' : 'warning',
+            subject,
+            [],
+            `${shortName(subject)} (email request${from}) has had no answer from the team since ${utcMinute(Date.parse(subject.updatedAt))}, past the ${sla}-hour SLA`,
+          ),
+        );
       }
     }
   }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { IsoDateTime, Link, ObservedItem, DeletionReason, LinkOrigin } from './work-item.ts';
+import { Branch, Commit, IsoDateTime, Link, ObservedItem, DeletionReason, LinkOrigin, OrderedBy } from './work-item.ts';
 
 /** Fields an observation may declare as belonging to the earliest observation of its item. */
 export const EarliestField = z.enum(['title', 'requester', 'team', 'priority', 'labels', 'url']);
@@ -29,10 +29,17 @@ export const UpsertChange = z.object({
    * re-points links made to them at `item.ref`.
    */
   aliases: z.array(z.string()).optional(),
+  /** which time gave `item.updatedAt`: recorded on the item; an unzoned one is ordered as core/merge.ts says */
+  orderedBy: OrderedBy.optional(),
+  /**
+   * The tool did not say when the item was created: `item.createdAt` is when this delivery was
+   * received, and the item keeps the earliest such time (when it was first seen), in any order.
+   */
+  createdAtUnknown: z.literal(true).optional(),
 });
 
 /** Activity on an item whose full state the delivery does not carry. */
-export const ActivityChange = z.object({ op: z.literal('activity'), ref: z.string(), at: IsoDateTime });
+export const ActivityChange = z.object({ op: z.literal('activity'), ref: z.string(), at: IsoDateTime, orderedBy: OrderedBy.optional() });
 
 /** Links added or removed by a delivery that is about the link (e.g. Jira's `issuelink_created`). */
 export const LinkChange = z.object({
@@ -52,6 +59,8 @@ export const LinkChange = z.object({
    * ordered apart from the tool's. Absent: about the link of every origin but `manual`.
    */
   origin: LinkOrigin.optional(),
+  /** which time gave `at`, for operators */
+  orderedBy: OrderedBy.optional(),
 });
 
 /**
@@ -66,12 +75,37 @@ export const DeleteChange = z.object({
   at: IsoDateTime,
   reason: DeletionReason,
   movedTo: z.string().optional(),
+  /** which time gave `at`, for operators */
+  orderedBy: OrderedBy.optional(),
 });
 
-export const ItemChange = z.discriminatedUnion('op', [UpsertChange, ActivityChange, LinkChange, DeleteChange, RetargetChange]);
+/**
+ * Commits and branches that name an item (GitHub `push`, `create`, `delete`), addressed to it by
+ * ref: it adds the commits and records each branch report (a deleted branch has `deleted: true`).
+ * Like a link change it amends an item the index holds, so one naming an item not indexed yet (or a
+ * provisional ref, `jira:ACME-42`) waits for it in the pipeline. Merged by `core/development.ts`.
+ */
+export const DevelopmentChange = z.object({
+  op: z.literal('development'),
+  ref: z.string(),
+  /** when GitHub says it happened (the push): orders changes kept for an item not indexed yet */
+  at: IsoDateTime,
+  commits: z.array(Commit).default([]),
+  branches: z.array(Branch).default([]),
+});
+
+export const ItemChange = z.discriminatedUnion('op', [
+  UpsertChange,
+  ActivityChange,
+  LinkChange,
+  DeleteChange,
+  RetargetChange,
+  DevelopmentChange,
+]);
 export type ItemChange = z.infer<typeof ItemChange>;
 export type UpsertChange = z.infer<typeof UpsertChange>;
 export type LinkChange = z.infer<typeof LinkChange>;
+export type DevelopmentChange = z.infer<typeof DevelopmentChange>;
 
 export const refOfChange = (change: ItemChange): string => (change.op === 'upsert' ? change.item.ref : change.ref);
 

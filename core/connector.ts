@@ -53,7 +53,11 @@ export interface NormalizeContext {
  * The contract every tool implements. A connector is a plain object: adding a tool means adding
  * a folder under `connectors/` and one entry in `connectors/index.ts`, nothing else.
  */
-export interface Connector<Settings extends Record<string, unknown> = Record<string, unknown>> {
+export interface Connector<
+  Settings extends Record<string, unknown> = Record<string, unknown>,
+  /** what `normalize` answers: a connector that never needs to wait declares `Normalized` */
+  Result extends Normalized | Promise<Normalized> = Normalized | Promise<Normalized>,
+> {
   source: Source;
   /** extra fields of `POST /v1/connections` for this source (e.g. Jira `site`), validated and stored */
   settings: z.ZodType<Settings>;
@@ -65,8 +69,11 @@ export interface Connector<Settings extends Record<string, unknown> = Record<str
   verify(request: WebhookRequest, connection: ConnectionForVerify): void | Promise<void>;
   /** reject requests that can never be processed (MalformedPayloadError, UnsupportedMediaTypeError) and identify the delivery */
   receive(request: WebhookRequest, connection: ConnectionForVerify): Received | Promise<Received>;
-  /** pure: a stored delivery → changes to the index, or the reason it is ignored */
-  normalize(delivery: StoredDelivery, context: NormalizeContext): Normalized;
+  /**
+   * pure and deterministic: a stored delivery → changes to the index, or the reason it is ignored.
+   * May answer with a promise (email parses MIME with postal-mime, which is asynchronous only).
+   */
+  normalize(delivery: StoredDelivery, context: NormalizeContext): Result;
   /** optional: read existing work through the tool's API (backfill, and reconciliation in the sweep) */
   backfill?: BackfillCapability;
 }

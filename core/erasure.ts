@@ -1,6 +1,6 @@
 import type { ItemChange } from './changes.ts';
 import { sha256Hex } from './ids.ts';
-import type { Person, WorkItem } from './work-item.ts';
+import type { Commit, Development, Person, WorkItem } from './work-item.ts';
 
 /**
  * Erasure of a person (`DELETE /v1/people/{id}`), the pure part: what an erased person becomes, how
@@ -84,10 +84,16 @@ export interface Pseudonymized {
   recognized: { person: Person; pseudonym: string }[];
 }
 
+/** A commit's author as the person the tombstone knows: by their GitHub login (a name alone is no identifier). */
+const commitAuthorOf = (commit: Commit): Person | undefined =>
+  commit.author.login
+    ? { id: `github:${commit.author.login}`, ...(commit.author.name ? { name: commit.author.name } : {}), handles: [{ source: 'github', handle: commit.author.login }], emails: [] }
+    : undefined;
+
 /**
  * Replaces erased people in a delivery's changes (owners, requester, `@mentions` and addresses in
- * titles) by their pseudonyms, so a delivery arriving after the erasure, or replayed, writes the
- * same pseudonymized state as the erasure did.
+ * titles, commit authors and messages) by their pseudonyms, so a delivery arriving after the
+ * erasure, or replayed, writes the same pseudonymized state as the erasure did.
  */
 export const pseudonymizeChanges = (tenantId: string, changes: readonly ItemChange[], lookup: TombstoneLookup): Pseudonymized => {
   const recognized = new Map<string, { person: Person; pseudonym: string }>();
@@ -98,6 +104,15 @@ export const pseudonymizeChanges = (tenantId: string, changes: readonly ItemChan
     return erasedPerson(pseudonym);
   };
   const out = changes.map((change): ItemChange => {
+    if (change.op === 'development') {
+      const commits = change.commits.map((commit): Commit => {
+        const author = commitAuthorOf(commit);
+        const swapped = author ? swap(author) : undefined;
+        const message = replaceMentions(commit.message, (kind, value) => lookup(identifierHash(tenantId, kind === 'email' ? value : `github:${value}`)));
+        return { ...commit, message, ...(swapped && swapped !== author ? { author: { name: swapped.name! } } : {}) };
+      });
+      return { ...change, commits };
+    }
     if (change.op !== 'upsert') return change;
     const { item } = change;
     const title = replaceMentions(item.title, (kind, value) =>
@@ -120,6 +135,14 @@ export const pseudonymizeChanges = (tenantId: string, changes: readonly ItemChan
 export const candidateHashes = (tenantId: string, changes: readonly ItemChange[]): string[] => {
   const hashes = new Set<string>();
   for (const change of changes) {
+    if (change.op === 'development') {
+      for (const commit of change.commits) {
+        const author = commitAuthorOf(commit);
+        for (const identifier of author ? personIdentifiers(author) : []) hashes.add(identifierHash(tenantId, identifier));
+        for (const email of commit.message.match(EMAILS_IN_TEXT) ?? []) hashes.add(identifierHash(tenantId, email));
+        for (const [, handle] of commit.message.matchAll(MENTIONS_IN_TEXT)) hashes.add(identifierHash(tenantId, `github:${handle}`));
+      }
+    }
     if (change.op !== 'upsert') continue;
     const { item } = change;
     for (const person of [...item.owners, ...(item.requester ? [item.requester] : [])]) {
@@ -276,6 +299,8 @@ export const scrubItem = (item: WorkItem, terms: ErasureTerms): WorkItem | undef
     title: scrubText(item.title, terms),
     owners: dedupeById(item.owners.map(swap)),
     ...(item.requester ? { requester: swap(item.requester) } : {}),
+    // Commit authors are a tool's account objects (`{name, login}`), messages free text.
+    ...(item.development ? { development: scrubJson(item.development, terms) as Development } : {}),
   };
   if (JSON.stringify(next) === JSON.stringify(item)) return undefined;
   return { ...next, version: item.version + 1 };

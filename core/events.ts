@@ -3,7 +3,8 @@ import { deepEqual } from './equal.ts';
 import { deterministicId, itemIdForRef } from './ids.ts';
 import { Alert } from './alerts.ts';
 import { Digest } from './digest.ts';
-import { Link, Person, Status, Tombstone, WorkItem, isClosed } from './work-item.ts';
+import { diffDevelopment } from './development.ts';
+import { Branch, Commit, Link, Person, Status, Tombstone, WorkItem, isClosed } from './work-item.ts';
 
 /** Bumped when an event's data changes incompatibly; consumers branch on it. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -37,6 +38,16 @@ export const EventData = {
   'work.item.closed': z.object({ item: ItemSummary, resolution: Status }),
   'work.item.reopened': z.object({ item: ItemSummary, from: Status }),
   'work.item.deleted': z.object({ item: ItemSummary, tombstone: Tombstone }),
+  /**
+   * commits naming the item were pushed, or branches naming it created or deleted (GitHub `push`,
+   * `create`, `delete`): only what is new, where `work.item.updated` would repeat the whole list
+   */
+  'work.item.development_changed': z.object({
+    item: ItemSummary,
+    commitsAdded: z.array(Commit),
+    branchesAdded: z.array(Branch),
+    branchesRemoved: z.array(Branch),
+  }),
   'work.link.added': z.object({ item: ItemSummary, link: Link, targetId: z.string() }),
   'work.link.removed': z.object({ item: ItemSummary, link: Link, targetId: z.string() }),
   /** an alert condition started to hold (a notice such as `unblocked` arrives already resolved) */
@@ -120,6 +131,10 @@ const drafts = (before: WorkItem | undefined, after: WorkItem): Draft[] => {
   const added = after.owners.filter((p) => !beforeOwners.has(personKey(p)));
   const removed = before.owners.filter((p) => !afterOwners.has(personKey(p)));
   if (added.length > 0 || removed.length > 0) out.push(draft('work.item.assigned', { item, owners: after.owners, added, removed }));
+  const development = diffDevelopment(before.development, after.development);
+  if (development.commitsAdded.length > 0 || development.branchesAdded.length > 0 || development.branchesRemoved.length > 0) {
+    out.push(draft('work.item.development_changed', { item, ...development }));
+  }
   out.push(...linkEvents('work.link.added', linkDiff(after.links, before.links)));
   out.push(...linkEvents('work.link.removed', linkDiff(before.links, after.links)));
   if (after.deleted && !before.deleted) out.push(draft('work.item.deleted', { item, tombstone: after.deleted }));

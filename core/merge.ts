@@ -1,5 +1,6 @@
-import type { ItemChange, LinkChange, UpsertChange } from './changes.ts';
+import type { DevelopmentChange, ItemChange, LinkChange, UpsertChange } from './changes.ts';
 import { categorize } from './category.ts';
+import { mergeDevelopment } from './development.ts';
 import { deepEqual } from './equal.ts';
 import { itemIdForRef } from './ids.ts';
 import { type Link, type LinkOrigin, type LinkStatement, type StatusCategory, type WorkItem, isClosed } from './work-item.ts';
@@ -16,6 +17,28 @@ const earliest = (a: string | undefined, b: string | undefined): string | undefi
 
 /** Older than what the index holds: an out-of-order delivery that must not roll the item back. */
 const isStale = (current: WorkItem, at: string): boolean => compareTimes(at, current.updatedAt) < 0;
+
+/** Zones run from UTC−12 to UTC+14: a local time read as UTC is off by at most this much. */
+const UNZONED_WINDOW_MS = 14 * 60 * 60 * 1000;
+
+/**
+ * Whether an observation is older than the state the index holds. Times compare as read, except
+ * that a time written without a zone (`orderedBy.zoned: false`, read as UTC) never outranks a zoned
+ * one: when exactly one of the two is unzoned and they are at most 14 hours apart, the zoned one is
+ * the newer, whichever reads later. That is comparing an unzoned time as if it were 14 hours
+ * earlier, a consistent order, so deliveries end in the same state whatever order they arrive in.
+ * Two unzoned times come from the same server's clock and compare as read.
+ */
+const isStaleObservation = (current: WorkItem, change: UpsertChange): boolean => {
+  const gap = compareTimes(change.item.updatedAt, current.updatedAt);
+  const zoned = change.orderedBy?.zoned !== false;
+  if (zoned === (current.orderedBy?.zoned !== false) || Math.abs(gap) > UNZONED_WINDOW_MS) return gap < 0;
+  return !zoned;
+};
+
+/** `createdAt` when the tool did not say: the earliest delivery of the item seen, whatever order they arrive in. */
+const createdAtOf = (current: WorkItem | undefined, change: UpsertChange): string =>
+  change.createdAtUnknown && current ? earliest(current.createdAt, change.item.createdAt)! : change.item.createdAt;
 
 /** One link per (type, target, origin): a manual link survives an extracted one for the same target. */
 const linkKey = (l: Pick<Link, 'type' | 'target' | 'origin'>): string => `${l.type} ${l.target} ${l.origin}`;
@@ -131,6 +154,16 @@ const retarget = (current: WorkItem, from: string, to: string): WorkItem => {
   return { ...current, links: sortLinks(links), linkLog: sortLog(log.values()), version: current.version + 1 };
 };
 
+/**
+ * Commits and branches that name the item (see `core/development.ts`). A push is development
+ * activity on the item: `activityAt` moves to it when it changed something.
+ */
+const applyDevelopmentChange = (current: WorkItem, change: DevelopmentChange): WorkItem => {
+  const development = mergeDevelopment(current.development, change);
+  if (deepEqual(development, current.development)) return current;
+  return { ...current, development, activityAt: later(current.activityAt, change.at) ?? current.activityAt, version: current.version + 1 };
+};
+
 /** When work started: the earliest observation in a started status, whatever order they arrive in. */
 const startedAtOf = (current: WorkItem | undefined, observed: UpsertChange['item']): string | undefined =>
   earliest(current?.startedAt, STARTED.has(observed.status.category) ? observed.updatedAt : undefined);
@@ -151,6 +184,7 @@ const applyHistory = (current: WorkItem, change: UpsertChange): WorkItem => {
   return {
     ...current,
     ...earliestFieldsOf(current, change),
+    ...(change.createdAtUnknown ? { createdAt: createdAtOf(current, change) } : {}),
     links: additive.length > 0 ? sortLinks([...current.links, ...additive]) : current.links,
     startedAt: startedAtOf(current, observed),
     closedAt,
@@ -178,7 +212,7 @@ const earliestFieldsOf = (current: WorkItem | undefined, change: UpsertChange): 
 const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem | undefined => {
   const observed = change.item;
   if (current?.deleted && compareTimes(observed.updatedAt, current.deleted.at) <= 0) return undefined;
-  if (current && isStale(current, observed.updatedAt)) return applyHistory(current, change);
+  if (current && isStaleObservation(current, change)) return applyHistory(current, change);
   const closed = isClosed(observed.status);
   const authoritative = new Set(change.linkOrigins);
   const log = current?.linkLog ?? [];
@@ -194,6 +228,10 @@ const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem |
     closedAt: closed ? (observed.closedAt ?? current?.closedAt ?? observed.updatedAt) : undefined,
     activityAt: later(later(current?.activityAt, change.activityAt), observed.updatedAt) ?? observed.updatedAt,
     deleted: undefined,
+    createdAt: createdAtOf(current, change),
+    ...(change.orderedBy ? { orderedBy: change.orderedBy } : {}),
+    // What pushes and branches told about the item: no observation of the item itself carries it.
+    ...(current?.development ? { development: current.development } : {}),
     ...earliestFieldsOf(current, change),
     version: (current?.version ?? 0) + 1,
   };
@@ -201,7 +239,7 @@ const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem |
 
 const next = (current: WorkItem | undefined, change: ItemChange): WorkItem | undefined => {
   if (change.op === 'upsert') return upsert(current, change);
-  // Activity, link, retarget and delete changes amend an item the index already holds.
+  // Activity, link, retarget, delete and development changes amend an item the index already holds.
   if (!current) return undefined;
   const version = current.version + 1;
   switch (change.op) {
@@ -211,6 +249,8 @@ const next = (current: WorkItem | undefined, change: ItemChange): WorkItem | und
       return applyLinkChange(current, change);
     case 'retarget':
       return retarget(current, change.from, change.to);
+    case 'development':
+      return applyDevelopmentChange(current, change);
     case 'delete':
       if (current.deleted || isStale(current, change.at)) return undefined;
       return { ...current, deleted: { at: change.at, reason: change.reason, movedTo: change.movedTo }, version };

@@ -22,6 +22,11 @@ export interface ReferenceInput {
   jiraSites?: readonly string[];
   /** the ref of the item the text belongs to: an item never links to itself */
   self?: string;
+  /**
+   * A bare GitHub mention (`#12`, `octo/api#12`) also counts, as a `mentions` link: in a commit
+   * message it is how GitHub itself cross-references the issue.
+   */
+  githubMentions?: boolean;
 }
 
 /**
@@ -265,6 +270,7 @@ export function extractReferences(input: ReferenceInput): Link[] {
       if (token.kind === 'github') {
         // A bare GitHub mention says too little to be a link; only phrases make one.
         if (phrase) add({ type: phrase.type, target: token.target, origin: phrase.origin, confidence: phrase.confidence });
+        else if (input.githubMentions) add({ type: 'mentions', target: token.target, origin: 'key_mention', confidence: CONFIDENCE.bodyKey });
         continue;
       }
       const resolution = resolveJiraKey(token.project, token.key);

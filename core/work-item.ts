@@ -145,6 +145,57 @@ export const LinkStatement = z.object({
 });
 export type LinkStatement = z.infer<typeof LinkStatement>;
 
+/** Who wrote a commit, as a push names them: the git author's name and, when GitHub matched it to an account, the login. */
+export const CommitAuthor = z.object({ name: z.string().optional(), login: z.string().optional() });
+export type CommitAuthor = z.infer<typeof CommitAuthor>;
+
+/** A commit whose message names the item (GitHub `push`), as Jira's development panel lists it. */
+export const Commit = z.object({
+  sha: z.string(),
+  repository: z.string().describe('where it was pushed, e.g. `octo/api`'),
+  message: z.string().describe("the message's first line"),
+  author: CommitAuthor,
+  at: IsoDateTime.describe('the commit time GitHub reports'),
+  url: z.string().optional(),
+  branches: z.array(z.string()).describe('the branches the pushes that carried it went to (none for a tag)'),
+});
+export type Commit = z.infer<typeof Commit>;
+
+/**
+ * A branch whose name names the item (GitHub `create`, `delete`, `push`): the latest thing GitHub
+ * reported about it. A deleted branch stays listed, so a late, older report cannot bring it back.
+ */
+export const Branch = z.object({
+  repository: z.string().describe('e.g. `octo/api`'),
+  name: z.string(),
+  url: z.string().optional(),
+  at: IsoDateTime.describe('when GitHub last reported it: created, pushed to or deleted'),
+  deleted: z.boolean().optional(),
+});
+export type Branch = z.infer<typeof Branch>;
+
+/** The commits and branches that name an item: its most recent ones (see `core/development.ts`). */
+export const Development = z.object({ commits: z.array(Commit), branches: z.array(Branch) });
+export type Development = z.infer<typeof Development>;
+
+/** The `orderedBy.field` of a change ordered by when its delivery was received: the payload held no readable time. */
+export const RECEIVED = 'received';
+
+/**
+ * Which time ordered a change against the state the index holds, for operators and for the merge.
+ * A time written without a zone is read as UTC, and may be off by the zone's offset (UTC−12 to
+ * UTC+14): such a time never outranks a zoned one within 14 hours of it (core/merge.ts).
+ */
+export const OrderedBy = z.object({
+  /** the payload field the time came from, in the tool's terms (Jira: `timestamp`, `fields.updated`), or `received` */
+  field: z.string(),
+  /** false when the tool wrote the time without a zone */
+  zoned: z.boolean(),
+  /** fields tried before it that were absent or held a time that could not be read */
+  skipped: z.array(z.string()).optional(),
+});
+export type OrderedBy = z.infer<typeof OrderedBy>;
+
 export const WorkItem = ObservedItem.extend({
   id: z.string().describe('stable id of the item in the index (wi_…), derived from its ref'),
   category: Category,
@@ -152,8 +203,12 @@ export const WorkItem = ObservedItem.extend({
   /** the latest activity seen in the tool (comments, reviews), at least updatedAt */
   activityAt: IsoDateTime,
   deleted: Tombstone.optional(),
+  /** the time that ordered the observation this state comes from (its `updatedAt`), when the connector says which (Jira) */
+  orderedBy: OrderedBy.optional(),
   /** merge bookkeeping, present once link changes touched the item: see {@link LinkStatement} */
   linkLog: z.array(LinkStatement).optional(),
+  /** commits and branches that name the item, newest first; absent until a push or branch names it */
+  development: Development.optional(),
   version: z.number().int().positive(),
 });
 export type WorkItem = z.infer<typeof WorkItem>;

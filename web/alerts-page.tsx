@@ -1,5 +1,7 @@
 import { type Alert, AlertKind, AlertState } from '../core/alerts.ts';
-import { Layout } from './dashboard.tsx';
+import { kindName } from './alert-list.tsx';
+import { Time, itemPath, teamPath } from './format.tsx';
+import { Layout } from './layout.tsx';
 
 export interface AlertsQuery {
   state?: string;
@@ -7,7 +9,7 @@ export interface AlertsQuery {
   team?: string;
 }
 
-const itemLink = (id: string) => `/items/${encodeURIComponent(id)}`;
+const itemLink = itemPath;
 
 const Select = (props: { name: string; values: readonly string[]; selected?: string }) => (
   <label>
@@ -28,7 +30,7 @@ const Select = (props: { name: string; values: readonly string[]; selected?: str
  * with its message and links to the items it names. Messages and titles come from the tools and are
  * escaped by hono/jsx.
  */
-export const AlertsPage = (props: { alerts: Alert[]; query: AlertsQuery; nextCursor: string | null; error?: string }) => {
+export const AlertsPage = (props: { alerts: Alert[]; query: AlertsQuery; nextCursor: string | null; now: Date; error?: string }) => {
   const { query } = props;
   const next = new URLSearchParams(Object.entries(query).filter(([, v]) => v) as [string, string][]);
   if (props.nextCursor) next.set('cursor', props.nextCursor);
@@ -44,21 +46,29 @@ export const AlertsPage = (props: { alerts: Alert[]; query: AlertsQuery; nextCur
         </label>
         <button type="submit">Filter</button>
       </form>
-      {props.error ? <p role="alert">{props.error}</p> : null}
-      <table>
+      {props.error ? (
+        <p role="alert" class="error">
+          {props.error}
+        </p>
+      ) : null}
+      <table aria-label="alerts">
         <thead>
           <tr>
-            <th>Alert</th>
-            <th>Items</th>
-            <th class="optional">Team</th>
-            <th class="optional">Opened</th>
+            <th scope="col">Alert</th>
+            <th scope="col">Items</th>
+            <th scope="col" class="optional">
+              Team
+            </th>
+            <th scope="col" class="optional">
+              Opened
+            </th>
           </tr>
         </thead>
         <tbody>
           {props.alerts.map((alert) => (
             <tr data-alert={alert.id} data-kind={alert.kind} data-state={alert.state}>
               <td>
-                <span class="status">{alert.state === 'open' ? alert.severity : 'resolved'}</span> <b>{alert.kind}</b>
+                <span class={`status ${alert.state === 'open' ? alert.severity : 'done'}`}>{alert.state === 'open' ? alert.severity : 'resolved'}</span> <b>{kindName(alert.kind)}</b>
                 <br />
                 {alert.message}
               </td>
@@ -75,13 +85,15 @@ export const AlertsPage = (props: { alerts: Alert[]; query: AlertsQuery; nextCur
                   </>
                 ))}
               </td>
-              <td class="optional">{alert.team ?? ''}</td>
+              <td class="optional">{alert.team ? <a href={teamPath(alert.team)}>{alert.team}</a> : ''}</td>
               <td class="optional">
-                {alert.openedAt.slice(0, 16).replace('T', ' ')}
+                <Time at={alert.openedAt} now={props.now} />
                 {alert.resolvedAt ? (
                   <>
                     <br />
-                    <small>resolved {alert.resolvedAt.slice(0, 16).replace('T', ' ')}</small>
+                    <small>
+                      <Time at={alert.resolvedAt} now={props.now} prefix="resolved " />
+                    </small>
                   </>
                 ) : null}
               </td>

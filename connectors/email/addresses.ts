@@ -1,4 +1,6 @@
-import { decodeEncodedWords } from './mime.ts';
+import { addressParser } from 'postal-mime';
+import { reencodeEncodedWords } from './encoded-words.ts';
+import { type HeaderField, headerValue } from './header-section.ts';
 
 /** A mailbox of an address header: `"Ana Lima" <ana@example.com>` → name and lowercased address. */
 export interface Mailbox {
@@ -6,69 +8,55 @@ export interface Mailbox {
   address: string;
 }
 
-const ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+$/;
-
 /** Lowercased: the local part is case-sensitive in theory (RFC 5321 §2.4), never in practice. */
 export const normalizeAddress = (address: string): string => address.trim().toLowerCase();
 
 /**
- * Parses an address list (RFC 5322 §3.4): display names (quoted, with encoded words), angle
- * addresses, bare addresses, groups (`team: a@x, b@x;`) and comments. Entries without a usable
+ * The address postal-mime found, lowercased, or undefined when it is not one: a local part and a
+ * domain without whitespace or brackets (a domain literal `[192.0.2.1]` is fine).
+ */
+const usableAddress = (found: string | undefined): string | undefined => {
+  const address = (found ?? '').trim();
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || /[\r\n<>]/.test(address)) return undefined;
+  return /^(?:[^\s"(),:;<>@[\\\]]+|\[[^\s[\\\]]+\])$/.test(address.slice(at + 1)) ? normalizeAddress(address) : undefined;
+};
+
+/**
+ * Parses an address list (RFC 5322 §3.4, RFC 6532) with postal-mime's addressParser: display names
+ * (quoted, with encoded words, or none), angle addresses, bare addresses, a name and an address
+ * without angle brackets (`Big Bug bb@bug.com`), comments (`bb@bug.com (Big Bug)`, RFC 5322 A.5),
+ * obsolete routes and spacing, groups (`team: a@x, b@x;`, flattened). Entries without a usable
  * address are skipped.
+ *
+ * Its encoded words are decoded first (encoded-words.ts) and handed over as one UTF-8 word per run:
+ * postal-mime garbles a character split between two words (docs/postal-mime-corrections.md).
  */
 export function parseAddressList(value: string | undefined): Mailbox[] {
-  if (!value) return [];
-  const entries: string[] = [];
-  let current = '';
-  let quoted = false;
-  let angle = false;
-  let comment = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (c === '\\' && (quoted || comment > 0)) {
-      current += c + (value[++i] ?? '');
-      continue;
-    }
-    if (!quoted && c === '(') comment++;
-    else if (!quoted && c === ')' && comment > 0) comment--;
-    else if (comment === 0 && c === '"') quoted = !quoted;
-    else if (comment === 0 && !quoted && c === '<') angle = true;
-    else if (comment === 0 && !quoted && c === '>') angle = false;
-    if (comment === 0 && !quoted && !angle && (c === ',' || c === ';')) {
-      entries.push(current);
-      current = '';
-    } else if (comment === 0 && !quoted && !angle && c === ':') {
-      // A group's display name: its members follow.
-      current = '';
-    } else {
-      current += c;
-    }
-  }
-  entries.push(current);
-  return entries.flatMap((entry) => {
-    const mailbox = parseMailbox(entry);
-    return mailbox ? [mailbox] : [];
+  if (!value?.trim()) return [];
+  return addressParser(reencodeEncodedWords(value), { flatten: true }).flatMap((entry) => {
+    const address = usableAddress(entry.address);
+    if (!address) return [];
+    const name = entry.name.replace(/\s+/g, ' ').trim();
+    return [{ ...(name ? { name } : {}), address }];
   });
 }
 
-const unquote = (text: string): string =>
-  text.trim().replace(/^"([\s\S]*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
+/**
+ * Who sent a message: the From mailbox; when From lists several authors, the Sender they must then
+ * name (RFC 5322 §3.6.2), or the first of them; when From names nobody usable, the Sender.
+ */
+export function senderOf(headers: readonly HeaderField[]): Mailbox | undefined {
+  const from = parseAddressList(headerValue(headers, 'from'));
+  const sender = parseAddressList(headerValue(headers, 'sender'))[0];
+  return (from.length > 1 ? sender : undefined) ?? from[0] ?? sender;
+}
 
-function parseMailbox(entry: string): Mailbox | undefined {
-  const withoutComments = entry.replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
-  const angle = /<([^<>]*)>/.exec(withoutComments);
-  if (angle) {
-    const address = angle[1]!.replace(/^@[^:]*:/, '').trim(); // obsolete source routes
-    if (!ADDRESS.test(address)) return undefined;
-    const name = decodeEncodedWords(unquote(withoutComments.slice(0, angle.index)));
-    return { ...(name ? { name } : {}), address: normalizeAddress(address) };
-  }
-  const bare = withoutComments.trim();
-  if (!ADDRESS.test(bare)) return undefined;
-  // `ana@example.com (Ana Lima)`: an old form that names the person in a comment.
-  const named = /\(([^()]*)\)/.exec(entry);
-  const name = named ? decodeEncodedWords(named[1]!.trim()) : '';
-  return { ...(name ? { name } : {}), address: normalizeAddress(bare) };
+/** Why a message has no sender ({@link senderOf} found none), for the delivery's ignored reason. */
+export function whyNoSender(headers: readonly HeaderField[]): string {
+  const shown = (name: string) => JSON.stringify(headerValue(headers, name)!.slice(0, 100));
+  const from = headerValue(headers, 'from') === undefined ? 'it has no From header' : `its From header (${shown('from')}) names no address`;
+  return headerValue(headers, 'sender') === undefined ? `${from} and no Sender` : `${from}, nor does its Sender (${shown('sender')})`;
 }
 
 /** Splits an address into local part, plus-tag and domain: `platform+urgent@acme.example`. */

@@ -1,6 +1,5 @@
 import type { Connector, StoredDelivery } from '../../core/connector.ts';
 import type { Normalized } from '../../core/changes.ts';
-import { sha256Hex } from '../../core/ids.ts';
 import { SIGNATURE_HEADER } from './auth.ts';
 import { normalizeEmailMessage } from './normalize.ts';
 import {
@@ -49,7 +48,7 @@ const providerOfEvent = (event: string): EmailProviderAdapter | undefined =>
  * `request` item per thread. A connection names its `provider` (how mail arrives: raw, ses,
  * postmark, sendgrid) and its `address`; see docs/email.md.
  */
-export function createEmailConnector(options: EmailConnectorOptions = {}): Connector<EmailSettings> {
+export function createEmailConnector(options: EmailConnectorOptions = {}): Connector<EmailSettings, Promise<Normalized>> {
   const deps: EmailEdgeDeps = {
     certificateFor: createCertificateCache(options.fetchCertificate ?? fetchCertificateOverHttps),
     confirmSubscription: options.confirmSubscription ?? confirmSubscriptionOverHttps,
@@ -70,16 +69,17 @@ export function createEmailConnector(options: EmailConnectorOptions = {}): Conne
       const settings = readEmailSettings(connection.settings);
       return PROVIDERS[settings.provider].receive(request, connection, settings, deps);
     },
-    normalize(delivery: StoredDelivery, context): Normalized {
+    // Asynchronous because postal-mime is; still pure: the same stored delivery always gives the same result.
+    async normalize(delivery: StoredDelivery, context): Promise<Normalized> {
       const provider = providerOfEvent(delivery.event);
       if (!provider) return { outcome: 'ignored', event: delivery.event, reason: `No email provider stores ${delivery.event} deliveries.` };
-      const read = provider.read(delivery);
+      const read = await provider.read(delivery);
       if ('ignored' in read) return { outcome: 'ignored', event: delivery.event, reason: read.ignored };
       return normalizeEmailMessage(read.message, {
         settings: readEmailSettings(context.connection.settings),
         jiraProjects: context.jiraProjects,
         receivedAt: delivery.receivedAt,
-        fallbackId: `sha256:${sha256Hex(delivery.body)}`,
+        fallbackId: read.contentId,
         event: delivery.event,
       });
     },
@@ -87,7 +87,7 @@ export function createEmailConnector(options: EmailConnectorOptions = {}): Conne
 }
 
 /** The email connector with production I/O: HTTPS for SNS, S3 for messages SES stored there. */
-export const email: Connector<EmailSettings> = createEmailConnector();
+export const email: Connector<EmailSettings, Promise<Normalized>> = createEmailConnector();
 
 export { normalizeEmailMessage, cleanSubject, emailRef, priorityOf, threadRootOf } from './normalize.ts';
 export { EmailSettings } from './settings.ts';

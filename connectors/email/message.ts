@@ -1,6 +1,17 @@
-import { type Mailbox, parseAddressList, parseMessageIds } from './addresses.ts';
-import { type AttachmentInfo, type HeaderField, decodeEncodedWords, headerValue, parseMime } from './mime.ts';
+import PostalMime from 'postal-mime';
+import { type Mailbox, parseAddressList, parseMessageIds, senderOf } from './addresses.ts';
+import { c1ToWindows1252 } from './charsets.ts';
+import { decodeEncodedWords } from './encoded-words.ts';
+import { type HeaderField, headerValue, readHeaders } from './header-section.ts';
 import { htmlToText, stripQuotedHtml, stripQuotedText } from './text.ts';
+
+/** An attachment as Tributary keeps it: metadata only, the content is never stored. */
+export interface AttachmentInfo {
+  name?: string;
+  contentType: string;
+  /** decoded size in bytes */
+  size: number;
+}
 
 /**
  * One inbound message, as every provider's payload is reduced to before it is normalized: the
@@ -11,6 +22,7 @@ export interface EmailMessage {
   messageId?: string;
   inReplyTo: string[];
   references: string[];
+  /** who sent it (connectors/email/addresses.ts `senderOf`); absent when no header names anyone */
   from?: Mailbox;
   /** To, then Cc (the recipients that can name the team) */
   to: Mailbox[];
@@ -34,7 +46,7 @@ export const decodedHeader = (headers: readonly HeaderField[], name: string): st
 /** The parts of a message that come from its header fields. */
 export const messageFromHeaders = (headers: HeaderField[]): Omit<EmailMessage, 'text' | 'attachments'> => {
   const messageId = parseMessageIds(headerValue(headers, 'message-id'))[0];
-  const from = parseAddressList(headerValue(headers, 'from'))[0];
+  const from = senderOf(headers);
   const date = headerValue(headers, 'date');
   return {
     ...(messageId ? { messageId } : {}),
@@ -52,24 +64,32 @@ export const messageFromHeaders = (headers: HeaderField[]): Omit<EmailMessage, '
 /** HTML bodies lose their quoted history before they become text. */
 export const htmlBodyToText = (html: string): string => htmlToText(stripQuotedHtml(html));
 
-/** Reads a raw RFC 5322 message. */
-export function messageFromMime(bytes: Uint8Array): EmailMessage {
-  const parsed = parseMime(bytes, htmlBodyToText);
-  return { ...messageFromHeaders(parsed.headers), text: stripQuotedText(parsed.text), attachments: parsed.attachments };
-}
-
 /**
- * Why a message cannot be a request, or undefined when it can: it needs a sender and something
- * that identifies or dates it (the least any mail system produces).
+ * Reads a raw RFC 5322 message: the body (text, HTML, attachments) with postal-mime, the header
+ * fields with the header reader the ack path uses, so both name the message by the same Message-ID.
+ *
+ * Only the plain text is read when there is any; an HTML-only message is converted by
+ * {@link htmlBodyToText} (link targets kept, quoted history dropped). A `message/rfc822` part is an
+ * attachment unless it is marked inline. postal-mime's text is repaired where Node 20 decodes
+ * windows-1252 wrong ({@link c1ToWindows1252}).
+ *
+ * @throws Error when postal-mime refuses the message (its nesting or header-size limits).
  */
-export const whyNotAMessage = (headers: readonly HeaderField[]): string | undefined => {
-  if (parseAddressList(headerValue(headers, 'from')).length === 0) {
-    return headerValue(headers, 'from') === undefined
-      ? 'it has no From header'
-      : `its From header (${JSON.stringify(headerValue(headers, 'from')!.slice(0, 100))}) names no address`;
+export async function messageFromMime(bytes: Uint8Array): Promise<EmailMessage> {
+  let parsed: Awaited<ReturnType<typeof PostalMime.parse>>;
+  try {
+    parsed = await PostalMime.parse(bytes, { rfc822Attachments: true });
+  } catch (cause) {
+    throw new Error(`postal-mime could not parse the message: ${(cause as Error).message}`, { cause });
   }
-  if (headerValue(headers, 'date') === undefined && headerValue(headers, 'message-id') === undefined) {
-    return 'it has neither a Date nor a Message-ID header';
-  }
-  return undefined;
-};
+  const text = parsed.text !== undefined ? c1ToWindows1252(parsed.text) : parsed.html !== undefined ? htmlBodyToText(c1ToWindows1252(parsed.html)) : '';
+  return {
+    ...messageFromHeaders(readHeaders(bytes)),
+    text: stripQuotedText(text.replace(/\r\n?/g, '\n')),
+    attachments: parsed.attachments.map((attachment) => ({
+      ...(attachment.filename ? { name: c1ToWindows1252(attachment.filename) } : {}),
+      contentType: attachment.mimeType,
+      size: typeof attachment.content === 'string' ? Buffer.byteLength(attachment.content) : attachment.content.byteLength,
+    })),
+  };
+}

@@ -1,10 +1,10 @@
 import type { Normalized } from '../../core/changes.ts';
 import { personIdFor } from '../../core/ids.ts';
 import type { ObservedItem, Person, Priority, PriorityLevel, Status } from '../../core/work-item.ts';
-import { type Mailbox, splitAddress, withoutTag } from './addresses.ts';
+import { type Mailbox, splitAddress, whyNoSender, withoutTag } from './addresses.ts';
+import { headerValue } from './header-section.ts';
 import { extractEmailLinks } from './links.ts';
 import type { EmailMessage } from './message.ts';
-import { headerValue } from './mime.ts';
 import { senderIsVerified } from './sender-verdict.ts';
 import { type EmailSettings, closeAddressOf, teamDomainsOf } from './settings.ts';
 import { trimText } from './text.ts';
@@ -156,15 +156,16 @@ const isoDate = (value: string | undefined): string | undefined => {
 export interface EmailNormalizeContext {
   settings: EmailSettings;
   jiraProjects: Readonly<Record<string, string>>;
-  /** when the delivery was received: the time of a message whose Date header does not parse */
+  /** when the delivery was received: the time of a message without a Date header, or whose Date does not parse */
   receivedAt: string;
-  /** names the thread of a message that has no Message-ID (sha256 of the delivery) */
+  /** names the thread of a message that has no Message-ID: `sha256:` of its content, as in its delivery id */
   fallbackId: string;
   event: string;
 }
 
 /**
- * Pure: one message → an upsert of its thread's `request` item.
+ * Pure: one message → an upsert of its thread's `request` item, or the reason it is ignored (an
+ * automatic reply; a message that names no sender at all).
  *
  * - The thread (ref) comes from References / In-Reply-To / Message-ID ({@link threadRootOf}).
  * - Status follows the latest message: the first one is `new` (todo); a reply from the team
@@ -181,7 +182,7 @@ export function normalizeEmailMessage(message: EmailMessage, context: EmailNorma
   if (isAutomaticReply(message)) {
     return { outcome: 'ignored', event, reason: 'An automatic reply (out of office, vacation, delivery report) says nothing about the request.' };
   }
-  if (!message.from) return { outcome: 'ignored', event, reason: 'The message names no sender (From).' };
+  if (!message.from) return { outcome: 'ignored', event, reason: `The message names no sender: ${whyNoSender(message.headers)}.` };
   const rules = rulesOf(settings);
   const rootId = threadRootOf(message, context.fallbackId);
   const isReply = rootId !== (message.messageId ?? context.fallbackId);

@@ -3,8 +3,8 @@ import type { ConnectionForVerify, Received, StoredDelivery, WebhookRequest } fr
 import { MalformedPayloadError } from '../../core/errors.ts';
 import { sha256Hex } from '../../core/ids.ts';
 import { parseMessageIds } from './addresses.ts';
-import { type EmailMessage, whyNotAMessage } from './message.ts';
-import { type HeaderField, headerValue } from './mime.ts';
+import { type HeaderField, headerValue } from './header-section.ts';
+import type { EmailMessage } from './message.ts';
 import type { ObjectReader, SubscriptionConfirmer } from './ports.ts';
 import type { EmailSettings } from './settings.ts';
 
@@ -18,36 +18,36 @@ export interface EmailEdgeDeps {
   clock: () => Date;
 }
 
-/** What a stored delivery holds: a message to index, or why there is nothing to index. */
-export type ReadDelivery = { message: EmailMessage } | { ignored: string };
+/**
+ * What a stored delivery holds: a message to index, with the `sha256:` of its content that names
+ * it when it has no Message-ID (the same as in its delivery id), or why there is nothing to index.
+ */
+export type ReadDelivery = { message: EmailMessage; contentId: string } | { ignored: string };
 
 /**
- * One way mail reaches the hub. `verify` and `receive` run on the ack path; `read` is pure and
- * turns a stored delivery back into a message for `normalize`.
+ * One way mail reaches the hub. `verify` and `receive` run on the ack path and refuse only what is
+ * not signed right or cannot be read at all; `read` is pure (and asynchronous: postal-mime is) and
+ * turns a stored delivery back into a message for `normalize`, which judges it.
  */
 export interface EmailProviderAdapter<S extends EmailSettings = EmailSettings> {
   /** the event names this provider stores deliveries under start with `{prefix}.` */
   prefix: string;
   verify(request: WebhookRequest, connection: ConnectionForVerify, settings: S, deps: EmailEdgeDeps): void | Promise<void>;
   receive(request: WebhookRequest, connection: ConnectionForVerify, settings: S, deps: EmailEdgeDeps): Received | Promise<Received>;
-  read(delivery: StoredDelivery): ReadDelivery;
+  read(delivery: StoredDelivery): Promise<ReadDelivery>;
 }
 
-/** Message-ID + mailbox identify a delivery (mail is often delivered twice); without one, the bytes do. */
-export const deliveryIdFor = (mailbox: string, messageId: string | undefined, bytes: Uint8Array): string =>
-  `${mailbox}/${messageId ?? `sha256:${sha256Hex(bytes)}`}`;
+/** The content's own name, for a message without Message-ID: the sha256 of its bytes (headers and body). */
+export const contentIdOf = (bytes: Uint8Array): string => `sha256:${sha256Hex(bytes)}`;
 
 /**
- * Checks at the edge that the header fields make a message (From, and Date or Message-ID) and
- * derives the delivery id from them.
- *
- * @throws MalformedPayloadError naming what is missing.
+ * Message-ID + mailbox identify a delivery (mail is often delivered twice, and a retried POST is
+ * the same message); without a Message-ID, the message's bytes do, so a retry still dedupes.
+ * Nothing else about the message is judged on the ack path: a message without a sender is stored,
+ * and ignored with that reason by the processor.
  */
-export const identifyMessage = (headers: readonly HeaderField[], mailbox: string, bytes: Uint8Array, what: string): string => {
-  const problem = whyNotAMessage(headers);
-  if (problem) throw new MalformedPayloadError(`${what} is not an email message: ${problem}.`);
-  return deliveryIdFor(mailbox, parseMessageIds(headerValue(headers, 'message-id'))[0], bytes);
-};
+export const deliveryIdFor = (headers: readonly HeaderField[], mailbox: string, bytes: Uint8Array): string =>
+  `${mailbox}/${parseMessageIds(headerValue(headers, 'message-id'))[0] ?? contentIdOf(bytes)}`;
 
 export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 

@@ -1,5 +1,5 @@
 import { splitAddress } from './addresses.ts';
-import { type HeaderField, headerValue } from './mime.ts';
+import { type HeaderField, headerValue } from './header-section.ts';
 
 /**
  * Whether the receiving mail system vouches for the sender's address, read from the verdict it

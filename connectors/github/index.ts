@@ -1,3 +1,4 @@
+import type { Normalized } from '../../core/changes.ts';
 import type { Connector } from '../../core/connector.ts';
 import { githubBackfill } from './backfill.ts';
 import { normalizeGithubDelivery } from './normalize.ts';
@@ -7,10 +8,11 @@ import { verifyGithubSignature } from './verify.ts';
 
 /**
  * GitHub: repository or organization webhooks (content type JSON, with a secret) for issues,
- * pull requests, reviews and issue comments. Webhooks need no settings; backfill and
+ * pull requests, reviews and issue comments, and pushes and branches (`push`, `create`, `delete`)
+ * for the commits and branches that name items. Webhooks need no settings; backfill and
  * reconciliation need read `credentials` (docs/backfill.md).
  */
-export const github: Connector<GithubSettings> = {
+export const github: Connector<GithubSettings, Normalized> = {
   source: 'github',
   settings: GithubSettingsSchema,
   secretHeaders: ['x-hub-signature-256', 'x-hub-signature'],

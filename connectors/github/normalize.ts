@@ -1,9 +1,10 @@
-import type * as z from 'zod';
 import type { ItemChange, Normalized } from '../../core/changes.ts';
 import type { NormalizeContext, StoredDelivery } from '../../core/connector.ts';
-import { MalformedPayloadError, ValidationError } from '../../core/errors.ts';
+import { MalformedPayloadError } from '../../core/errors.ts';
 import { githubRef } from '../../core/references.ts';
+import { normalizeCreate, normalizeDelete, normalizePush } from './development.ts';
 import { type ObserveContext, observeIssue, observePullRequest } from './observe.ts';
+import { parsePayload } from './parse-payload.ts';
 import {
   GithubIssue,
   GithubRepository,
@@ -33,16 +34,6 @@ const ISSUE_UPSERT_ACTIONS: ReadonlySet<string> = new Set([
 const actionOf = (payload: unknown): string => {
   const action = (payload as { action?: unknown }).action;
   return typeof action === 'string' ? action : '(none)';
-};
-
-/** A payload of a supported event that does not have the fields we read cannot be indexed: say which. */
-const parsePayload = <Schema extends z.ZodType>(schema: Schema, payload: unknown, event: string): z.output<Schema> => {
-  const result = schema.safeParse(payload);
-  if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-    `The GitHub ${event} payload`,
-  );
 };
 
 const contextFor = (repository: GithubRepository, context: NormalizeContext): ObserveContext => ({
@@ -136,6 +127,9 @@ const NORMALIZERS: ReadonlyMap<string, EventNormalizer> = new Map([
   ['pull_request', normalizePullRequest],
   ['pull_request_review', normalizePullRequestReview],
   ['issue_comment', normalizeIssueComment],
+  ['push', normalizePush],
+  ['create', normalizeCreate],
+  ['delete', normalizeDelete],
 ]);
 
 const parseJsonObject = (body: Uint8Array): unknown => {

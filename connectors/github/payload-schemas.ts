@@ -31,7 +31,16 @@ export const GithubUser = z.object({
 });
 export type GithubUser = z.infer<typeof GithubUser>;
 
-const GithubLabel = z.object({ name: z.string() });
+/**
+ * An issue or pull request number. Some senders (GitHub Enterprise Server proxies, apps relaying
+ * payloads) send it as a string of digits: the same number either way.
+ */
+export const GithubNumber = z
+  .union([z.number(), z.string().trim().regex(/^\d+$/, 'not a number').transform(Number)])
+  .pipe(z.number().int().positive());
+
+/** A label object, or a label given by its name alone (as some senders and older payloads do). */
+const GithubLabel = z.union([z.object({ name: z.string() }), z.string().transform((name) => ({ name }))]);
 
 const GithubMilestone = z.object({ due_on: optionalTimestamp });
 
@@ -44,7 +53,7 @@ export type GithubRepository = z.infer<typeof GithubRepository>;
 
 /** Fields shared by issues and pull requests. */
 const itemFields = {
-  number: z.number().int().positive(),
+  number: GithubNumber,
   title: z.string(),
   html_url: z.string().nullish(),
   state: z.string(),
@@ -89,13 +98,13 @@ export const IssuesEvent = z.object({
 /** `issues.deleted` and `issues.transferred`: only what a tombstone needs, so a partial issue still works. */
 export const IssueRemovedEvent = z.object({
   action: z.string(),
-  issue: z.object({ number: z.number().int().positive(), updated_at: optionalTimestamp }),
+  issue: z.object({ number: GithubNumber, updated_at: optionalTimestamp }),
   repository: GithubRepository,
   changes: z
     .looseObject({
       new_issue: z
         .looseObject({
-          number: z.number().int().positive(),
+          number: GithubNumber,
           repository_url: z.string().nullish(),
           created_at: optionalTimestamp,
         })
@@ -128,4 +137,43 @@ export const IssueCommentEvent = z.object({
 export const PingEvent = z.object({
   zen: z.string().nullish(),
   hook_id: z.number().nullish(),
+});
+
+/**
+ * A repository as `push`, `create` and `delete` deliveries carry it. `pushed_at` (epoch seconds in
+ * `push`, ISO in `create`/`delete`) is when the reported push happened: the time of the change. A
+ * bad one falls back to the delivery's time rather than refusing the push.
+ */
+export const PushedRepository = GithubRepository.extend({ pushed_at: optionalTimestamp.catch(undefined) });
+export type PushedRepository = z.infer<typeof PushedRepository>;
+
+/** One commit of a push. Only `id` is needed: a commit missing anything else is still linked. */
+export const PushCommit = z.object({
+  id: z.string().min(1),
+  message: z.string().nullish(),
+  timestamp: optionalTimestamp.catch(undefined),
+  url: z.string().nullish(),
+  author: z.object({ name: z.string().nullish(), username: z.string().nullish() }).nullish().catch(undefined),
+});
+export type PushCommit = z.infer<typeof PushCommit>;
+
+/**
+ * `push`: https://docs.github.com/en/webhooks/webhook-events-and-payloads#push. `ref` is the full
+ * ref (`refs/heads/main`, `refs/tags/v1`); `created`/`deleted` say the push created or deleted it,
+ * `forced` that it was a force push; `commits` lists the pushed commits (at most 2048).
+ */
+export const PushEvent = z.object({
+  ref: z.string(),
+  created: z.boolean().nullish(),
+  deleted: z.boolean().nullish(),
+  forced: z.boolean().nullish(),
+  commits: z.array(z.unknown()).nullish(),
+  repository: PushedRepository,
+});
+
+/** `create` and `delete`: a branch or tag, by its short name (`feature/ACME-1`, not `refs/heads/…`). */
+export const RefEvent = z.object({
+  ref: z.string(),
+  ref_type: z.string(),
+  repository: PushedRepository,
 });

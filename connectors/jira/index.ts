@@ -1,3 +1,4 @@
+import type { Normalized } from '../../core/changes.ts';
 import type { Connector } from '../../core/connector.ts';
 import { jiraBackfill } from './backfill.ts';
 import { normalizeJiraDelivery } from './normalize.ts';
@@ -10,7 +11,7 @@ import { verifyJiraRequest } from './verify.ts';
  * versions without one) for issues, issue links and comments. A connection names its `site`; see
  * docs/jira.md for the settings.
  */
-export const jira: Connector<JiraSettings> = {
+export const jira: Connector<JiraSettings, Normalized> = {
   source: 'jira',
   settings: JiraSettings,
   secretHeaders: ['x-hub-signature', 'authorization'],

@@ -3,12 +3,26 @@ import type { ItemChange, LinkChange, Normalized } from '../../core/changes.ts';
 import type { NormalizeContext, StoredDelivery } from '../../core/connector.ts';
 import { MalformedPayloadError, ValidationError } from '../../core/errors.ts';
 import { jiraIssueIdRef, jiraRef } from '../../core/references.ts';
+import { isoOfJiraTime, orderingTimeOf } from './dates.ts';
 import { linkTypesOf } from './link-types.ts';
 import { type JiraObserveContext, observeIssue } from './observe.ts';
-import { CommentEvent, IssueDeletedEvent, IssueEvent, IssueLinkEvent, issueIdOfCommentUrl } from './payload-schemas.ts';
+import {
+  CommentEvent,
+  IssueDeletedEvent,
+  IssueEvent,
+  IssueLinkEvent,
+  JIRA_EVENT_NAME,
+  UNNAMED_JIRA_EVENT,
+  issueIdOfCommentUrl,
+} from './payload-schemas.ts';
 import { parseJiraSettings } from './settings.ts';
 
-type EventNormalizer = (payload: unknown, delivery: StoredDelivery, context: JiraObserveContext) => ItemChange[];
+type JiraPayload = Readonly<Record<string, unknown>>;
+
+/** The changes a delivery makes, or why it says nothing the index holds. */
+type EventOutcome = ItemChange[] | { ignored: string };
+
+type EventNormalizer = (payload: JiraPayload, delivery: StoredDelivery, context: JiraObserveContext) => EventOutcome;
 
 /** A payload of a supported event that does not have the fields the mapping needs: say which. */
 export const parseJiraPayload = <Schema extends z.ZodType>(schema: Schema, payload: unknown, event: string): z.output<Schema> => {
@@ -20,6 +34,10 @@ export const parseJiraPayload = <Schema extends z.ZodType>(schema: Schema, paylo
   );
 };
 
+/** A supported event without the object it is about (`jira:issue_updated` without `issue`) says nothing to index. */
+const without = (payload: JiraPayload, event: string, field: string): { ignored: string } | undefined =>
+  payload[field] === undefined || payload[field] === null ? { ignored: `The Jira ${event} payload has no \`${field}\`: there is nothing to index.` } : undefined;
+
 /*
  * Jira moves an issue to another project by giving it a new key; the changelog says so with a `Key`
  * item. The old ref becomes a tombstone pointing at the new one, and links to it follow (alias).
@@ -27,10 +45,20 @@ export const parseJiraPayload = <Schema extends z.ZodType>(schema: Schema, paylo
 const movedFrom = (changelog: readonly { field: string; fromString?: string | null }[]): string | undefined =>
   changelog.find((entry) => entry.field.toLowerCase() === 'key' && entry.fromString)?.fromString ?? undefined;
 
+/**
+ * An issue's state, ordered by `fields.updated` (else the webhook `timestamp`, else when it was
+ * received). An issue without a readable `created` is dated by when it was first seen.
+ */
 const normalizeIssue: EventNormalizer = (payload, delivery, context) => {
+  const nothing = without(payload, delivery.event, 'issue');
+  if (nothing) return nothing;
   const event = parseJiraPayload(IssueEvent, payload, delivery.event);
+  const { fields } = event.issue;
+  const updated = orderingTimeOf([['fields.updated', fields.updated], ['timestamp', event.timestamp]], delivery.receivedAt);
+  const created = isoOfJiraTime(fields.created);
   const changelog = event.changelog?.items ?? [];
-  const observation = observeIssue(event.issue, context, changelog);
+  const times = { createdAt: created ?? delivery.receivedAt, updatedAt: updated.at };
+  const observation = observeIssue(event.issue, context, times, changelog);
   const { site } = context.settings;
   const activityAt = event.comment?.updated ?? event.comment?.created;
   const changes: ItemChange[] = [];
@@ -38,7 +66,7 @@ const normalizeIssue: EventNormalizer = (payload, delivery, context) => {
   const aliases = [...observation.aliases];
   if (oldKey && jiraRef(site, oldKey) !== observation.item.ref) {
     const oldRef = jiraRef(site, oldKey);
-    changes.push({ op: 'delete', ref: oldRef, at: observation.item.updatedAt, reason: 'transferred', movedTo: observation.item.ref });
+    changes.push({ op: 'delete', ref: oldRef, at: updated.at, reason: 'transferred', movedTo: observation.item.ref, orderedBy: updated.orderedBy });
     aliases.push(oldRef);
   }
   changes.push({
@@ -47,15 +75,23 @@ const normalizeIssue: EventNormalizer = (payload, delivery, context) => {
     linkOrigins: observation.linkOrigins,
     aliases,
     ...(activityAt ? { activityAt } : {}),
+    orderedBy: updated.orderedBy,
+    ...(created ? {} : { createdAtUnknown: true }),
   });
   return changes;
 };
 
-/** The deletion time: the webhook's, else the issue's last update, else when the delivery was received. */
+/**
+ * The deletion time: the webhook's, else the issue's last update, else when the delivery was
+ * received. A `timestamp` without a zone yields to a zoned `fields.updated`, so that a deletion from
+ * a server west of UTC never reads as older than the update before it.
+ */
 const normalizeIssueDeleted: EventNormalizer = (payload, delivery, context) => {
+  const nothing = without(payload, delivery.event, 'issue');
+  if (nothing) return nothing;
   const event = parseJiraPayload(IssueDeletedEvent, payload, delivery.event);
-  const at = event.timestamp ?? event.issue.fields?.updated ?? delivery.receivedAt;
-  return [{ op: 'delete', ref: jiraRef(context.settings.site, event.issue.key), at, reason: 'deleted' }];
+  const { at, orderedBy } = orderingTimeOf([['timestamp', event.timestamp], ['fields.updated', event.issue.fields?.updated]], delivery.receivedAt);
+  return [{ op: 'delete', ref: jiraRef(context.settings.site, event.issue.key), at, reason: 'deleted', orderedBy }];
 };
 
 /**
@@ -65,10 +101,12 @@ const normalizeIssueDeleted: EventNormalizer = (payload, delivery, context) => {
  * so one older than what the index holds of an issue changes nothing there.
  */
 const normalizeIssueLink: EventNormalizer = (payload, delivery, context) => {
+  const nothing = without(payload, delivery.event, 'issueLink');
+  if (nothing) return nothing;
   const event = parseJiraPayload(IssueLinkEvent, payload, delivery.event);
   const { site } = context.settings;
   const link = event.issueLink;
-  const at = event.timestamp ?? delivery.receivedAt;
+  const { at, orderedBy } = orderingTimeOf([['timestamp', event.timestamp]], delivery.receivedAt);
   const types = linkTypesOf({ name: link.issueLinkType.name, outward: link.issueLinkType.outwardName });
   const source = jiraIssueIdRef(site, link.sourceIssueId);
   const destination = jiraIssueIdRef(site, link.destinationIssueId);
@@ -80,23 +118,27 @@ const normalizeIssueLink: EventNormalizer = (payload, delivery, context) => {
     add: created ? [{ type, target, origin: 'source_link', confidence: 1 }] : [],
     remove: created ? [] : [{ type, target }],
     reflectedInItem: true,
+    orderedBy,
   });
   return [side(source, types.outward, destination), side(destination, types.inward, source)];
 };
 
-/** A comment is activity on its issue; the payload's partial issue is not a state to index. */
+/** A comment is activity on its issue at the comment's time; the payload's partial issue is not a state to index. */
 const normalizeComment: EventNormalizer = (payload, delivery, context) => {
+  const nothing = without(payload, delivery.event, 'comment');
+  if (nothing) return nothing;
   const event = parseJiraPayload(CommentEvent, payload, delivery.event);
   const { site } = context.settings;
   const issueId = event.issue?.id ?? issueIdOfCommentUrl(event.comment.self);
   const ref = event.issue?.key ? jiraRef(site, event.issue.key) : jiraIssueIdRef(site, issueId!);
-  const at =
+  const commentTime: [string, unknown][] =
     delivery.event === 'comment_created'
-      ? (event.comment.created ?? event.timestamp)
+      ? [['comment.created', event.comment.created]]
       : delivery.event === 'comment_updated'
-        ? (event.comment.updated ?? event.timestamp)
-        : event.timestamp;
-  return [{ op: 'activity', ref, at: at ?? delivery.receivedAt }];
+        ? [['comment.updated', event.comment.updated]]
+        : [];
+  const { at, orderedBy } = orderingTimeOf([...commentTime, ['timestamp', event.timestamp]], delivery.receivedAt);
+  return [{ op: 'activity', ref, at, orderedBy }];
 };
 
 /** One entry per supported event: supporting another is adding a line, not a branch elsewhere. */
@@ -122,23 +164,43 @@ const parseJson = (body: Uint8Array): unknown => {
   }
 };
 
+/** Why a delivery stored without an event name ({@link UNNAMED_JIRA_EVENT}) is not indexed. */
+const unnamedReason = (payload: JiraPayload): string => {
+  const name = payload.webhookEvent;
+  if (typeof name === 'string' && JIRA_EVENT_NAME.test(name)) return `Tributary does not index Jira ${name} events.`;
+  if (name === undefined || name === null || (typeof name === 'string' && name.trim() === '')) {
+    return 'The payload has no `webhookEvent`, where every Jira webhook names its event (e.g. "jira:issue_updated"): there is nothing to index.';
+  }
+  const shape = typeof name === 'string' ? `${name.length} characters` : Array.isArray(name) ? 'an array' : `a ${typeof name}`;
+  return `The payload's \`webhookEvent\` is not a Jira event name (${shape}; Jira sends names like "jira:issue_updated"): there is nothing to index.`;
+};
+
 /**
  * Pure: a stored Jira delivery → changes to the index, or why it is ignored. Deterministic: every
  * timestamp comes from the payload (or the delivery's `receivedAt`), never from the clock, and the
  * connection's rules are read from its settings each time, so a replay applies the current rules.
- * Throws ValidationError when a supported event lacks a field the mapping needs.
+ * Ignores a delivery that says nothing the index holds (an unsupported event, no `webhookEvent`, a
+ * supported event without the object it is about); throws ValidationError, naming each field, when
+ * a supported event lacks a field the mapping needs (the delivery fails, retryable by replay).
  */
 export function normalizeJiraDelivery(delivery: StoredDelivery, context: NormalizeContext): Normalized {
   const normalizer = NORMALIZERS.get(delivery.event);
-  if (!normalizer) return { outcome: 'ignored', event: delivery.event, reason: `Tributary does not index Jira ${delivery.event} events.` };
+  if (!normalizer && delivery.event !== UNNAMED_JIRA_EVENT) {
+    return { outcome: 'ignored', event: delivery.event, reason: `Tributary does not index Jira ${delivery.event} events.` };
+  }
   const payload = parseJson(delivery.body);
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new MalformedPayloadError('The stored Jira delivery is not a JSON object.');
   }
+  const record = payload as JiraPayload;
+  if (!normalizer) return { outcome: 'ignored', event: delivery.event, reason: unnamedReason(record) };
   const observeContext: JiraObserveContext = {
     settings: parseJiraSettings(context.connection.settings),
     jiraProjects: context.jiraProjects,
     ...(context.jiraSites ? { jiraSites: context.jiraSites } : {}),
   };
-  return { outcome: 'changes', event: delivery.event, changes: normalizer(payload, delivery, observeContext) };
+  const outcome = normalizer(record, delivery, observeContext);
+  return 'ignored' in outcome
+    ? { outcome: 'ignored', event: delivery.event, reason: outcome.ignored }
+    : { outcome: 'changes', event: delivery.event, changes: outcome };
 }

@@ -15,6 +15,12 @@ export interface JiraObservation {
   aliases: string[];
 }
 
+/** When the issue was created and last updated, as normalize read them (with their fallbacks). */
+export interface IssueTimes {
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** What observing an issue needs besides the issue. */
 export interface JiraObserveContext {
   settings: JiraSettings;
@@ -29,7 +35,8 @@ const LINK_ORIGINS: readonly LinkOrigin[] = ['source_link', 'closing_keyword', '
  * Kind from the issue type name: Jira's defaults (Bug, Task, Story, Epic, Sub-task) and Jira Service
  * Management's (Incident, Service request…). Any other type (Improvement, Spike…) is a task.
  */
-export function kindOfIssueType(issueType: { name: string; subtask?: boolean | null }): Kind {
+export function kindOfIssueType(issueType: { name: string; subtask?: boolean | null } | null | undefined): Kind {
+  if (!issueType) return 'task';
   const name = issueType.name.toLowerCase();
   if (issueType.subtask || /\bsub-?task\b/.test(name)) return 'subtask';
   if (/\bepic\b/.test(name)) return 'epic';
@@ -117,6 +124,9 @@ const browseUrl = (issue: JiraIssue, site: string): string => {
   return `${base}/browse/${issue.key}`;
 };
 
+/** `ACME-42` → `ACME`: the project of an issue whose payload does not carry it. */
+const projectKeyOf = (issueKey: string): string => issueKey.slice(0, issueKey.lastIndexOf('-'));
+
 /**
  * A Jira issue as a work item. `closedAt` is the resolution date, or the update time when this
  * delivery's changelog moves the issue into a closed status; `startedAt` is derived by the core from
@@ -125,6 +135,7 @@ const browseUrl = (issue: JiraIssue, site: string): string => {
 export function observeIssue(
   issue: JiraIssue,
   context: JiraObserveContext,
+  times: IssueTimes,
   changelog: readonly { field: string; toString?: string | null }[] = [],
 ): JiraObservation {
   const { settings } = context;
@@ -137,8 +148,8 @@ export function observeIssue(
   const fixVersions = (fields.fixVersions ?? []).map((v) => v.name);
   const container: Container = {
     source: 'jira',
-    key: fields.project.key.toUpperCase(),
-    ...(fields.project.name ? { name: fields.project.name } : {}),
+    key: (fields.project?.key ?? projectKeyOf(issue.key)).toUpperCase(),
+    ...(fields.project?.name ? { name: fields.project.name } : {}),
     ...(custom.sprint ? { sprint: custom.sprint } : {}),
     ...(fixVersions.length > 0 ? { fixVersions } : {}),
   };
@@ -148,12 +159,12 @@ export function observeIssue(
   );
   const closed = status.category === 'done' || status.category === 'cancelled';
   const transitioned = changelog.some((entry) => entry.field.toLowerCase() === 'status' || entry.field.toLowerCase() === 'resolution');
-  const closedAt = closed ? (fields.resolutiondate ?? (transitioned ? fields.updated : undefined)) : undefined;
+  const closedAt = closed ? (fields.resolutiondate ?? (transitioned ? times.updatedAt : undefined)) : undefined;
   const owner = personOfJiraUser(fields.assignee);
   const requester = personOfJiraUser(fields.reporter) ?? personOfJiraUser(fields.creator);
   const category =
     custom.category ??
-    categoryByRules(settings.categoryRules, { issueType: fields.issuetype.name, project: container.key, labels, components });
+    categoryByRules(settings.categoryRules, { issueType: fields.issuetype?.name ?? '', project: container.key, labels, components });
   const item: ObservedItem = {
     ref,
     source: 'jira',
@@ -171,14 +182,14 @@ export function observeIssue(
     ...(fields.duedate ? { dueAt: fields.duedate } : {}),
     ...(custom.plannedStartAt ? { plannedStartAt: custom.plannedStartAt } : {}),
     ...(custom.storyPoints !== undefined ? { storyPoints: custom.storyPoints } : {}),
-    createdAt: fields.created,
-    updatedAt: fields.updated,
+    createdAt: times.createdAt,
+    updatedAt: times.updatedAt,
     ...(closedAt ? { closedAt } : {}),
     links: [...sourceLinksOf(fields, site, custom), ...mentionsOf(issue, ref, container, context)],
   };
   return {
     item,
     linkOrigins: [...LINK_ORIGINS],
-    aliases: [unresolvedJiraRef(issue.key), jiraIssueIdRef(site, issue.id)],
+    aliases: [unresolvedJiraRef(issue.key), ...(issue.id ? [jiraIssueIdRef(site, issue.id)] : [])],
   };
 }

@@ -1,12 +1,27 @@
 import * as z from 'zod';
-import { JiraTime, OptionalJiraTime } from './dates.ts';
+import { OptionalJiraTime } from './dates.ts';
 
 /**
  * Just the fields of Jira webhook payloads that the normalizer reads. Objects are loose (sites add
- * custom fields, Atlassian adds fields) and what Cloud or Data Center omit is optional.
+ * custom fields, Atlassian adds fields) and what Cloud or Data Center omit is optional. Times that
+ * order changes (`timestamp`, `created`, `updated`, comment times) are kept as sent and read by
+ * `orderingTimeOf`, which falls back when one cannot be read; other times are dropped when unreadable.
  * Reference: https://developer.atlassian.com/cloud/jira/platform/webhooks/ (the issue payload is the
  * REST API v2 issue representation).
  */
+
+/**
+ * Jira's event names are short identifiers (`jira:issue_updated`, `comment_created`, `sprint_started`).
+ * The name is stored with the delivery and its failure reason, outside the compressed body: an
+ * unbounded one could push that record past DynamoDB's 400 KB item limit.
+ */
+export const JIRA_EVENT_NAME = /^[A-Za-z0-9_:.-]{1,100}$/;
+
+/**
+ * The event a delivery is stored under when its `webhookEvent` is missing or not an event name:
+ * no Jira event can be named so. Processing records it as ignored, saying what was wrong.
+ */
+export const UNNAMED_JIRA_EVENT = '(none)';
 
 /** `ACME-42`; Jira project keys start with a letter and hold letters, digits and underscores. */
 export const ISSUE_KEY = /^[A-Za-z][A-Za-z0-9_]*-\d+$/;
@@ -31,13 +46,22 @@ export type JiraUser = z.infer<typeof JiraUser>;
 
 const Named = z.looseObject({ name: z.string() });
 
-export const JiraStatus = z.looseObject({
-  name: z.string(),
-  /** `new`, `indeterminate` or `done` (`undefined` on a few old statuses) */
-  statusCategory: z.looseObject({ key: z.string() }).nullish(),
-});
+/** `{"name": "High", …}`, or the name alone, as some servers and automation rules send it. */
+const NamedOrName = z.union([z.string().transform((name) => ({ name })), Named]);
 
-const IssueType = z.looseObject({ name: z.string(), subtask: z.boolean().nullish() });
+export const JiraStatus = z.union([
+  z.string().transform((name) => ({ name, statusCategory: undefined })),
+  z.looseObject({
+    name: z.string(),
+    /** `new`, `indeterminate` or `done` (`undefined` on a few old statuses) */
+    statusCategory: z.looseObject({ key: z.string() }).nullish(),
+  }),
+]);
+
+const IssueType = z.union([
+  z.string().transform((name) => ({ name, subtask: undefined })),
+  z.looseObject({ name: z.string(), subtask: z.boolean().nullish() }),
+]);
 
 /** An issue as other issues' fields show it (`parent`, `subtasks`, the ends of `issuelinks`). */
 export const LinkedIssue = z.looseObject({ id: IssueId.nullish(), key: IssueKey });
@@ -51,13 +75,18 @@ export const JiraIssueLink = z.looseObject({
 });
 export type JiraIssueLink = z.infer<typeof JiraIssueLink>;
 
+/**
+ * What the mapping needs of an issue is its key, its summary and its status (without a status, open
+ * and done work cannot be told apart). The rest degrades: no issue type is a task, no project is
+ * the project of the key, no `created` is the time the issue was first seen.
+ */
 export const JiraIssueFields = z.looseObject({
   summary: z.string(),
-  issuetype: IssueType,
-  project: z.looseObject({ key: z.string(), name: z.string().nullish() }),
+  issuetype: IssueType.nullish(),
+  project: z.looseObject({ key: z.string(), name: z.string().nullish() }).nullish(),
   status: JiraStatus,
-  priority: Named.nullish(),
-  resolution: Named.nullish(),
+  priority: NamedOrName.nullish(),
+  resolution: NamedOrName.nullish(),
   resolutiondate: OptionalJiraTime,
   assignee: JiraUser.nullish(),
   reporter: JiraUser.nullish(),
@@ -66,8 +95,10 @@ export const JiraIssueFields = z.looseObject({
   components: z.array(Named).nullish(),
   fixVersions: z.array(Named).nullish(),
   duedate: OptionalJiraTime,
-  created: JiraTime,
-  updated: JiraTime,
+  /** read by `orderingTimeOf` */
+  created: z.unknown().optional(),
+  /** read by `orderingTimeOf` */
+  updated: z.unknown().optional(),
   /** wiki markup (REST v2 shape, what webhooks send) or an Atlassian Document Format object */
   description: z.unknown().optional(),
   parent: LinkedIssue.nullish(),
@@ -77,7 +108,7 @@ export const JiraIssueFields = z.looseObject({
 export type JiraIssueFields = z.infer<typeof JiraIssueFields>;
 
 export const JiraIssue = z.looseObject({
-  id: IssueId,
+  id: IssueId.nullish(),
   key: IssueKey,
   self: z.string().nullish(),
   fields: JiraIssueFields,
@@ -92,8 +123,7 @@ export const ChangelogItem = z.looseObject({
 
 /** `jira:issue_created` and `jira:issue_updated`. */
 export const IssueEvent = z.looseObject({
-  webhookEvent: z.string(),
-  timestamp: OptionalJiraTime,
+  timestamp: z.unknown().optional(),
   issue: JiraIssue,
   changelog: z.looseObject({ items: z.array(ChangelogItem).nullish() }).nullish(),
   /** present when the update is a comment (`issue_event_type_name: issue_commented`) */
@@ -103,19 +133,17 @@ export type IssueEvent = z.infer<typeof IssueEvent>;
 
 /** `jira:issue_deleted`: only what a tombstone needs, so a partial issue still works. */
 export const IssueDeletedEvent = z.looseObject({
-  webhookEvent: z.string(),
-  timestamp: OptionalJiraTime,
+  timestamp: z.unknown().optional(),
   issue: z.looseObject({
     id: IssueId.nullish(),
     key: IssueKey,
-    fields: z.looseObject({ updated: OptionalJiraTime }).nullish(),
+    fields: z.looseObject({ updated: z.unknown().optional() }).nullish(),
   }),
 });
 
 /** `issuelink_created` and `issuelink_deleted`: the two issues are named by id only. */
 export const IssueLinkEvent = z.looseObject({
-  webhookEvent: z.string(),
-  timestamp: OptionalJiraTime,
+  timestamp: z.unknown().optional(),
   issueLink: z.looseObject({
     sourceIssueId: IssueId,
     destinationIssueId: IssueId,
@@ -130,12 +158,11 @@ export const IssueLinkEvent = z.looseObject({
 /** `comment_created`, `comment_updated` and `comment_deleted`. Old servers send no `issue`: its id is in `comment.self`. */
 export const CommentEvent = z
   .looseObject({
-    webhookEvent: z.string(),
-    timestamp: OptionalJiraTime,
+    timestamp: z.unknown().optional(),
     comment: z.looseObject({
       self: z.string().nullish(),
-      created: OptionalJiraTime,
-      updated: OptionalJiraTime,
+      created: z.unknown().optional(),
+      updated: z.unknown().optional(),
     }),
     issue: z.looseObject({ id: IssueId.nullish(), key: IssueKey.nullish() }).nullish(),
   })
@@ -147,15 +174,3 @@ export const CommentEvent = z
 /** `…/rest/api/2/issue/10042/comment/10100` → `10042` */
 export const issueIdOfCommentUrl = (url: string | null | undefined): string | undefined =>
   /\/issue\/(\d+)\/comment\//.exec(url ?? '')?.[1];
-
-/** The schema each supported event is checked against when it arrives and read with when it is normalized. */
-export const EVENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
-  ['jira:issue_created', IssueEvent],
-  ['jira:issue_updated', IssueEvent],
-  ['jira:issue_deleted', IssueDeletedEvent],
-  ['issuelink_created', IssueLinkEvent],
-  ['issuelink_deleted', IssueLinkEvent],
-  ['comment_created', CommentEvent],
-  ['comment_updated', CommentEvent],
-  ['comment_deleted', CommentEvent],
-]);

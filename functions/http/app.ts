@@ -1,6 +1,10 @@
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { csrf } from 'hono/csrf';
+import { createMiddleware } from 'hono/factory';
+import { secureHeaders } from 'hono/secure-headers';
 import type { ConnectorRegistry } from '../../connectors/index.ts';
-import { AppError, NotFoundError } from '../../core/errors.ts';
+import { AppError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import type { Clock, Logger } from '../../core/ports.ts';
 import type { LocalBus } from '../../bus/local-bus.ts';
 import type { ConnectionCache } from '../../pipeline/connection-cache.ts';
@@ -28,6 +32,8 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { auditOperations, auditRoutes } from './routes/audit.ts';
 import { operationsOperations, operationsRoutes } from './routes/operations.ts';
 import { requestMetrics } from './request-metrics.ts';
+import type { TimelineReader } from './views/item.ts';
+import { listSubjectEvents } from '../../store/event-log.ts';
 import { type HubMetrics, createHubMetrics } from '../../pipeline/hub-metrics.ts';
 
 export interface AppDeps {
@@ -53,7 +59,37 @@ export interface AppDeps {
   metricsToken?: string;
   /** TRIBUTARY_READY_MAX_LAG_SECONDS: GET /readyz fails when the oldest pending delivery is older */
   readyMaxLagSeconds?: number;
+  /** an item's timeline (the item page, GET /v1/items/{id}/context); the durable per-subject event log by default */
+  readTimeline?: TimelineReader;
 }
+
+/**
+ * What a browser is told about every response (hono's secure-headers): no script runs (the pages
+ * need none, and a nonce would be added here if one ever did), styles only from the hub's own
+ * stylesheet, no framing (clickjacking), no MIME sniffing, no referrer to the tools the pages link to.
+ */
+export const securityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  referrerPolicy: 'no-referrer',
+  // A hub on its own host: HTTPS for it, not for every sibling of its domain.
+  strictTransportSecurity: 'max-age=31536000',
+});
+
+/** The event log's page of an item's events (store/event-log.ts), as the item view reads it. */
+const eventLogTimeline =
+  (db: Db): TimelineReader =>
+  async (tenantId, subjectRef, page) => {
+    const { items, nextCursor } = await listSubjectEvents(db, tenantId, subjectRef, { limit: page.limit, ...(page.before ? { before: page.before } : {}) });
+    return { events: items.map(({ event, cursor }) => ({ id: event.id, type: event.type, time: event.time, subject: event.subject, data: event.data, cursor })), nextCursor };
+  };
 
 const publicOperations: Operation[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness', tag: 'operations', responses: { 200: { description: 'The process is up' } } },
@@ -87,10 +123,35 @@ export const createApp = (deps: AppDeps) => {
   const openApi = buildOpenApi(ALL_OPERATIONS, { version: deps.version ?? '0.1.0', serverUrl: deps.publicUrl });
   const app = new Hono<AuthEnv>();
   const metrics = deps.metrics ?? createHubMetrics();
+  const readTimeline = deps.readTimeline ?? eventLogTimeline(deps.db);
   // First, so it times everything after it, errors included.
   app.use('*', requestMetrics(metrics));
+  app.use('*', securityHeaders);
+  // The dashboard's form posts (/login, /logout, and any later form) must come from the hub's own
+  // pages. Not the API or the webhooks: csrf() refuses a bodiless or text/plain post without an
+  // Origin header, which is how SNS and API clients post (DESIGN.md, "Facts measured").
+  const dashboardCsrf = csrf({
+    origin: (origin) => {
+      try {
+        return origin === new URL(deps.publicUrl).origin;
+      } catch {
+        return false;
+      }
+    },
+  });
+  app.use(
+    '*',
+    createMiddleware(async function dashboardFormsOnly(c, next) {
+      if (c.req.path.startsWith('/v1/') || c.req.path.startsWith('/hooks/')) return next();
+      return dashboardCsrf(c, next);
+    }),
+  );
 
   app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status === 403) {
+      // csrf(): a form posted from another site.
+      return problemResponse(new ForbiddenError(`Cross-site form posts are refused: sign in from ${deps.publicUrl}/.`), c.req.path);
+    }
     if (error instanceof AppError) {
       if (error.status >= 500) deps.log.error('request failed', { path: c.req.path, error: error.message });
       const response = problemResponse(error, c.req.path);
@@ -106,8 +167,8 @@ export const createApp = (deps: AppDeps) => {
   });
   app.notFound((c) => problemResponse(new NotFoundError(`Route ${c.req.method} ${c.req.path}`), c.req.path));
 
-  // The dashboard (`/`, `/items`, `/items/{id}`, `/alerts`, `/people`, `/login`): server-rendered pages, see web/dashboard.tsx.
-  app.route('/', dashboardRoutes({ db: deps.db, clock: deps.clock, get publicUrl() { return deps.publicUrl; }, resolve }));
+  // The dashboard (`/`, `/items`, `/items/{id}`, `/alerts`, `/people`, `/teams/{team}`, `/login`): server-rendered pages, see web/.
+  app.route('/', dashboardRoutes({ db: deps.db, clock: deps.clock, get publicUrl() { return deps.publicUrl; }, resolve, readTimeline }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/', operationsRoutes({ db: deps.db, clock: deps.clock, metrics, resolve, metricsToken: deps.metricsToken, readyMaxLagSeconds: deps.readyMaxLagSeconds }));
   app.get('/openapi.json', (c) => c.json(openApi));
@@ -137,7 +198,7 @@ export const createApp = (deps: AppDeps) => {
   app.use('/v1/audit', admin);
   app.use('/v1/tenants/*', operator);
   app.use('/v1/tenants', operator);
-  app.route('/v1/items', itemRoutes(deps.db));
+  app.route('/v1/items', itemRoutes({ db: deps.db, clock: deps.clock, readTimeline }));
   app.route('/v1/events', eventRoutes(deps.bus, deps.db));
   app.route('/v1', dependencyRoutes(deps));
   app.route('/v1/views', viewRoutes({ db: deps.db, clock: deps.clock }));

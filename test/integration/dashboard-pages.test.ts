@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorRegistry } from '../../connectors/index.ts';
+import { itemIdForRef } from '../../core/ids.ts';
+import { createApp } from '../../functions/http/app.ts';
+import { createJsonLogger } from '../../functions/log.ts';
+import { ConnectionCache } from '../../pipeline/connection-cache.ts';
+import { STYLESHEET_PATH } from '../../web/stylesheet.ts';
 import { githubExample } from '../fixtures/github-examples.ts';
-import { type TestHub, postGithub, settled, startTestHub } from '../support/hub.ts';
+import { type Scenario, seedDashboardScenario } from '../support/dashboard-scenario.ts';
+import { OPERATOR_TOKEN, type TestHub, postGithub, settled, startTestHub } from '../support/hub.ts';
 
 const XSS = '<script>alert("pwned")</script><img src=x onerror=alert(1)>';
 
@@ -10,6 +17,9 @@ describe('the dashboard pages', () => {
   let itemId: string;
   const page = (path: string, init: RequestInit = {}) => fetch(`${hub.url}${path}`, { redirect: 'manual', ...init });
   const withCookie = (cookie: string) => ({ headers: { cookie } });
+  /** A form post from the hub's own pages, as a browser sends it. */
+  const formPost = (path: string, fields: Record<string, string>, origin = hub.hub.publicUrl) =>
+    page(path, { method: 'POST', headers: { origin }, body: new URLSearchParams(fields) });
 
   beforeAll(async () => {
     hub = await startTestHub();
@@ -35,7 +45,7 @@ describe('the dashboard pages', () => {
     const home = await page('/');
     expect(home.status).toBe(200);
     expect(await home.text()).toContain('name="token"');
-    for (const path of ['/items', '/alerts']) {
+    for (const path of ['/items', '/alerts', '/people', '/teams/checkout']) {
       const response = await page(path);
       expect(response.status, path).toBe(303);
       expect(response.headers.get('location')).toBe('/');
@@ -43,28 +53,86 @@ describe('the dashboard pages', () => {
   });
 
   it('refuses an unknown token at sign-in', async () => {
-    const response = await page('/login', { method: 'POST', body: new URLSearchParams({ token: 'tok_nope.nope' }) });
+    const response = await formPost('/login', { token: 'tok_nope.nope' });
     expect(response.status).toBe(401);
     expect(response.headers.get('set-cookie')).toBeNull();
   });
 
   it('signs in with a token into an HttpOnly, SameSite=Strict cookie and shows the summary', async () => {
-    const login = await page('/login', { method: 'POST', body: new URLSearchParams({ token }) });
+    const login = await formPost('/login', { token });
     expect(login.status).toBe(303);
     const setCookie = login.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Strict/);
     const cookie = setCookie.split(';')[0]!;
-    const overview = await (await page('/', withCookie(cookie))).text();
-    expect(overview).toContain('Overview');
-    expect(overview).toMatch(/data-metric="Open">Open<b>2<\/b>/);
-    expect(overview).toMatch(/data-metric="Blocked">Blocked<b>2<\/b>/);
-    expect(overview).toContain('<svg');
+    const overview = await page('/', withCookie(cookie));
+    expect(overview.headers.get('cache-control')).toBe('no-store');
+    const html = await overview.text();
+    expect(html).toContain('Overview');
+    expect(html).toMatch(/data-metric="Open">Open<b>2<\/b>/);
+    expect(html).toMatch(/data-metric="Blocked">Blocked<b>2<\/b>/);
+    expect(html).toContain('<svg');
+  });
+
+  it('refuses a form posted from another site, on sign-in and sign-out alike', async () => {
+    for (const path of ['/login', '/logout']) {
+      const response = await formPost(path, { token }, 'https://evil.example');
+      expect(response.status, path).toBe(403);
+      expect(response.headers.get('set-cookie'), path).toBeNull();
+      expect(await response.json()).toMatchObject({ status: 403, detail: expect.stringContaining('Cross-site form posts are refused') });
+    }
+    // A browser that sends no Origin still says where the post came from.
+    const crossSite = await page('/login', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: new URLSearchParams({ token }) });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it('leaves the API and the webhooks to their own credentials: posts without an Origin are not refused as forms', async () => {
+    const created = await fetch(`${hub.url}/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'script', scopes: ['read'] }),
+    });
+    expect(created.status).toBe(201);
+    // SNS posts `text/plain` without an Origin: the connection's signature check answers, not CSRF.
+    const email = await hub.createConnection('email', token, { provider: 'ses', address: 'support@acme.example' });
+    const sns = await fetch(`${hub.url}/hooks/email/${email.id}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(sns.status).not.toBe(403);
+  });
+
+  it('sends the browser protections with every page, the API and the stylesheet', async () => {
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    for (const path of ['/', `/items/${itemId}`, '/items', '/alerts', '/people', '/teams/checkout', STYLESHEET_PATH, '/v1/items', '/openapi.json']) {
+      const response = await page(path, path.startsWith('/assets') ? {} : auth);
+      expect(response.status, path).toBe(200);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'none'");
+      expect(csp, path).toContain("style-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).not.toMatch(/script-src|unsafe-inline/);
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+    const login = await page('/');
+    expect(login.headers.get('content-security-policy')).toContain("form-action 'self'");
+  });
+
+  it('carries no inline style or script: the stylesheet comes from the hub', async () => {
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    for (const path of ['/', `/items/${itemId}`, '/items', '/alerts', '/people', '/teams/checkout']) {
+      const html = await (await page(path, auth)).text();
+      expect(html, path).not.toMatch(/<style|\sstyle=|<script/i);
+      expect(html, path).toContain(`<link rel="stylesheet" href="${STYLESHEET_PATH}"/>`);
+    }
+    const css = await page(STYLESHEET_PATH);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect(css.headers.get('cache-control')).toContain('immutable');
+    expect(await css.text()).toContain('.visually-hidden');
   });
 
   it('accepts a bearer token too, and escapes attacker-controlled titles on every page', async () => {
     const auth = { headers: { authorization: `Bearer ${token}` } };
-    for (const path of ['/', '/items', `/items/${itemId}`, '/items?source=github&category=project', '/alerts', '/alerts?state=open&kind=dependency_cycle']) {
+    for (const path of ['/', '/items', `/items/${itemId}`, '/items?source=github&category=project', '/items?q=pwned', '/alerts', '/alerts?state=open&kind=dependency_cycle']) {
       const html = await (await page(path, auth)).text();
       expect(html, path).not.toContain('<script>alert');
       expect(html, path).not.toContain('<img src=x');
@@ -72,12 +140,14 @@ describe('the dashboard pages', () => {
     }
   });
 
-  it('filters items on the server, and draws an item with its dependencies', async () => {
+  it('filters items on the server, and draws an item with its dependencies as a picture holding no control', async () => {
     const auth = { headers: { authorization: `Bearer ${token}` } };
     expect(await (await page('/items?source=jira', auth)).text()).toContain('No items match.');
     const detail = await (await page(`/items/${itemId}`, auth)).text();
     expect(detail).toContain('aria-label="dependency graph"');
     expect(detail).toContain('data-node="upstream"');
+    const graph = /<svg[^>]*aria-label="dependency graph".*?<\/svg>/s.exec(detail)![0];
+    expect(graph).not.toContain('<a');
     expect(await (await page('/people', auth)).text()).toContain('github:Codertocat');
   });
 
@@ -103,5 +173,102 @@ describe('the dashboard pages', () => {
     expect(row).toContain(api[0].message.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;'));
     expect(await (await page('/alerts?state=resolved', auth)).text()).toContain('No alerts match.');
     expect((await page('/alerts?kind=nope', auth)).status).toBe(422);
+  });
+
+  it('slows repeated failed sign-ins from one address with 429 and Retry-After, counted in the table across instances', async () => {
+    // Two API instances on one table, as two Lambda instances would be.
+    const instance = () =>
+      createApp({
+        db: hub.hub.db,
+        connectors: createConnectorRegistry(),
+        connections: new ConnectionCache(hub.hub.db),
+        clock: () => new Date(),
+        log: createJsonLogger('silent'),
+        publicUrl: 'https://hub.example',
+        maxBodyBytes: 1_000_000,
+        operatorToken: OPERATOR_TOKEN,
+      });
+    const [a, b] = [instance(), instance()];
+    // `app.request` has no socket: every post comes from the same (unknown) address.
+    const signIn = (app: ReturnType<typeof instance>, value: string) =>
+      app.request('/login', { method: 'POST', headers: { origin: 'https://hub.example' }, body: new URLSearchParams({ token: value }) });
+    for (const app of [a, b, a, b, a]) expect((await signIn(app, 'tok_wrong.guess')).status).toBe(401);
+    const refused = await signIn(b, token);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect(await refused.text()).toContain('Too many failed sign-ins');
+    // Other addresses are not affected: the hub's own HTTP clients sign in as before.
+    expect((await formPost('/login', { token })).status).toBe(303);
+  });
+});
+
+describe('a page shows what the API answers, no more', () => {
+  let hub: TestHub;
+  let scenario: Scenario;
+  const html = async (path: string) => (await fetch(`${hub.url}${path}`, { headers: { authorization: `Bearer ${scenario.token}` } })).text();
+
+  beforeAll(async () => {
+    hub = await startTestHub();
+    scenario = await seedDashboardScenario(hub);
+  }, 120_000);
+  afterAll(() => hub.close());
+
+  it('lists on the item page every item of GET /v1/items/{id}/context, with the PR state and the email answer', async () => {
+    const { body } = await hub.api('GET', `/v1/items/${encodeURIComponent(scenario.refs.story)}/context`, undefined, scenario.token);
+    expect(body.context.implementedBy).toEqual([expect.objectContaining({ ref: scenario.refs.pr, pullRequest: 'in_review', source: 'github', owners: [] })]);
+    expect(body.context.mentionedIn).toEqual([expect.objectContaining({ ref: scenario.refs.email, request: { requester: 'Ana Lima', answer: 'waiting' } })]);
+    expect(body.context.blocks.nodes.map((n: any) => [n.ref, n.depth])).toEqual([
+      [scenario.refs.blockedStory, 1],
+      [`github:${scenario.repo}#78`, 2],
+      [scenario.refs.chainEnd, 3],
+    ]);
+    expect(body.timeline.events.map((e: any) => e.type)).toContain('work.item.created');
+    const page = await html(`/items/${itemIdForRef(scenario.refs.story)}`);
+    for (const entry of [...body.context.implementedBy, ...body.context.mentionedIn]) expect(page).toContain(`data-item="${entry.id}"`);
+    for (const node of body.context.blocks.nodes) expect(page).toContain(`data-chain-node="${node.id}"`);
+    expect(page.match(/<li data-event=/g)).toHaveLength(body.timeline.events.length);
+    // The API answers 404 for what the page would not show either.
+    expect((await hub.api('GET', '/v1/items/wi_nothing/context', undefined, scenario.token)).status).toBe(404);
+  });
+
+  it('draws the overview from GET /v1/views/overview', async () => {
+    const { body } = await hub.api('GET', '/v1/views/overview', undefined, scenario.token);
+    expect(body.weeks).toHaveLength(12);
+    expect(body.weeks.reduce((sum: number, w: any) => sum + w.throughput, 0)).toBeGreaterThan(0);
+    expect(body.openAlerts.items.map((a: any) => a.kind)).toEqual(expect.arrayContaining(['request_unanswered', 'pr_merged_ticket_open']));
+    const page = await html('/');
+    expect(page).toContain(body.headline);
+    for (const week of body.weeks) expect(page).toContain(`<th scope="row">${week.week}</th>`);
+    for (const team of body.wipByTeam) expect(page).toContain(`href="/teams/${encodeURIComponent(team.team)}"`);
+  });
+
+  it('shows a team page from GET /v1/views/team', async () => {
+    const { body } = await hub.api('GET', '/v1/views/team?team=checkout', undefined, scenario.token);
+    expect(body.waitsOn.map((g: any) => g.team)).toEqual(['payments']);
+    const page = await html('/teams/checkout');
+    expect(page).toContain(`Work in progress: ${body.wip.count} of ${body.wip.limit}`);
+    for (const item of body.wip.items) expect(page).toContain(`data-item="${item.id}"`);
+    const platform = (await hub.api('GET', '/v1/views/team?team=platform', undefined, scenario.token)).body;
+    expect(platform.requests.map((r: any) => r.ref)).toEqual([scenario.refs.email]);
+    expect((await hub.api('GET', '/v1/views/team', undefined, scenario.token)).status).toBe(422);
+  });
+
+  it('finds items by key, by owner/repo#number, by URL and by title words, through GET /v1/items?q=', async () => {
+    for (const [q, ref] of [
+      ['ACME-101', scenario.refs.story],
+      ['acme-102', scenario.refs.blockedStory],
+      [`${scenario.repo}#41`, scenario.refs.pr],
+      [`https://github.com/${scenario.repo}/pull/42`, scenario.refs.mergedPr],
+      ['https://acme.atlassian.net/browse/ACME-101', scenario.refs.story],
+      ['tax cli', `github:${scenario.repo}#78`],
+    ] as const) {
+      const { body } = await hub.api('GET', `/v1/items?q=${encodeURIComponent(q)}`, undefined, scenario.token);
+      expect(body.items.map((i: any) => i.ref), q).toContain(ref);
+      expect(await html(`/items?q=${encodeURIComponent(q)}`), q).toContain(`data-ref="${ref}"`);
+    }
+    const filtered = (await hub.api('GET', '/v1/items?q=checkout&source=jira', undefined, scenario.token)).body.items;
+    expect(filtered.map((i: any) => i.source)).toEqual(['jira']);
+    expect((await hub.api('GET', '/v1/items?q=nothing-matches-this', undefined, scenario.token)).body).toEqual({ items: [], nextCursor: null });
   });
 });

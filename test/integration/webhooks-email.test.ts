@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,9 +113,38 @@ describe('email webhooks over HTTP', () => {
       expect(await postRaw(connection, latin1, 'whsec_wrong')).toMatchObject({ status: 401 });
       const json = Buffer.from('{"subject":"hi"}');
       expect(await post(connection.id, json, { 'content-type': 'application/json', 'x-tributary-signature': tributarySignature(json, connection.secret) })).toMatchObject({ status: 415 });
-      const noSender = Buffer.from('Subject: hello\r\nDate: Mon, 4 Mar 2024 09:00:00 +0000\r\n\r\nhi\r\n');
-      expect(await postRaw(connection, noSender)).toMatchObject({ status: 400, body: { detail: expect.stringMatching(/no From header/) } });
+      expect(await postRaw(connection, json)).toMatchObject({ status: 400, contentType: 'application/problem+json', body: { detail: expect.stringMatching(/not a MIME message/) } });
       await settled(hub);
+      expect((await emailItems()).length).toBe(before);
+    });
+
+    it('accepts a message without Message-ID and Date, indexes it dated when it arrived, and dedupes its retry by its content', async () => {
+      const message = emailFixture('no-message-id-no-date.eml');
+      const deliveryId = `${MAILBOX}/sha256:${createHash('sha256').update(message).digest('hex')}`;
+      const before = Date.now();
+      expect(await postRaw(connection, message)).toMatchObject({ status: 202, body: { deliveryId, status: 'accepted' } });
+      expect(await postRaw(connection, message)).toMatchObject({ status: 202, body: { deliveryId, status: 'duplicate' } });
+      const ref = `email:${deliveryId}`;
+      const request = await eventually(async () => (await hub.api('GET', `/v1/items/${encodeURIComponent(ref)}`)).status === 200 && item(ref));
+      expect(request).toMatchObject({ title: 'Checkout p99 latency above 2s', requester: { name: 'Grafana Alerts', emails: ['alerts@grafana.acme.example'] } });
+      expect(Date.parse(request.createdAt)).toBeGreaterThanOrEqual(before - 1000);
+    });
+
+    it('accepts a message without any sender, and lists it as ignored with its reason', async () => {
+      const before = (await emailItems()).length;
+      const message = emailFixture('no-sender.eml');
+      const deliveryId = `${MAILBOX}/000001da7911$2b6c3f50$0a00141f@scanner-2f`;
+      expect(await postRaw(connection, message)).toMatchObject({ status: 202, body: { deliveryId, status: 'accepted' } });
+      const ignored = await eventually(async () =>
+        ((await hub.api('GET', '/v1/deliveries?status=ignored&source=email')).body.items as any[]).find((d) => d.deliveryId === deliveryId),
+      );
+      expect(ignored).toMatchObject({
+        source: 'email',
+        connectionId: connection.id,
+        event: 'raw.message',
+        status: 'ignored',
+        reason: 'The message names no sender: it has no From header and no Sender.',
+      });
       expect((await emailItems()).length).toBe(before);
     });
   });

@@ -76,6 +76,18 @@ describe('GitHub webhooks over HTTP', () => {
     expect((await hub.api('GET', '/v1/items?includeDeleted=true&limit=200')).body.items.length).toBe(before);
   });
 
+  it('indexes an issue whose number is a string and whose labels are plain names', async () => {
+    const payload = githubExamples('issues', { action: 'opened' })[0]!.payload as any;
+    payload.issue.number = '4343';
+    payload.issue.labels = ['bug', 'P1'];
+    expect((await postGithub(hub.url, connection, 'issues', payload)).status).toBe(202);
+    await settled(hub);
+    const ref = `github:${String(payload.repository.full_name).toLowerCase()}#4343`;
+    const { status, body } = await hub.api('GET', `/v1/items/${encodeURIComponent(ref)}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ labels: ['bug', 'P1'], kind: 'bug', priority: { name: 'P1', level: 'high' } });
+  });
+
   it('answers a redelivery with the same X-GitHub-Delivery as duplicate', async () => {
     const [opened] = githubExamples('issues', { action: 'opened' });
     const deliveryId = crypto.randomUUID();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubExample } from '../fixtures/github-examples.ts';
-import { CLOUD_HISTORY, type CloudFixture, cloudPayload, dataCenterPayload } from '../fixtures/jira-examples.ts';
+import { CLOUD_HISTORY, type CloudFixture, cloudPayload, dataCenterPayload, jiraFixture } from '../fixtures/jira-examples.ts';
 import { seededRandom, shuffled } from '../fixtures/work-items.ts';
 import { type TestHub, eventually, postGithub, settled, startTestHub } from '../support/hub.ts';
 import { postJira } from '../support/jira.ts';
@@ -20,6 +20,7 @@ const newTenant = async (hub: TestHub, name: string) => {
     item: async (itemRef: string) => (await hub.api('GET', `/v1/items/${encodeURIComponent(itemRef)}`, undefined, token)).body,
     items: async (query = '') => (await hub.api('GET', `/v1/items?limit=200${query}`, undefined, token)).body.items as any[],
     events: () => hub.publishedEvents().filter((e) => e.tenantId === tenant.id),
+    deliveries: async (query = '') => (await hub.api('GET', `/v1/deliveries${query}`, undefined, token)).body.items as any[],
   };
 };
 
@@ -149,21 +150,72 @@ describe('Jira webhooks over HTTP', () => {
     expect(await tenant.items()).toEqual([]);
   });
 
-  it('answers 422 naming the missing field to a payload that is not a Jira webhook, and indexes nothing', async () => {
-    const tenant = await newTenant(hub, 'invalid');
+  it('accepts a signed delivery whatever its content, and judges it in processing: ignored or failed, with the field named', async () => {
+    const tenant = await newTenant(hub, 'content judged later');
     const connection = await tenant.jira();
     const noEvent = cloudPayload('issue-created-acme-101');
     delete noEvent.webhookEvent;
     const noKey = cloudPayload('issue-created-acme-101');
     delete noKey.issue.key;
-    for (const [payload, path] of [[noEvent, 'webhookEvent'], [noKey, 'issue.key']] as const) {
+    for (const payload of [noEvent, noKey]) {
       const response = await postJira(hub.url, connection, payload);
-      expect(response.status).toBe(422);
-      expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
-      expect(response.body.errors).toEqual([expect.objectContaining({ path })]);
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ deliveryId: expect.any(String), status: 'accepted' });
     }
     expect((await postJira(hub.url, connection, undefined, { body: 'not json' })).status).toBe(400);
     await settled(hub);
+    expect(await tenant.items('&includeDeleted=true')).toEqual([]);
+    expect(await tenant.deliveries('?status=ignored')).toEqual([
+      expect.objectContaining({ source: 'jira', event: '(none)', reason: expect.stringContaining('no `webhookEvent`') }),
+    ]);
+    expect(await tenant.deliveries('?status=failed')).toEqual([
+      expect.objectContaining({ source: 'jira', event: 'jira:issue_created', reason: expect.stringContaining('issue.key') }),
+    ]);
+  });
+
+  it('indexes a signed delivery whose envelope timestamp cannot be read, ordered by fields.updated', async () => {
+    const tenant = await newTenant(hub, 'unreadable timestamp');
+    const connection = await tenant.jira({ site: 'jira.acme.com' });
+    const payload = jiraFixture('data-center/issue-updated-ops-17-ambiguous-timestamp');
+    expect(payload.timestamp).toBe('6/7/2019, 12:51:58 PM,687');
+    const response = await postJira(hub.url, connection, payload);
+    expect(response.status).toBe(202);
+    await settled(hub);
+    expect(await tenant.item('jira:jira.acme.com/OPS-17')).toMatchObject({
+      status: { name: 'In Review', category: 'in_review' },
+      updatedAt: '2019-06-07T17:51:58.687Z',
+      orderedBy: { field: 'fields.updated', zoned: true },
+    });
+    expect(await tenant.deliveries('?status=processed')).toEqual([expect.objectContaining({ deliveryId: response.body.deliveryId })]);
+  });
+
+  it('indexes a delivery from an old server: locale timestamp, users known only by their self URL', async () => {
+    const tenant = await newTenant(hub, 'old server');
+    const connection = await tenant.jira({ site: 'jira.acme.com' });
+    for (const name of ['issue-updated-ops-17-locale-timestamp', 'issue-updated-ops-17-users-self-only']) {
+      expect((await postJira(hub.url, connection, jiraFixture(`data-center/${name}`))).status).toBe(202);
+    }
+    await settled(hub);
+    // The self-only delivery is the newer state (2024), so its owner is the one the index holds.
+    const item = await tenant.item('jira:jira.acme.com/OPS-17');
+    expect(item.owners[0].handles[0]).toMatchObject({ source: 'jira', handle: 'jonas.weber' });
+    expect(item.requester.handles[0]).toMatchObject({ source: 'jira', handle: 'mira' });
+  });
+
+  it('answers 202 to jira:issue_updated without an issue, and lists it as ignored with its reason', async () => {
+    const tenant = await newTenant(hub, 'no issue');
+    const connection = await tenant.jira();
+    const response = await postJira(hub.url, connection, jiraFixture('cloud/issue-updated-without-issue'));
+    expect(response.status).toBe(202);
+    await settled(hub);
+    expect(await tenant.deliveries('?status=ignored')).toEqual([
+      expect.objectContaining({
+        deliveryId: response.body.deliveryId,
+        event: 'jira:issue_updated',
+        status: 'ignored',
+        reason: 'The Jira jira:issue_updated payload has no `issue`: there is nothing to index.',
+      }),
+    ]);
     expect(await tenant.items('&includeDeleted=true')).toEqual([]);
   });
 

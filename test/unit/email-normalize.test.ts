@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanSubject, createEmailConnector, EmailSettings, messageFromMime, normalizeEmailMessage, priorityOf } from '../../connectors/email/index.ts';
 import type { EmailMessage } from '../../connectors/email/message.ts';
 import type { ItemChange, UpsertChange } from '../../core/changes.ts';
@@ -12,8 +12,8 @@ const SETTINGS = { provider: 'raw', address: 'platform@acme.example' };
 const ROOT_REF = 'email:platform@acme.example/CAH5o0vW1x+checkout-502@mail.gmail.com';
 const ACME = { ACME: 'acme.atlassian.net' };
 
-const normalizeFixture = (name: string, settings: Record<string, unknown> = SETTINGS, jiraProjects: Record<string, string> = {}): UpsertChange => {
-  const result = email.normalize(storedDelivery('raw.message', emailFixture(name)), {
+const normalizeFixture = async (name: string, settings: Record<string, unknown> = SETTINGS, jiraProjects: Record<string, string> = {}): Promise<UpsertChange> => {
+  const result = await email.normalize(storedDelivery('raw.message', emailFixture(name)), {
     connection: { id: 'con_raw', settings: EmailSettings.parse(settings) },
     jiraProjects,
   });
@@ -23,7 +23,7 @@ const normalizeFixture = (name: string, settings: Record<string, unknown> = SETT
 };
 
 /** A message edited from a fixture: the other fields stay as the fixture has them. */
-const edited = (name: string, edit: Partial<EmailMessage>): EmailMessage => ({ ...messageFromMime(emailFixture(name)), ...edit });
+const edited = async (name: string, edit: Partial<EmailMessage>): Promise<EmailMessage> => ({ ...(await messageFromMime(emailFixture(name))), ...edit });
 
 const normalizeMessage = (message: EmailMessage, settings: Record<string, unknown> = SETTINGS): ItemChange[] => {
   const result = normalizeEmailMessage(message, {
@@ -46,8 +46,8 @@ const permutations = <T>(list: readonly T[]): T[][] =>
 const ana = { id: personIdFor('email:ana.lima@customer.example'), name: 'Ana Lima', handles: [{ source: 'email', handle: 'ana.lima@customer.example' }], emails: ['ana.lima@customer.example'] };
 
 describe('email normalize: the first message of a thread', () => {
-  it('becomes a new request: ref from the Message-ID, title without tags, requester, priority, labels, links', () => {
-    const change = normalizeFixture('request-multipart-qp.eml', SETTINGS, ACME);
+  it('becomes a new request: ref from the Message-ID, title without tags, requester, priority, labels, links', async () => {
+    const change = await normalizeFixture('request-multipart-qp.eml', SETTINGS, ACME);
     expect(change.item).toEqual({
       ref: ROOT_REF,
       source: 'email',
@@ -70,13 +70,13 @@ describe('email normalize: the first message of a thread', () => {
     expect(change).toMatchObject({ linkOrigins: [], activityAt: '2024-03-04T17:15:02.000Z', earliestFields: expect.arrayContaining(['requester', 'title']) });
   });
 
-  it('names Jira keys of unknown projects with low confidence while no Jira connection is known', () => {
-    const change = normalizeFixture('request-multipart-qp.eml');
+  it('names Jira keys of unknown projects with low confidence while no Jira connection is known', async () => {
+    const change = await normalizeFixture('request-multipart-qp.eml');
     expect(change.item.links).toContainEqual({ type: 'relates', target: 'jira:ACME-42', origin: 'key_mention', confidence: 0.5 });
   });
 
-  it('keeps dependency phrases: "blocked by ACME-9" is a blocked_by link; a GitHub issue URL relates', () => {
-    const change = normalizeFixture('request-html-only.eml');
+  it('keeps dependency phrases: "blocked by ACME-9" is a blocked_by link; a GitHub issue URL relates', async () => {
+    const change = await normalizeFixture('request-html-only.eml');
     expect(change.item.links).toEqual([
       { type: 'blocked_by', target: 'jira:ACME-9', origin: 'key_mention', confidence: 0.5 },
       { type: 'relates', target: 'github:acme/it#5', origin: 'key_mention', confidence: 0.8 },
@@ -85,29 +85,29 @@ describe('email normalize: the first message of a thread', () => {
     expect(change.item.requester?.emails).toEqual(['noreply@facilities.example']);
   });
 
-  it('maps a plus-addressed recipient to its team, and falls back to the connection team', () => {
+  it('maps a plus-addressed recipient to its team, and falls back to the connection team', async () => {
     const teams = { ...SETTINGS, teams: { 'platform+db@acme.example': 'databases' }, team: 'platform' };
-    expect(normalizeFixture('request-latin1.eml', teams).item.team).toBe('databases');
-    expect(normalizeFixture('request-multipart-qp.eml', teams).item.team).toBe('platform');
-    expect(normalizeFixture('request-multipart-qp.eml').item.team).toBeUndefined();
+    expect((await normalizeFixture('request-latin1.eml', teams)).item.team).toBe('databases');
+    expect((await normalizeFixture('request-multipart-qp.eml', teams)).item.team).toBe('platform');
+    expect((await normalizeFixture('request-multipart-qp.eml')).item.team).toBeUndefined();
   });
 
-  it('dates the item from the Date header in UTC, or from the delivery when the header does not parse', () => {
-    expect(normalizeFixture('request-latin1.eml').item.createdAt).toBe('2024-03-05T09:02:09.000Z');
-    const [change] = normalizeMessage(edited('request-latin1.eml', { date: 'someday soon' }));
+  it('dates the item from the Date header in UTC, or from the delivery when the header does not parse', async () => {
+    expect((await normalizeFixture('request-latin1.eml')).item.createdAt).toBe('2024-03-05T09:02:09.000Z');
+    const [change] = normalizeMessage(await edited('request-latin1.eml', { date: 'someday soon' }));
     expect((change as UpsertChange).item.createdAt).toBe('2024-03-10T00:00:00.000Z');
   });
 
-  it('threads a message without Message-ID on its own, by the hash of the delivery', () => {
-    const { messageId: _, ...withoutId } = messageFromMime(emailFixture('request-latin1.eml'));
+  it('threads a message without Message-ID on its own, by the hash of the delivery', async () => {
+    const { messageId: _, ...withoutId } = await messageFromMime(emailFixture('request-latin1.eml'));
     const [change] = normalizeMessage(withoutId);
     expect((change as UpsertChange).item.ref).toBe('email:platform@acme.example/sha256:0000');
   });
 });
 
 describe('email normalize: replies', () => {
-  it('a reply from the team answers the request: same ref, in progress, requester guessed from the recipients', () => {
-    const change = normalizeFixture('reply-from-team.eml');
+  it('a reply from the team answers the request: same ref, in progress, requester guessed from the recipients', async () => {
+    const change = await normalizeFixture('reply-from-team.eml');
     expect(change.item).toMatchObject({
       ref: ROOT_REF,
       title: 'Checkout returns 502 in staging – blocks Friday release',
@@ -119,43 +119,43 @@ describe('email normalize: replies', () => {
     expect(change.item.links.map((l) => l.target)).toEqual(['jira:ACME-42', 'jira:PLAT-310']);
   });
 
-  it('a later reply from the requester makes it wait for the team again', () => {
-    const change = normalizeFixture('reply-from-requester.eml');
+  it('a later reply from the requester makes it wait for the team again', async () => {
+    const change = await normalizeFixture('reply-from-requester.eml');
     expect(change.item).toMatchObject({ ref: ROOT_REF, status: { name: 'waiting', category: 'todo' }, requester: ana });
     expect(change.item.links).toEqual([{ type: 'relates', target: 'github:octo/web#88', origin: 'key_mention', confidence: 0.8 }]);
   });
 
-  it('threads a reply without References under the message it answers (In-Reply-To)', () => {
-    const [change] = normalizeMessage(edited('reply-from-requester.eml', { references: [] }));
+  it('threads a reply without References under the message it answers (In-Reply-To)', async () => {
+    const [change] = normalizeMessage(await edited('reply-from-requester.eml', { references: [] }));
     expect((change as UpsertChange).item.ref).toBe('email:platform@acme.example/SN6PR04MB4976A1B2C3D4E5F6@SN6PR04MB4976.namprd04.prod.outlook.com');
   });
 
-  it('closes on a close word in the subject or a copy to the close address; a later reply reopens', () => {
-    const closedByWord = normalizeMessage(edited('reply-from-team.eml', { subject: 'RE: [Resolved] Checkout returns 502' }))[0] as UpsertChange;
+  it('closes on a close word in the subject or a copy to the close address; a later reply reopens', async () => {
+    const closedByWord = normalizeMessage(await edited('reply-from-team.eml', { subject: 'RE: [Resolved] Checkout returns 502' }))[0] as UpsertChange;
     expect(closedByWord.item).toMatchObject({ status: { name: 'closed', category: 'done' }, closedAt: '2024-03-04T18:40:00.000Z' });
     const cc = [{ address: 'platform+close@acme.example' }];
-    const closedByAddress = normalizeMessage(edited('reply-from-team.eml', { cc }))[0] as UpsertChange;
+    const closedByAddress = normalizeMessage(await edited('reply-from-team.eml', { cc }))[0] as UpsertChange;
     expect(closedByAddress.item.status.category).toBe('done');
     const custom = { ...SETTINGS, closeWords: ['#done'], closeAddress: 'done@acme.example' };
-    expect((normalizeMessage(edited('reply-from-team.eml', { subject: 'RE: #done' }), custom)[0] as UpsertChange).item.status.category).toBe('done');
+    expect((normalizeMessage(await edited('reply-from-team.eml', { subject: 'RE: #done' }), custom)[0] as UpsertChange).item.status.category).toBe('done');
 
-    const root = normalizeFixture('request-multipart-qp.eml');
-    const reopened = applyInOrder([root, closedByWord, normalizeFixture('reply-from-requester.eml')]);
+    const root = await normalizeFixture('request-multipart-qp.eml');
+    const reopened = applyInOrder([root, closedByWord, await normalizeFixture('reply-from-requester.eml')]);
     expect(reopened?.status).toEqual({ name: 'waiting', category: 'todo' });
     expect(reopened?.closedAt).toBeUndefined();
   });
 
-  it('counts explicit team addresses as the team, and only them when teamDomains is empty (an internal mailbox)', () => {
+  it('counts explicit team addresses as the team, and only them when teamDomains is empty (an internal mailbox)', async () => {
     const internal = { ...SETTINGS, teamDomains: [], teamAddresses: ['joe.park@acme.example'] };
-    const fromColleague = edited('reply-from-requester.eml', { from: { address: 'kim@acme.example' } });
+    const fromColleague = await edited('reply-from-requester.eml', { from: { address: 'kim@acme.example' } });
     expect((normalizeMessage(fromColleague, internal)[0] as UpsertChange).item.status.name).toBe('waiting');
     expect((normalizeMessage(fromColleague)[0] as UpsertChange).item.status.name).toBe('answered');
-    expect(normalizeFixture('reply-from-team.eml', internal).item.status.name).toBe('answered');
+    expect((await normalizeFixture('reply-from-team.eml', internal)).item.status.name).toBe('answered');
   });
 
-  it('ignores automatic replies (out of office, delivery reports)', () => {
-    const outOfOffice = edited('reply-from-requester.eml', {
-      headers: [...messageFromMime(emailFixture('reply-from-requester.eml')).headers, { name: 'auto-submitted', value: 'auto-replied (vacation)' }],
+  it('ignores automatic replies (out of office, delivery reports)', async () => {
+    const outOfOffice = await edited('reply-from-requester.eml', {
+      headers: [...(await messageFromMime(emailFixture('reply-from-requester.eml'))).headers, { name: 'auto-submitted', value: 'auto-replied (vacation)' }],
     });
     const result = normalizeEmailMessage(outOfOffice, {
       settings: EmailSettings.parse(SETTINGS),
@@ -169,11 +169,14 @@ describe('email normalize: replies', () => {
 });
 
 describe('email normalize: a thread in the index', () => {
-  const thread = [
-    normalizeFixture('request-multipart-qp.eml'),
-    normalizeFixture('reply-from-team.eml'),
-    normalizeFixture('reply-from-requester.eml'),
-  ];
+  let thread: UpsertChange[] = [];
+  beforeAll(async () => {
+    thread = [
+      await normalizeFixture('request-multipart-qp.eml'),
+      await normalizeFixture('reply-from-team.eml'),
+      await normalizeFixture('reply-from-requester.eml'),
+    ];
+  });
 
   it('is one item whose state follows the latest message and whose identity follows the first, in every arrival order', () => {
     const results = permutations(thread).map(applyInOrder);

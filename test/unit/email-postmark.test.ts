@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createEmailConnector, EmailSettings } from '../../connectors/email/index.ts';
 import type { WebhookRequest } from '../../core/connector.ts';
 import { MalformedPayloadError, UnauthorizedError, UnsupportedMediaTypeError } from '../../core/errors.ts';
+import { sha256Hex } from '../../core/ids.ts';
 import { basicAuth, emailFixture, emailJsonFixture, storedDelivery } from '../support/email.ts';
 
 const email = createEmailConnector();
@@ -49,6 +50,19 @@ describe('email (postmark provider): credentials', () => {
 });
 
 describe('email (postmark provider): receive', () => {
+  it('accepts a message without a sender, or without Message-ID and Date (named by the sha256 of the body), to judge it later', async () => {
+    const { From: _f, FromFull: _ff, ...withoutSender } = inbound;
+    expect(await email.receive(post(withoutSender), connection)).toMatchObject({ event: 'postmark.inbound' });
+    expect(await normalize(withoutSender)).toMatchObject({ outcome: 'ignored', reason: 'The message names no sender: it has no From header and no Sender.' });
+    const anonymous = { ...inbound, Date: undefined, Headers: inbound.Headers.filter((h: { Name: string }) => !/^message-id$/i.test(h.Name)) };
+    const received = await email.receive(post(anonymous), connection);
+    expect(received.deliveryId).toBe(`platform@acme.example/sha256:${sha256Hex(post(anonymous).body)}`);
+    expect(await normalize(anonymous)).toMatchObject({
+      outcome: 'changes',
+      changes: [{ item: { ref: `email:platform@acme.example/sha256:${sha256Hex(post(anonymous).body)}`, createdAt: '2024-03-10T00:00:00.000Z' } }],
+    });
+  });
+
   it('identifies the delivery by the Message-ID header, not by Postmark\'s own MessageID', async () => {
     expect(await email.receive(post(inbound), connection)).toEqual({
       event: 'postmark.inbound',
@@ -56,20 +70,18 @@ describe('email (postmark provider): receive', () => {
     });
   });
 
-  it('rejects other content types (415) and payloads that are no message (400)', async () => {
+  it('rejects other content types (415) and bodies that are not a Postmark message (400)', async () => {
     await expect(rejection(() => email.receive(post(inbound, { 'content-type': 'application/x-www-form-urlencoded' }), connection))).rejects.toThrow(
       UnsupportedMediaTypeError,
     );
-    const { From: _f, FromFull: _ff, ...withoutSender } = inbound;
-    await expect(rejection(() => email.receive(post(withoutSender), connection))).rejects.toThrow(/not an email message: it has no From header/);
     await expect(rejection(() => email.receive(post([inbound]), connection))).rejects.toThrow(MalformedPayloadError);
     await expect(rejection(() => email.receive(post({ ...inbound, Headers: 'none' }), connection))).rejects.toThrow(/invalid Headers/);
   });
 });
 
 describe('email (postmark provider): normalize', () => {
-  it('maps the inbound JSON: sender, subject tag priority, links from the text without its quoted history (a browse URL names the Jira site)', () => {
-    const result = normalize(inbound);
+  it('maps the inbound JSON: sender, subject tag priority, links from the text without its quoted history (a browse URL names the Jira site)', async () => {
+    const result = await normalize(inbound);
     expect(result).toMatchObject({
       outcome: 'changes',
       changes: [
@@ -89,14 +101,14 @@ describe('email (postmark provider): normalize', () => {
     expect(result.changes[0]!.item.links.map((l) => l.target)).toEqual(['jira:acme.atlassian.net/ACME-77', 'github:octo/analytics#4']);
   });
 
-  it('prefers the raw message when "Include raw email content" is on', () => {
+  it('prefers the raw message when "Include raw email content" is on', async () => {
     const raw = emailFixture('request-latin1.eml').toString('latin1');
-    const result = normalize({ ...inbound, RawEmail: raw });
+    const result = await normalize({ ...inbound, RawEmail: raw });
     expect(result).toMatchObject({ changes: [{ item: { title: 'Petición: réplica de base de datos para informes' } }] });
   });
 
-  it('falls back to the HTML body when there is no text body', () => {
-    const result = normalize({ ...inbound, TextBody: '', HtmlBody: '<p>Please see <b>ACME-5</b></p>' });
+  it('falls back to the HTML body when there is no text body', async () => {
+    const result = await normalize({ ...inbound, TextBody: '', HtmlBody: '<p>Please see <b>ACME-5</b></p>' });
     expect(result).toMatchObject({ changes: [{ item: { links: [{ target: 'jira:ACME-5' }] } }] });
   });
 });

@@ -61,11 +61,20 @@ describe('email (raw provider): receive', () => {
   });
 
   it.each([
-    ['has no From header', 'Date: Mon, 4 Mar 2024 09:00:00 +0000\r\nMessage-ID: <a@b>\r\n\r\nx', /no From header/],
-    ['has a From without an address', 'From: undisclosed\r\nMessage-ID: <a@b>\r\n\r\nx', /names no address/],
-    ['has neither Date nor Message-ID', 'From: ana@customer.example\r\nSubject: x\r\n\r\nx', /neither a Date nor a Message-ID/],
-    ['is JSON', '{"from":"ana@customer.example"}', /no From header/],
-  ])('rejects a body that %s as 400, naming the problem', async (_, text, detail) => {
+    ['has no From header', 'Date: Mon, 4 Mar 2024 09:00:00 +0000\r\nMessage-ID: <a@b>\r\n\r\nx', 'platform@acme.example/a@b'],
+    ['has a From without an address', 'From: undisclosed\r\nMessage-ID: <a@b>\r\n\r\nx', 'platform@acme.example/a@b'],
+    ['has neither Date nor Message-ID', 'From: ana@customer.example\r\nSubject: x\r\n\r\nx', `platform@acme.example/sha256:${sha256Hex('From: ana@customer.example\r\nSubject: x\r\n\r\nx')}`],
+    ['starts with an mbox From_ line', 'From ana@customer.example Mon Mar  4 09:00:00 2024\r\nFrom: ana@customer.example\r\nMessage-ID: <a@b>\r\n\r\nx', 'platform@acme.example/a@b'],
+  ])('accepts a message that %s: whether it is a request is judged in processing', async (_, text, deliveryId) => {
+    expect(await email.receive(request(Buffer.from(text)), connection)).toEqual({ event: 'raw.message', deliveryId });
+  });
+
+  it.each([
+    ['is JSON', '{"from":"ana@customer.example"}', /not a MIME message: .* starts with "\{\\"from\\":/],
+    ['is HTML', '<html><body>hi</body></html>', /not a MIME message/],
+    ['is empty', '', /not a MIME message: .* it is empty/],
+    ['starts with an empty line', '\r\nFrom: a@b.example\r\n\r\nx', /starts with an empty line/],
+  ])('rejects a body that %s as 400: it is not a MIME message', async (_, text, detail) => {
     const attempt = Promise.resolve().then(() => email.receive(request(Buffer.from(text)), connection));
     await expect(attempt).rejects.toThrow(MalformedPayloadError);
     await expect(attempt).rejects.toThrow(detail);
@@ -73,8 +82,8 @@ describe('email (raw provider): receive', () => {
 });
 
 describe('email (raw provider): normalize', () => {
-  it('turns the stored message into a request item of the mailbox', () => {
-    const result = email.normalize(storedDelivery('raw.message', message), context);
+  it('turns the stored message into a request item of the mailbox', async () => {
+    const result = await email.normalize(storedDelivery('raw.message', message), context);
     expect(result).toMatchObject({
       outcome: 'changes',
       event: 'raw.message',
@@ -95,7 +104,7 @@ describe('email (raw provider): normalize', () => {
     });
   });
 
-  it('ignores deliveries of an event no provider stores', () => {
-    expect(email.normalize(storedDelivery('imap.message', message), context)).toMatchObject({ outcome: 'ignored' });
+  it('ignores deliveries of an event no provider stores', async () => {
+    expect(await email.normalize(storedDelivery('imap.message', message), context)).toMatchObject({ outcome: 'ignored' });
   });
 });

@@ -4,6 +4,7 @@ import { parseFormData } from '../../connectors/email/form-data.ts';
 import { messageFromMime } from '../../connectors/email/message.ts';
 import type { WebhookRequest } from '../../core/connector.ts';
 import { MalformedPayloadError, UnauthorizedError, UnsupportedMediaTypeError } from '../../core/errors.ts';
+import { sha256Hex } from '../../core/ids.ts';
 import { basicAuth, emailFixture, formData, storedDelivery } from '../support/email.ts';
 
 const email = createEmailConnector();
@@ -36,8 +37,8 @@ describe('email (sendgrid provider)', () => {
     });
   });
 
-  it('decodes each field in the charset SendGrid lists for it, and keeps attachments as metadata', () => {
-    const result = normalize(parsedMode);
+  it('decodes each field in the charset SendGrid lists for it, and keeps attachments as metadata', async () => {
+    const result = await normalize(parsedMode);
     expect(result).toMatchObject({
       outcome: 'changes',
       changes: [
@@ -57,27 +58,34 @@ describe('email (sendgrid provider)', () => {
     expect(fields.get('attachment1')!.bytes.byteLength).toBe(1024);
   });
 
+  it('accepts a raw message without From, named by the sha256 of the message, and ignores it for want of a sender', async () => {
+    const mime = Buffer.from('Subject: x\r\n\r\nx');
+    const body = formData([{ name: 'email', value: mime }]).body;
+    expect((await email.receive(post(body), connection)).deliveryId).toBe(`platform@acme.example/sha256:${sha256Hex(mime)}`);
+    expect(await normalize(body)).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/no From header/) });
+  });
+
   it('reads the "send raw" variant from its email field', async () => {
     expect((await email.receive(post(rawMode), connection)).deliveryId).toBe('platform@acme.example/CAKx9r=Q1v2@mail.gmail.com');
-    expect(normalize(rawMode)).toMatchObject({
+    expect(await normalize(rawMode)).toMatchObject({
       changes: [{ item: { title: 'Need a new Kafka topic for shipment events', links: [{ target: 'github:octo/shipping#31' }] } }],
     });
   });
 
-  it('keeps bytes of non-UTF-8 fields intact through the form parser', () => {
+  it('keeps bytes of non-UTF-8 fields intact through the form parser', async () => {
     const latin1 = Buffer.from('Grüße', 'latin1');
     const { body, contentType } = formData([{ name: 'text', value: latin1 }]);
     expect(Buffer.from(parseFormData(contentType, body).get('text')!.bytes)).toEqual(latin1);
     const mime = Buffer.from('From: a@b.example\r\nDate: Mon, 4 Mar 2024 09:00:00 +0000\r\n\r\nx');
     const raw = formData([{ name: 'email', value: mime }]);
-    expect(messageFromMime(parseFormData(raw.contentType, raw.body).get('email')!.bytes).from?.address).toBe('a@b.example');
+    expect((await messageFromMime(parseFormData(raw.contentType, raw.body).get('email')!.bytes)).from?.address).toBe('a@b.example');
   });
 
   it.each([
     ['JSON', { 'content-type': 'application/json' }, rawMode, UnsupportedMediaTypeError, /multipart\/form-data/],
     ['a form without a boundary', { 'content-type': 'multipart/form-data' }, rawMode, MalformedPayloadError, /no boundary/],
     ['a form without headers or email', {}, formData([{ name: 'text', value: 'hi' }]).body, MalformedPayloadError, /neither an "email" field/],
-    ['a raw message without From', {}, formData([{ name: 'email', value: 'Subject: x\r\n\r\nx' }]).body, MalformedPayloadError, /no From header/],
+    ['an email field that is not a MIME message', {}, formData([{ name: 'email', value: '<html>hi</html>' }]).body, MalformedPayloadError, /not a MIME message/],
   ])('rejects %s', async (_, headers, body, type, detail) => {
     const attempt = rejection(() => email.receive(post(body, headers), connection));
     await expect(attempt).rejects.toThrow(type);

@@ -14,6 +14,7 @@ import {
 import { isSnsUrl } from '../../connectors/email/sns.ts';
 import type { WebhookRequest } from '../../core/connector.ts';
 import { AppError, ForbiddenError, MalformedPayloadError, UnauthorizedError } from '../../core/errors.ts';
+import { sha256Hex } from '../../core/ids.ts';
 import {
   emailFixture,
   emailJsonFixture,
@@ -149,7 +150,7 @@ describe('email (ses provider): notifications', () => {
     const request = post(inline);
     const received = await email.receive(request, connection);
     expect(received).toEqual({ event: 'ses.Received', deliveryId: 'platform@acme.example/b7e0c1d2-77aa-4c1b-9e0f-5d1c2a3b4c5d@partner.example' });
-    const result = email.normalize(storedDelivery(received.event, request.body), { connection, jiraProjects: { ACME: 'acme.atlassian.net' } });
+    const result = await email.normalize(storedDelivery(received.event, request.body), { connection, jiraProjects: { ACME: 'acme.atlassian.net' } });
     expect(result).toMatchObject({
       outcome: 'changes',
       changes: [
@@ -177,8 +178,8 @@ describe('email (ses provider): notifications', () => {
     const stored = JSON.parse(JSON.parse(new TextDecoder().decode(received.body)).Message);
     expect(stored.contentSource).toEqual({ bucket: 'acme-inbound-mail', key: 'platform/9q4v2l3bq7m1h0ss1b4b5ui2d4o8k0ee1ubm7ag1', truncated: false });
 
-    const fromS3 = email.normalize(storedDelivery('ses.Received', received.body!), { connection, jiraProjects: {} });
-    const fromInline = email.normalize(storedDelivery('ses.Received', post(inline).body), { connection, jiraProjects: {} });
+    const fromS3 = await email.normalize(storedDelivery('ses.Received', received.body!), { connection, jiraProjects: {} });
+    const fromInline = await email.normalize(storedDelivery('ses.Received', post(inline).body), { connection, jiraProjects: {} });
     expect(fromS3).toEqual(fromInline);
   });
 
@@ -238,7 +239,7 @@ describe('email (ses provider): notifications', () => {
     const email = connectorWith();
     const request = post(withNotification(edit));
     const received = await email.receive(request, connection);
-    expect(email.normalize(storedDelivery(received.event, request.body), { connection, jiraProjects: {} })).toMatchObject({
+    expect(await email.normalize(storedDelivery(received.event, request.body), { connection, jiraProjects: {} })).toMatchObject({
       outcome: 'ignored',
       reason: expect.stringMatching(reason),
     });
@@ -249,13 +250,13 @@ describe('email (ses provider): notifications', () => {
     const setupTest = signSns({ ...inline, Message: JSON.stringify({ notificationType: 'AmazonSnsSubscriptionSucceeded', message: 'ok' }) });
     const received = await email.receive(post(setupTest), connection);
     expect(received).toEqual({ event: 'ses.AmazonSnsSubscriptionSucceeded', deliveryId: `platform@acme.example/sns:${inline.MessageId}` });
-    expect(email.normalize(storedDelivery(received.event, post(setupTest).body), { connection, jiraProjects: {} })).toMatchObject({ outcome: 'ignored' });
+    expect(await email.normalize(storedDelivery(received.event, post(setupTest).body), { connection, jiraProjects: {} })).toMatchObject({ outcome: 'ignored' });
     expect((await email.receive(post(signSns({ ...inline, Message: 'hello' })), connection)).event).toBe('ses.unknown');
   });
 
-  it('rejects a Received notification whose content is not an email (400)', async () => {
+  it('rejects a Received notification whose content is not a MIME message (400)', async () => {
     const notMail = withNotification((n) => (n.content = Buffer.from('just some text').toString('base64')));
-    await expect(rejection(() => connectorWith().receive(post(notMail), connection))).rejects.toThrow(/The SES message is not an email message: it has no From header/);
+    await expect(rejection(() => connectorWith().receive(post(notMail), connection))).rejects.toThrow(/The SES message is not a MIME message: .* starts with "just some text"/);
     const noContent = withNotification((n) => delete n.content);
     await expect(rejection(() => connectorWith().receive(post(noContent), connection))).rejects.toThrow(/no content and names no S3 object/);
   });
@@ -266,5 +267,17 @@ describe('email (ses provider): notifications', () => {
       n.content = emailFixture('ses-message.eml').toString('utf8');
     });
     expect((await connectorWith().receive(post(utf8), connection)).deliveryId).toMatch(/b7e0c1d2/);
+  });
+
+  it('accepts a message without From, Date or Message-ID, named by the sha256 of its content, and ignores it for want of a sender', async () => {
+    const mime = Buffer.from('To: platform@acme.example\r\nSubject: Scanned document\r\n\r\nPages: 1\r\n');
+    const email = connectorWith();
+    const request = post(withNotification((n) => (n.content = mime.toString('base64'))));
+    const received = await email.receive(request, connection);
+    expect(received).toEqual({ event: 'ses.Received', deliveryId: `platform@acme.example/sha256:${sha256Hex(mime)}` });
+    expect(await email.normalize(storedDelivery(received.event, request.body), { connection, jiraProjects: {} })).toMatchObject({
+      outcome: 'ignored',
+      reason: 'The message names no sender: it has no From header and no Sender.',
+    });
   });
 });

@@ -77,7 +77,10 @@ describe('github.normalize on every example payload of @octokit/webhooks-example
   });
 
   it('ignores every example of every other event', () => {
-    const others = githubExamples(undefined, { hosts: 'all' }).filter((example) => !SUPPORTED.includes(example.event));
+    // push, create and delete are read for commits and branches (github-development.test.ts).
+    const others = githubExamples(undefined, { hosts: 'all' }).filter(
+      (example) => !SUPPORTED.includes(example.event) && !['push', 'create', 'delete'].includes(example.event),
+    );
     expect(others.length).toBeGreaterThan(200);
     for (const other of others) {
       const result = normalize(other.event, other.payload);
@@ -267,6 +270,41 @@ describe('github.normalize: people, labels and dates', () => {
   });
 });
 
+describe('github.normalize: shapes some senders use', () => {
+  it('indexes an issue whose number is sent as a string, under the same ref', () => {
+    const payload = example('issues', 'opened');
+    payload.issue.number = String(payload.issue.number);
+    expect(upsertOf('issues', payload).item.ref).toBe('github:codertocat/hello-world#1');
+    const pullRequest = example('pull_request', 'opened');
+    pullRequest.pull_request.number = ' 2 ';
+    expect(upsertOf('pull_request', pullRequest).item.ref).toBe('github:codertocat/hello-world#2');
+  });
+
+  it('indexes labels sent as plain names like labels sent as objects', () => {
+    const payload = example('issues', 'opened');
+    payload.issue.labels = ['bug', 'P1', { name: 'in progress' }];
+    const { item } = upsertOf('issues', payload);
+    expect(item.labels).toEqual(['bug', 'P1', 'in progress']);
+    expect(item.kind).toBe('bug');
+    expect(item.priority).toEqual({ name: 'P1', level: 'high' });
+    const pullRequest = example('pull_request', 'labeled');
+    pullRequest.pull_request.labels = ['blocked'];
+    expect(upsertOf('pull_request', pullRequest).item.status.category).toBe('blocked');
+  });
+
+  it('tombstones a deleted issue whose number is a string', () => {
+    const payload = example('issues', 'deleted');
+    payload.issue.number = '1';
+    expect(changesOf(normalize('issues', payload))).toEqual([expect.objectContaining({ op: 'delete', ref: 'github:codertocat/hello-world#1' })]);
+  });
+
+  it('still refuses a number that is not one, naming the field', () => {
+    const payload = example('issues', 'opened');
+    payload.issue.number = 'one';
+    expect(() => normalize('issues', payload)).toThrow(/issue\.number/);
+  });
+});
+
 describe('github.normalize: links', () => {
   it('links a pull request to what its body closes and to the Jira issue of its branch', () => {
     const payload = example('pull_request', 'opened');
@@ -349,10 +387,10 @@ describe('github.normalize: removal', () => {
 
 describe('github.normalize: what it does not index', () => {
   it('ignores events it does not support, saying so', () => {
-    expect(normalize('push', githubExample('push').payload)).toEqual({
+    expect(normalize('star', githubExample('star').payload)).toEqual({
       outcome: 'ignored',
-      event: 'push',
-      reason: 'Tributary does not index GitHub push events.',
+      event: 'star',
+      reason: 'Tributary does not index GitHub star events.',
     });
     expect(normalize('ping', githubExample('ping').payload).outcome).toBe('ignored');
   });

@@ -3,7 +3,7 @@ import { type IdentityRecord, planVerifiedEmailMerge } from '../../core/identity
 import { senderIsVerified } from '../../connectors/email/sender-verdict.ts';
 import { personOfGithubUser } from '../../connectors/github/people.ts';
 import { personOfJiraUser } from '../../connectors/jira/people.ts';
-import { readHeaders } from '../../connectors/email/mime.ts';
+import { readHeaders } from '../../connectors/email/header-section.ts';
 import { cloudPayload, dataCenterPayload } from '../fixtures/jira-examples.ts';
 import { githubExample } from '../fixtures/github-examples.ts';
 import { emailFixture, emailJsonFixture } from '../support/email.ts';

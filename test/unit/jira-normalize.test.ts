@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJiraTime } from '../../connectors/jira/dates.ts';
+import { orderingTimeOf, parseJiraTime, readJiraTime } from '../../connectors/jira/dates.ts';
 import { linkTypesOf } from '../../connectors/jira/link-types.ts';
 import { categoryByRules, descriptionText, kindOfIssueType } from '../../connectors/jira/observe.ts';
 import { mapJiraPriority } from '../../connectors/jira/priority.ts';
@@ -148,6 +148,7 @@ describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
         add: [sourceLink('blocks', 'jira:acme.atlassian.net/id/10102')],
         remove: [],
         reflectedInItem: true,
+        orderedBy: { field: 'timestamp', zoned: true },
       },
       {
         op: 'link',
@@ -156,6 +157,7 @@ describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
         add: [sourceLink('blocked_by', 'jira:acme.atlassian.net/id/10101')],
         remove: [],
         reflectedInItem: true,
+        orderedBy: { field: 'timestamp', zoned: true },
       },
     ]);
   });
@@ -179,27 +181,33 @@ describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
 
   it('records a comment as activity on its issue at the comment time', () => {
     expect(changesOf(normalizeJira(cloudPayload('comment-created-acme-101')))).toEqual([
-      { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:00:00.321Z' },
+      { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:00:00.321Z', orderedBy: { field: 'comment.created', zoned: true } },
     ]);
   });
 
   it('finds the issue of a comment by the id in comment.self when the payload has no issue (older servers)', () => {
     const payload = cloudPayload('comment-created-acme-101');
     delete payload.issue;
-    expect(changesOf(normalizeJira(payload))).toEqual([{ op: 'activity', ref: 'jira:acme.atlassian.net/id/10101', at: '2024-03-01T12:00:00.321Z' }]);
+    expect(changesOf(normalizeJira(payload))).toEqual([
+      { op: 'activity', ref: 'jira:acme.atlassian.net/id/10101', at: '2024-03-01T12:00:00.321Z', orderedBy: { field: 'comment.created', zoned: true } },
+    ]);
   });
 
   it('records edited and deleted comments as activity too', () => {
     const edited = { ...cloudPayload('comment-created-acme-101'), webhookEvent: 'comment_updated' };
     edited.comment.updated = '2024-03-01T12:30:00.000+0000';
-    expect(changesOf(normalizeJira(edited))).toEqual([{ op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:30:00.000Z' }]);
+    expect(changesOf(normalizeJira(edited))).toEqual([
+      { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:30:00.000Z', orderedBy: { field: 'comment.updated', zoned: true } },
+    ]);
     const deleted = { ...cloudPayload('comment-created-acme-101'), webhookEvent: 'comment_deleted', timestamp: 1709298000000 };
-    expect(changesOf(normalizeJira(deleted))).toEqual([{ op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T13:00:00.000Z' }]);
+    expect(changesOf(normalizeJira(deleted))).toEqual([
+      { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T13:00:00.000Z', orderedBy: { field: 'timestamp', zoned: true } },
+    ]);
   });
 
   it('tombstones a deleted issue at the time of the webhook', () => {
     expect(changesOf(normalizeJira(cloudPayload('issue-deleted-acme-103')))).toEqual([
-      { op: 'delete', ref: ref('ACME-103'), at: '2024-03-01T13:05:00.333Z', reason: 'deleted' },
+      { op: 'delete', ref: ref('ACME-103'), at: '2024-03-01T13:05:00.333Z', reason: 'deleted', orderedBy: { field: 'timestamp', zoned: true } },
     ]);
   });
 
@@ -238,7 +246,14 @@ describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
       { field: 'project', fieldtype: 'jira', from: '10000', fromString: 'Acme Web', to: '10200', toString: 'Operations' },
     ];
     const changes = changesOf(normalizeJira(payload));
-    expect(changes[0]).toEqual({ op: 'delete', ref: ref('ACME-101'), at: '2024-03-01T10:30:00.000Z', reason: 'transferred', movedTo: ref('OPS-7') });
+    expect(changes[0]).toEqual({
+      op: 'delete',
+      ref: ref('ACME-101'),
+      at: '2024-03-01T10:30:00.000Z',
+      reason: 'transferred',
+      movedTo: ref('OPS-7'),
+      orderedBy: { field: 'fields.updated', zoned: true },
+    });
     expect(changes[1]).toMatchObject({ op: 'upsert', item: { ref: ref('OPS-7'), container: { key: 'OPS' } } });
     expect((changes[1] as UpsertChange).aliases).toContain(ref('ACME-101'));
   });
@@ -433,6 +448,77 @@ describe('jira: lenient dates', () => {
 
   it.each(['yesterday', '', '2024-13-45', 'Fri, 01 Mar 2024'])('refuses %j', (value) => {
     expect(parseJiraTime(value)).toBeUndefined();
+  });
+
+  it.each([
+    ['2019-1-30 19:48:08,900', '2019-01-30T19:48:08.900Z', false],
+    ['6/13/2019, 12:51:58 PM,687', '2019-06-13T12:51:58.687Z', false],
+    ['6/13/2019, 12:05:00 AM', '2019-06-13T00:05:00.000Z', false],
+    ['13/06/2019 09:15:00', '2019-06-13T09:15:00.000Z', false],
+    ['30.01.2019 19:48:08,900', '2019-01-30T19:48:08.900Z', false],
+    ['7/7/2019, 9:05:00 AM', '2019-07-07T09:05:00.000Z', false],
+    ['2019/01/30 19:48:08', '2019-01-30T19:48:08.000Z', false],
+    ['30/Jan/19 7:48 PM', '2019-01-30T19:48:00.000Z', false],
+    ['30-Jan-2019 19:48:08', '2019-01-30T19:48:08.000Z', false],
+    ['Jan 30, 2019, 7:48:08 PM', '2019-01-30T19:48:08.000Z', false],
+    ['2024-03-01T09:00:00.000', '2024-03-01T09:00:00.000Z', false],
+    ['2019-1-30 19:48:08,900 +0100', '2019-01-30T18:48:08.900Z', true],
+    ['2019-01-30 19:48:08 GMT', '2019-01-30T19:48:08.000Z', true],
+    ['2024-03-01T09:00:00.000-0500', '2024-03-01T14:00:00.000Z', true],
+    ['1709283600123', '2024-03-01T09:00:00.123Z', true],
+  ])('reads the form %j as %s, with a zone: %s', (value, expected, zoned) => {
+    const instant = readJiraTime(value);
+    expect(instant && { at: new Date(instant.millis).toISOString(), zoned: instant.zoned }).toEqual({ at: expected, zoned });
+  });
+
+  it.each([
+    ['6/7/2019, 12:51:58 PM,687', 'June 7 or July 6: the day and the month are never guessed'],
+    ['13/13/2019 10:00', 'no month 13'],
+    ['2/30/2019, 1:00:00 PM', 'no February 30'],
+    ['6/13/2019, 13:51:58 PM', 'no 13 PM'],
+    ['6/13/2019, 12:51:58 PM,687,100', 'two fractions'],
+    ['30 Janvier 2019 10:00', "another language's month"],
+    ['2019-01-30 19:48:08 CST', 'a zone abbreviation naming several zones'],
+    ['Wed Jan 30 19:48:08 2019', 'a weekday first'],
+  ])('does not read %j (%s)', (value) => {
+    expect(readJiraTime(value)).toBeUndefined();
+  });
+});
+
+describe('jira: the time that orders a change', () => {
+  const RECEIVED = '2030-01-01T00:00:00.000Z';
+
+  it('takes the first candidate with a readable time, and records it', () => {
+    expect(orderingTimeOf([['fields.updated', '2024-03-01T09:00:00.000+0000'], ['timestamp', 1709283600999]], RECEIVED)).toEqual({
+      at: '2024-03-01T09:00:00.000Z',
+      orderedBy: { field: 'fields.updated', zoned: true },
+    });
+  });
+
+  it('passes over absent and unreadable candidates, listing them', () => {
+    expect(orderingTimeOf([['timestamp', '6/7/2019, 12:51:58 PM'], ['fields.updated', '2019-06-07T12:51:58.000-0500']], RECEIVED)).toEqual({
+      at: '2019-06-07T17:51:58.000Z',
+      orderedBy: { field: 'fields.updated', zoned: true, skipped: ['timestamp'] },
+    });
+  });
+
+  it('prefers a later candidate with a zone to an earlier one without', () => {
+    expect(orderingTimeOf([['fields.updated', '2019-01-30T19:48:08.900'], ['timestamp', 1548870488900]], RECEIVED).orderedBy).toEqual({
+      field: 'timestamp',
+      zoned: true,
+      skipped: ['fields.updated'],
+    });
+  });
+
+  it('takes a time without a zone when no candidate has one', () => {
+    expect(orderingTimeOf([['fields.updated', undefined], ['timestamp', '2019-1-30 19:48:08,900']], RECEIVED)).toEqual({
+      at: '2019-01-30T19:48:08.900Z',
+      orderedBy: { field: 'timestamp', zoned: false, skipped: ['fields.updated'] },
+    });
+  });
+
+  it('falls back to when the delivery was received', () => {
+    expect(orderingTimeOf([['timestamp', 'yesterday']], RECEIVED)).toEqual({ at: RECEIVED, orderedBy: { field: 'received', zoned: true, skipped: ['timestamp'] } });
   });
 });
 

@@ -2,9 +2,9 @@ import * as z from 'zod';
 import type { StoredDelivery } from '../../../core/connector.ts';
 import { MalformedPayloadError, UnsupportedMediaTypeError } from '../../../core/errors.ts';
 import { verifyBasicAuth } from '../auth.ts';
+import type { HeaderField } from '../header-section.ts';
 import { type EmailMessage, htmlBodyToText, messageFromHeaders, messageFromMime } from '../message.ts';
-import type { HeaderField } from '../mime.ts';
-import { type EmailProviderAdapter, identifyMessage, mediaTypeOf, parseJsonObject } from '../provider.ts';
+import { type EmailProviderAdapter, contentIdOf, deliveryIdFor, mediaTypeOf, parseJsonObject } from '../provider.ts';
 import { stripQuotedText } from '../text.ts';
 
 /**
@@ -63,7 +63,7 @@ const parseInbound = (body: Uint8Array): PostmarkInbound => {
   return parsed.data;
 };
 
-const messageOf = (inbound: PostmarkInbound): EmailMessage => {
+const messageOf = async (inbound: PostmarkInbound): Promise<EmailMessage> => {
   if (inbound.RawEmail) return messageFromMime(new TextEncoder().encode(inbound.RawEmail));
   const text = inbound.TextBody?.trim() ? stripQuotedText(inbound.TextBody) : inbound.HtmlBody ? htmlBodyToText(inbound.HtmlBody) : '';
   return {
@@ -90,7 +90,7 @@ export const postmarkProvider: EmailProviderAdapter = {
       throw new UnsupportedMediaTypeError(`Expected Content-Type application/json (Postmark's inbound webhook), got ${mediaType || 'none'}.`);
     }
     const inbound = parseInbound(request.body);
-    return { event: 'postmark.inbound', deliveryId: identifyMessage(headersOf(inbound), settings.address, request.body, 'The Postmark message') };
+    return { event: 'postmark.inbound', deliveryId: deliveryIdFor(headersOf(inbound), settings.address, request.body) };
   },
-  read: (delivery: StoredDelivery) => ({ message: messageOf(parseInbound(delivery.body)) }),
+  read: async (delivery: StoredDelivery) => ({ message: await messageOf(parseInbound(delivery.body)), contentId: contentIdOf(delivery.body) }),
 };

@@ -1,8 +1,8 @@
 import { UnsupportedMediaTypeError } from '../../../core/errors.ts';
 import { verifyBodySignature } from '../auth.ts';
+import { readMessageHeaders } from '../header-section.ts';
 import { messageFromMime } from '../message.ts';
-import { readHeaders } from '../mime.ts';
-import { type EmailProviderAdapter, identifyMessage, mediaTypeOf } from '../provider.ts';
+import { type EmailProviderAdapter, contentIdOf, deliveryIdFor, mediaTypeOf } from '../provider.ts';
 
 /**
  * `raw`: a raw RFC 5322 message posted as `message/rfc822`, signed with the connection secret
@@ -19,8 +19,8 @@ export const rawProvider: EmailProviderAdapter = {
       );
     }
     // Only the header section is read here: the body is parsed by the processor.
-    const headers = readHeaders(request.body);
-    return { event: 'raw.message', deliveryId: identifyMessage(headers, settings.address, request.body, 'The body') };
+    const headers = readMessageHeaders(request.body, 'The body');
+    return { event: 'raw.message', deliveryId: deliveryIdFor(headers, settings.address, request.body) };
   },
-  read: (delivery) => ({ message: messageFromMime(delivery.body) }),
+  read: async (delivery) => ({ message: await messageFromMime(delivery.body), contentId: contentIdOf(delivery.body) }),
 };

@@ -1,9 +1,10 @@
 import { MalformedPayloadError } from '../../../core/errors.ts';
 import { verifyBasicAuth } from '../auth.ts';
+import { decodeCharset } from '../charsets.ts';
 import { type FormField, parseFormData } from '../form-data.ts';
-import { type EmailMessage, htmlBodyToText, messageFromHeaders, messageFromMime } from '../message.ts';
-import { type AttachmentInfo, type HeaderField, decodeCharset, parseHeaderSection, readHeaders } from '../mime.ts';
-import { type EmailProviderAdapter, identifyMessage } from '../provider.ts';
+import { type HeaderField, parseHeaderSection, readMessageHeaders } from '../header-section.ts';
+import { type AttachmentInfo, type EmailMessage, htmlBodyToText, messageFromHeaders, messageFromMime } from '../message.ts';
+import { type EmailProviderAdapter, contentIdOf, deliveryIdFor } from '../provider.ts';
 import { stripQuotedText } from '../text.ts';
 
 /**
@@ -64,7 +65,7 @@ const attachmentsOf = (form: Form): AttachmentInfo[] => {
     });
 };
 
-const messageOf = (form: Form): EmailMessage => {
+const messageOf = async (form: Form): Promise<EmailMessage> => {
   const raw = rawMessageOf(form);
   if (raw) return messageFromMime(raw);
   const charsets = charsetsOf(form);
@@ -87,11 +88,11 @@ export const sendgridProvider: EmailProviderAdapter = {
   receive(request, _connection, settings) {
     const form = parseFormData(request.headers['content-type'], request.body);
     const raw = rawMessageOf(form);
-    const headers = raw ? readHeaders(raw) : headersOf(form);
-    return {
-      event: 'sendgrid.inbound',
-      deliveryId: identifyMessage(headers, settings.address, raw ?? request.body, raw ? 'The "email" field' : 'The SendGrid message'),
-    };
+    const headers = raw ? readMessageHeaders(raw, 'The "email" field') : headersOf(form);
+    return { event: 'sendgrid.inbound', deliveryId: deliveryIdFor(headers, settings.address, raw ?? request.body) };
   },
-  read: (delivery) => ({ message: messageOf(parseFormData(delivery.headers['content-type'], delivery.body)) }),
+  async read(delivery) {
+    const form = parseFormData(delivery.headers['content-type'], delivery.body);
+    return { message: await messageOf(form), contentId: contentIdOf(rawMessageOf(form) ?? delivery.body) };
+  },
 };

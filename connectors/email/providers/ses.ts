@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import type { Received } from '../../../core/connector.ts';
 import { AppError, ForbiddenError, MalformedPayloadError } from '../../../core/errors.ts';
+import { readMessageHeaders } from '../header-section.ts';
 import { messageFromMime } from '../message.ts';
-import { readHeaders } from '../mime.ts';
-import { type EmailProviderAdapter, identifyMessage, parseJsonObject } from '../provider.ts';
+import { type EmailProviderAdapter, contentIdOf, deliveryIdFor, parseJsonObject } from '../provider.ts';
 import type { EmailSettings } from '../settings.ts';
 import { type SnsMessage, isSnsUrl, parseSnsMessage, verifySnsSignature } from '../sns.ts';
 
@@ -100,7 +100,7 @@ export const sesProvider: EmailProviderAdapter = {
     const received = parseReceived(notification!);
     const inline = inlineContent(received);
     if (inline) {
-      return { event: 'ses.Received', deliveryId: identifyMessage(readHeaders(inline), settings.address, inline, 'The SES message') };
+      return { event: 'ses.Received', deliveryId: deliveryIdFor(readMessageHeaders(inline, 'The SES message'), settings.address, inline) };
     }
     const { action } = received.receipt;
     if (action.type !== 'S3' || !action.bucketName || !action.objectKey) {
@@ -110,7 +110,7 @@ export const sesProvider: EmailProviderAdapter = {
     const region = sns.TopicArn.split(':')[3] || undefined;
     const location = { bucket: action.bucketName, key: action.objectKey, ...(region ? { region } : {}) };
     const { bytes, truncated } = await deps.objectReader.read(location, { maxBytes: deps.maxObjectBytes });
-    const deliveryId = identifyMessage(readHeaders(bytes), settings.address, bytes, `The message in s3://${location.bucket}/${location.key}`);
+    const deliveryId = deliveryIdFor(readMessageHeaders(bytes, `The message in s3://${location.bucket}/${location.key}`), settings.address, bytes);
     // The message is stored with the notification, so a replay needs neither S3 nor the object.
     const withContent = {
       ...received,
@@ -120,7 +120,7 @@ export const sesProvider: EmailProviderAdapter = {
     const body = new TextEncoder().encode(JSON.stringify({ ...sns, Message: JSON.stringify(withContent) }));
     return { event: 'ses.Received', deliveryId, body };
   },
-  read(delivery) {
+  async read(delivery) {
     if (delivery.event !== 'ses.Received') {
       return { ignored: `SES ${delivery.event.replace(/^ses\./, '')} notifications carry no mail to index.` };
     }
@@ -130,7 +130,7 @@ export const sesProvider: EmailProviderAdapter = {
     if (spamVerdict?.status === 'FAIL') return { ignored: 'SES classified the message as spam (spamVerdict FAIL).' };
     const content = inlineContent(notification);
     if (!content) throw new MalformedPayloadError('The stored SES notification has no content.');
-    return { message: messageFromMime(content) };
+    return { message: await messageFromMime(content), contentId: contentIdOf(content) };
   },
 };
 

@@ -2,22 +2,20 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { confirmedIncoming, directDependencies } from '../../../core/dependencies.ts';
-import { AppError, NotFoundError } from '../../../core/errors.ts';
-import { itemIdForRef } from '../../../core/ids.ts';
-import { ItemFilter } from '../../../core/item-filter.ts';
-import type { Clock } from '../../../core/ports.ts';
-import type { Db } from '../../../store/db.ts';
-import { getItems, listItems } from '../../../store/item-queries.ts';
-import { loadItemWithIncoming } from '../../../store/items.ts';
-import { listPersonRecords, peopleViews } from '../../../store/people.ts';
-import { ItemPage, type ItemsQuery, ItemsPage, LoginPage, OverviewPage, PeoplePage } from '../../../web/dashboard.tsx';
-import type { AuthEnv, authenticate } from '../auth.ts';
-import { loadSummary, loadWorkload } from './views.ts';
 import { AlertKind, AlertState } from '../../../core/alerts.ts';
+import { AppError } from '../../../core/errors.ts';
+import type { Clock } from '../../../core/ports.ts';
 import { listAlerts } from '../../../store/alerts.ts';
-import { loadBlockedChains } from '../../../pipeline/blocked-chains.ts';
-import { type AlertsQuery, AlertsPage } from '../../../web/alerts-page.tsx';
+import type { Db } from '../../../store/db.ts';
+import { listPersonRecords, peopleViews } from '../../../store/people.ts';
+import { recordSignInFailure, signInBlocked } from '../../../store/sign-in-throttle.ts';
+import { AlertsPage, type AlertsQuery, ItemPage, type ItemsQuery, ItemsPage, LoginPage, OverviewPage, PeoplePage, STYLESHEET, STYLESHEET_PATH, TeamPage } from '../../../web/dashboard.tsx';
+import type { AuthEnv, authenticate } from '../auth.ts';
+import { clientAddressOf } from '../client-address.ts';
+import { type TimelineReader, loadItemView } from '../views/item.ts';
+import { ItemListFilter, loadItemList } from '../views/items.ts';
+import { loadOverview } from '../views/overview.ts';
+import { loadTeamView } from '../views/team.ts';
 
 const AlertsFilter = z.object({ state: AlertState.optional(), kind: AlertKind.optional(), team: z.string().max(100).optional() });
 
@@ -28,13 +26,18 @@ export interface DashboardDeps {
   clock: Clock;
   publicUrl: string;
   resolve: ReturnType<typeof authenticate>;
+  readTimeline: TimelineReader;
 }
 
+const ITEM_FILTERS = ['q', 'source', 'status', 'category', 'owner', 'container', 'label'] as const;
+
 /**
- * The dashboard's pages. A leader signs in with a tenant token, kept in an HttpOnly, SameSite=Strict
- * cookie (never readable by scripts, never sent by another site's requests); scripts may send
- * `Authorization: Bearer` instead. Without either, `/` shows the sign-in form and the other pages
- * send the browser there.
+ * The dashboard's pages. Each page calls the query function its API route calls (functions/http/views/),
+ * so a page shows exactly what the API answers, rendered by web/. A leader signs in with a tenant
+ * token, kept in an HttpOnly, SameSite=Strict cookie (never readable by scripts, never sent by
+ * another site's requests); scripts may send `Authorization: Bearer` instead. Without either, `/`
+ * shows the sign-in form and the other pages send the browser there. Repeated failed sign-ins from
+ * one address are refused for a while (429, `Retry-After`), counted in the table (store/sign-in-throttle.ts).
  */
 export const dashboardRoutes = (deps: DashboardDeps) => {
   const session = createMiddleware<AuthEnv>(async function dashboardSession(c, next) {
@@ -47,20 +50,37 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       return c.redirect('/', 303);
     }
     await next();
+    // Pages hold the tenant's data: never kept by a shared cache or the browser's history cache.
+    c.header('cache-control', 'no-store');
   });
-  const secure = deps.publicUrl.startsWith('https:');
+  const secure = () => deps.publicUrl.startsWith('https:');
 
   return new Hono<AuthEnv>()
+    .get(STYLESHEET_PATH, (c) => {
+      c.header('content-type', 'text/css; charset=utf-8');
+      // The path names the content's hash: a new stylesheet has a new path.
+      c.header('cache-control', 'public, max-age=31536000, immutable');
+      return c.body(STYLESHEET);
+    })
     .post('/login', async (c) => {
+      const address = clientAddressOf(c) ?? 'unknown';
+      const now = deps.clock();
+      const throttled = await signInBlocked(deps.db, address, now);
+      if (throttled.blocked) {
+        c.header('retry-after', String(throttled.retryAfterSeconds));
+        const minutes = Math.ceil(throttled.retryAfterSeconds / 60);
+        return c.html(LoginPage({ publicUrl: deps.publicUrl, error: `Too many failed sign-ins from your address: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` }), 429);
+      }
       const form = await c.req.parseBody();
       const token = typeof form.token === 'string' ? form.token.trim() : '';
       try {
         await deps.resolve(`Bearer ${token}`);
       } catch (error) {
         if (!(error instanceof AppError) || error.status !== 401) throw error;
+        await recordSignInFailure(deps.db, address, now);
         return c.html(LoginPage({ publicUrl: deps.publicUrl, error: 'That token is unknown or revoked.' }), 401);
       }
-      setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure, maxAge: 60 * 60 * 12 });
+      setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure(), maxAge: 60 * 60 * 12 });
       return c.redirect('/', 303);
     })
     .post('/logout', (c) => {
@@ -68,47 +88,48 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       return c.redirect('/', 303);
     })
     .get('/', session, async (c) => {
-      const { tenantId } = c.get('principal');
-      const now = deps.clock();
-      const [summary, workload, chains] = await Promise.all([
-        loadSummary(deps.db, tenantId, now),
-        loadWorkload(deps.db, tenantId, now),
-        loadBlockedChains(deps.db, tenantId, now),
-      ]);
-      return c.html(OverviewPage({ summary, workload, chains }));
+      const overview = await loadOverview(deps, c.get('principal').tenantId);
+      return c.html(OverviewPage({ overview, now: new Date(overview.asOf) }));
     })
     .get('/alerts', session, async (c) => {
       const raw = c.req.query();
+      const now = deps.clock();
       const query: AlertsQuery = Object.fromEntries(['state', 'kind', 'team'].filter((k) => raw[k]).map((k) => [k, raw[k]!]));
       const parsed = AlertsFilter.safeParse(query);
-      if (!parsed.success) return c.html(AlertsPage({ alerts: [], query, nextCursor: null, error: 'A filter value is not valid.' }), 422);
+      if (!parsed.success) return c.html(AlertsPage({ alerts: [], query, nextCursor: null, now, error: 'A filter value is not valid.' }), 422);
       try {
         const page = await listAlerts(deps.db, c.get('principal').tenantId, parsed.data, { limit: 50, ...(raw.cursor ? { cursor: raw.cursor } : {}) });
-        return c.html(AlertsPage({ alerts: page.items, query, nextCursor: page.nextCursor }));
+        return c.html(AlertsPage({ alerts: page.items, query, nextCursor: page.nextCursor, now }));
       } catch (error) {
         if (!(error instanceof AppError) || error.status !== 400) throw error;
-        return c.html(AlertsPage({ alerts: [], query, nextCursor: null, error: 'That page link is out of date: filter again.' }), 400);
+        return c.html(AlertsPage({ alerts: [], query, nextCursor: null, now, error: 'That page link is out of date: filter again.' }), 400);
       }
     })
     .get('/items', session, async (c) => {
       const raw = c.req.query();
-      const query: ItemsQuery = Object.fromEntries(
-        ['source', 'status', 'category', 'owner', 'container', 'label'].filter((k) => raw[k]).map((k) => [k, raw[k]!]),
-      );
-      const parsed = ItemFilter.safeParse(query);
-      if (!parsed.success) return c.html(ItemsPage({ items: [], query, nextCursor: null, error: 'A filter value is not valid.' }), 422);
-      const page = await listItems(deps.db, c.get('principal').tenantId, parsed.data, { limit: 50, cursor: raw.cursor || undefined });
-      return c.html(ItemsPage({ items: page.items, query, nextCursor: page.nextCursor }));
+      const now = deps.clock();
+      const query: ItemsQuery = Object.fromEntries(ITEM_FILTERS.filter((k) => raw[k]?.trim()).map((k) => [k, raw[k]!.trim()]));
+      const parsed = ItemListFilter.safeParse(query);
+      if (!parsed.success) return c.html(ItemsPage({ items: [], query, nextCursor: null, now, error: 'A filter value is not valid.' }), 422);
+      try {
+        const page = await loadItemList(deps.db, c.get('principal').tenantId, parsed.data, { limit: 50, ...(raw.cursor ? { cursor: raw.cursor } : {}) });
+        return c.html(ItemsPage({ items: page.items, query, nextCursor: page.nextCursor, now }));
+      } catch (error) {
+        if (!(error instanceof AppError) || error.status !== 400) throw error;
+        return c.html(ItemsPage({ items: [], query, nextCursor: null, now, error: 'That page link is out of date: filter again.' }), 400);
+      }
     })
     .get('/items/:id', session, async (c) => {
-      const { tenantId } = c.get('principal');
-      const param = c.req.param('id');
-      const id = param.startsWith('wi_') ? param : itemIdForRef(param);
-      const { item, incoming } = await loadItemWithIncoming(deps.db, tenantId, id);
-      if (!item) throw new NotFoundError(`Item ${param}`);
-      const related = await getItems(deps.db, tenantId, [...new Set([...item.links.map((l) => itemIdForRef(l.target)), ...incoming.map((e) => e.fromId)])]);
-      const dependencies = directDependencies(item, confirmedIncoming(item.ref, incoming, related), related);
-      return c.html(ItemPage({ item, dependencies }));
+      const before = c.req.query('before');
+      const view = await loadItemView(deps, c.get('principal').tenantId, c.req.param('id'), before ? { before } : {});
+      const older = view.timeline.nextCursor ? `/items/${encodeURIComponent(view.item.id)}?before=${encodeURIComponent(view.timeline.nextCursor)}` : undefined;
+      return c.html(ItemPage({ view, now: deps.clock(), ...(older ? { olderEvents: older } : {}) }));
     })
-    .get('/people', session, async (c) => c.html(PeoplePage({ people: peopleViews(await listPersonRecords(deps.db, c.get('principal').tenantId)) })));
+    .get('/people', session, async (c) => c.html(PeoplePage({ people: peopleViews(await listPersonRecords(deps.db, c.get('principal').tenantId)) })))
+    .get('/teams/:team', session, async (c) => {
+      const team = c.req.param('team');
+      if (team.length === 0 || team.length > 100) return c.redirect('/', 303);
+      const view = await loadTeamView(deps, c.get('principal').tenantId, team);
+      return c.html(TeamPage({ view, now: new Date(view.asOf) }));
+    });
 };

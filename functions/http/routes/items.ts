@@ -1,23 +1,21 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { Dependencies, IncomingLink, confirmedIncoming, directDependencies } from '../../../core/dependencies.ts';
-import { NotFoundError } from '../../../core/errors.ts';
-import { itemIdForRef } from '../../../core/ids.ts';
-import { ItemFilter } from '../../../core/item-filter.ts';
-import { WorkItem, isClosed } from '../../../core/work-item.ts';
-import type { Db } from '../../../store/db.ts';
-import { getItems, listItems } from '../../../store/item-queries.ts';
-import { loadItemWithIncoming } from '../../../store/items.ts';
+import { WorkItem } from '../../../core/work-item.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseQuery } from '../problem.ts';
+import { ItemDetail, ItemView, type ItemViewDeps, loadItemDetail, loadItemView } from '../views/item.ts';
+import { ItemListFilter, loadItemList } from '../views/items.ts';
+
+export { ItemDetail } from '../views/item.ts';
 
 export const Pagination = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().optional().describe('`nextCursor` of the previous page'),
 });
 
-const ListItemsQuery = ItemFilter.extend(Pagination.shape);
+const ListItemsQuery = ItemListFilter.extend(Pagination.shape);
+const ContextQuery = z.object({ before: z.string().optional().describe('`timeline.nextCursor` of the previous answer: older events') });
 
 export const pageOf = <T extends z.ZodType>(entry: T) =>
   z.object({ items: z.array(entry), nextCursor: z.string().nullable().describe('null on the last page') });
@@ -26,17 +24,11 @@ const ListedItem = WorkItem.extend({
   blocked: z.boolean().describe('derived: an item it waits on, in any tool, is still open (what `?blocked=` filters on)'),
 });
 
-export const ItemDetail = WorkItem.extend({
-  incomingLinks: z.array(IncomingLink).describe('links other items hold to this one, read from this side'),
-  dependencies: Dependencies,
-  blocked: z.boolean().describe('derived: an item it waits on, in any tool, is still open'),
-});
-
 export const itemOperations: Operation[] = [
   {
     method: 'get',
     path: '/v1/items',
-    summary: 'List work items across tools, newest updated first',
+    summary: 'List work items across tools, newest updated first; `q` finds items by key, ref or title words',
     tag: 'items',
     scope: 'read',
     query: ListItemsQuery,
@@ -50,25 +42,26 @@ export const itemOperations: Operation[] = [
     scope: 'read',
     responses: { 200: { description: 'The item', schema: ItemDetail }, 404: { description: 'No such item in this tenant' } },
   },
+  {
+    method: 'get',
+    path: '/v1/items/{id}/context',
+    summary:
+      'One work item with its whole story across tools (what the item page shows): what implements it and what it implements, where it is mentioned, what blocks it and what it blocks to the root blocker, parent and children, its alerts and its timeline',
+    tag: 'items',
+    scope: 'read',
+    query: ContextQuery,
+    responses: { 200: { description: 'The item and its context', schema: ItemView }, 404: { description: 'No such item in this tenant' } },
+  },
 ];
 
-export const itemRoutes = (db: Db) =>
+export const itemRoutes = (deps: ItemViewDeps) =>
   new Hono<AuthEnv>()
     .get('/', async (c) => {
       const { limit, cursor, ...filter } = parseQuery(c, ListItemsQuery);
-      return c.json(await listItems(db, c.get('principal').tenantId, filter, { limit, cursor }));
+      return c.json(await loadItemList(deps.db, c.get('principal').tenantId, filter, { limit, cursor }));
     })
-    .get('/:id', async (c) => {
-      const { tenantId } = c.get('principal');
-      const param = c.req.param('id');
-      // Refs contain ':' and '#': accept them URL-encoded as well as ids.
-      const id = param.startsWith('wi_') ? param : itemIdForRef(param);
-      const { item, incoming } = await loadItemWithIncoming(db, tenantId, id);
-      if (!item) throw new NotFoundError(`Item ${param}`);
-      const relatedIds = [...new Set([...item.links.map((l) => itemIdForRef(l.target)), ...incoming.map((e) => e.fromId)])];
-      const related = await getItems(db, tenantId, relatedIds);
-      const incomingLinks = confirmedIncoming(item.ref, incoming, related);
-      const dependencies = directDependencies(item, incomingLinks, related);
-      const blocked = !isClosed(item.status) && dependencies.upstream.some((u) => u.status !== undefined && !isClosed(u.status) && !related.get(u.id)?.deleted);
-      return c.json({ ...item, incomingLinks, dependencies, blocked });
-    });
+    .get('/:id/context', async (c) => {
+      const { before } = parseQuery(c, ContextQuery);
+      return c.json(await loadItemView(deps, c.get('principal').tenantId, c.req.param('id'), { ...(before ? { before } : {}) }));
+    })
+    .get('/:id', async (c) => c.json(await loadItemDetail(deps.db, c.get('principal').tenantId, c.req.param('id'))));

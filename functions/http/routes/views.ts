@@ -1,23 +1,20 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { Summary, summarize } from '../../../core/aggregates.ts';
-import type { Clock } from '../../../core/ports.ts';
-import { type BottleneckSettings, BottlenecksQuery, BottlenecksView, rankBottlenecks } from '../../../core/bottlenecks.ts';
-import { Flow, WIP_STATUSES, Workload, computeFlow, computeWorkload, weekOf } from '../../../core/views.ts';
-import { readCounters } from '../../../store/aggregates.ts';
-import type { Db } from '../../../store/db.ts';
-import { itemsInStatus } from '../../../store/view-queries.ts';
-import { snapshotOf } from '../../../store/view-snapshots.ts';
-import { readBlockingGraph } from '../../../store/blocked.ts';
-import { teamOf } from '../../../core/teams.ts';
-import { workloadLimitsOf } from '../../../core/wip.ts';
-import type { WorkItem } from '../../../core/work-item.ts';
-import { canonicalResolver, listPersonRecords } from '../../../store/people.ts';
-import { teamCacheFor } from '../../../pipeline/team-cache.ts';
-import { loadAlertSettings } from '../../../pipeline/alerts.ts';
+import { Summary } from '../../../core/aggregates.ts';
+import { BottlenecksQuery, BottlenecksView } from '../../../core/bottlenecks.ts';
+import { Overview } from '../../../core/overview.ts';
+import { TeamView } from '../../../core/team-view.ts';
+import { Flow, Workload } from '../../../core/views.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseQuery } from '../problem.ts';
+import { loadBottlenecks } from '../views/bottlenecks.ts';
+import { loadFlow } from '../views/flow.ts';
+import { loadOverview } from '../views/overview.ts';
+import { loadSummary } from '../views/summary.ts';
+import { loadTeamView } from '../views/team.ts';
+import type { ViewDeps } from '../views/viewed.ts';
+import { loadWorkload } from '../views/workload.ts';
 import { digestHandler, digestOperations } from './digest.ts';
 
 const SummaryQuery = z.object({
@@ -28,6 +25,10 @@ const WorkloadQuery = z.object({
 });
 const FlowQuery = z.object({
   weeks: z.coerce.number().int().min(1).max(26).default(8).describe('window: this many weeks, the current one included'),
+});
+
+const TeamQuery = z.object({
+  team: z.string().min(1).max(100).describe('the team map’s name, a team a tool sets, or `(none)` for work without a team'),
 });
 
 export const viewOperations: Operation[] = [
@@ -72,91 +73,45 @@ export const viewOperations: Operation[] = [
     query: FlowQuery,
     responses: { 200: { description: 'Flow metrics', schema: Flow } },
   },
+  {
+    method: 'get',
+    path: '/v1/views/overview',
+    summary:
+      'The overview page as data: the summary, the digest headline (7 days), open alerts, bottlenecks and blocked chains, and 12 weeks of flow (created vs closed, throughput, cycle time p50/p85, work mix) with WIP by team',
+    tag: 'views',
+    scope: 'read',
+    responses: { 200: { description: 'The overview', schema: Overview } },
+  },
+  {
+    method: 'get',
+    path: '/v1/views/team',
+    summary: "A team page as data: its WIP against its limit, its blocked work and blockers, what it waits on from other teams, email requests waiting for its answer",
+    tag: 'views',
+    scope: 'read',
+    query: TeamQuery,
+    responses: { 200: { description: 'The team view (empty lists for a team no item carries)', schema: TeamView } },
+  },
   ...digestOperations,
 ];
 
-export interface ViewDeps {
-  db: Db;
-  clock: Clock;
-}
-
-const readWip = async (db: Db, tenantId: string) => (await Promise.all(WIP_STATUSES.map((s) => itemsInStatus(db, tenantId, s)))).flat();
-
-/**
- * Items as the views see them: the current team map decides the team (items indexed before the
- * map changed included), and owners are people, merged identities folded into one.
- */
-const asViewed = async (db: Db, tenantId: string) => {
-  const [map, people] = await Promise.all([teamCacheFor(db).get(tenantId), listPersonRecords(db, tenantId)]);
-  const canonical = canonicalResolver(people);
-  const folded = (item: WorkItem): WorkItem => {
-    const team = teamOf(item, map) ?? item.team;
-    const owners = item.owners.map((p) => (canonical(p.id) === p.id ? p : { ...p, id: canonical(p.id) }));
-    return { ...item, owners, ...(team ? { team } : {}) };
-  };
-  return { map, canonical, folded };
-};
-
-/** The summary from the counters, owners merged into one person folded together. */
-export const loadSummary = async (db: Db, tenantId: string, now: Date, staleAfterDays = 14) => {
-  const [counters, people] = await Promise.all([readCounters(db, tenantId), listPersonRecords(db, tenantId)]);
-  const canonical = canonicalResolver(people);
-  const folded: Record<string, number> = {};
-  for (const [key, n] of Object.entries(counters)) {
-    const name = key.startsWith('open.owner:') ? `open.owner:${canonical(key.slice('open.owner:'.length))}` : key;
-    folded[name] = (folded[name] ?? 0) + n;
-  }
-  return summarize(folded, now, { staleAfterDays });
-};
-
-/** Work in progress against the limits the `wip_over_limit` alert uses (`personLimit` overrides a person's for this answer). */
-export const loadWorkload = async (db: Db, tenantId: string, now: Date, personLimit?: number) => {
-  const [wip, { map, folded }, settings] = await Promise.all([readWip(db, tenantId), asViewed(db, tenantId), loadAlertSettings(db, tenantId)]);
-  return computeWorkload(wip.map(folded), { ...workloadLimitsOf(settings, map), ...(personLimit ? { person: personLimit } : {}) }, now);
-};
-
-/** The bottleneck analysis: all blocked work (store/blocked.ts) and the work in progress, as the views see them. */
-const loadBottlenecks = async (db: Db, tenantId: string, now: Date, settings: BottleneckSettings) => {
-  const [{ blockedBy, items }, inProgress, inReview, { folded }] = await Promise.all([
-    readBlockingGraph(db, tenantId),
-    itemsInStatus(db, tenantId, 'in_progress'),
-    itemsInStatus(db, tenantId, 'in_review'),
-    asViewed(db, tenantId),
-  ]);
-  const viewed = new Map([...items].map(([id, item]) => [id, folded(item)]));
-  return rankBottlenecks({ blockedBy, items: viewed, inProgress: inProgress.map(folded), inReview: inReview.map(folded) }, settings, now);
-};
-
 export const viewRoutes = (deps: ViewDeps) =>
   new Hono<AuthEnv>()
-    .get('/bottlenecks', async (c) => {
-      const { maxAgeSeconds, ...settings } = parseQuery(c, BottlenecksQuery);
-      const { tenantId } = c.get('principal');
-      const now = deps.clock();
-      const snapshot = await snapshotOf(deps.db, { tenantId, view: 'bottlenecks', parameters: settings, maxAgeSeconds, now }, () =>
-        loadBottlenecks(deps.db, tenantId, now, settings),
-      );
-      return c.json({ ...snapshot.view, computedAt: snapshot.computedAt });
-    })
+    .get('/bottlenecks', async (c) => c.json(await loadBottlenecks(deps.db, c.get('principal').tenantId, deps.clock(), parseQuery(c, BottlenecksQuery))))
     .get('/summary', async (c) => {
       const { staleAfterDays } = parseQuery(c, SummaryQuery);
       return c.json(await loadSummary(deps.db, c.get('principal').tenantId, deps.clock(), staleAfterDays));
     })
     .get('/workload', async (c) => {
       const { personLimit } = parseQuery(c, WorkloadQuery);
-      const { tenantId } = c.get('principal');
-      return c.json(await loadWorkload(deps.db, tenantId, deps.clock(), personLimit));
+      return c.json(await loadWorkload(deps.db, c.get('principal').tenantId, deps.clock(), personLimit));
     })
     .get('/digest', digestHandler(deps))
     .get('/flow', async (c) => {
       const { weeks } = parseQuery(c, FlowQuery);
-      const { tenantId } = c.get('principal');
-      const now = deps.clock();
-      const since = `${weekOf(new Date(now.getTime() - (weeks - 1) * 7 * 86_400_000))}T00:00:00.000Z`;
-      const [done, wip, { folded }] = await Promise.all([
-        itemsInStatus(deps.db, tenantId, 'done', since),
-        readWip(deps.db, tenantId),
-        asViewed(deps.db, tenantId),
-      ]);
-      return c.json(computeFlow(done.map(folded), wip.map(folded), weeks, now));
+      return c.json(await loadFlow(deps.db, c.get('principal').tenantId, deps.clock(), weeks));
+    })
+    .get('/overview', async (c) => c.json(await loadOverview(deps, c.get('principal').tenantId)))
+    .get('/team', async (c) => {
+      const { team } = parseQuery(c, TeamQuery);
+      return c.json(await loadTeamView(deps, c.get('principal').tenantId, team));
     });

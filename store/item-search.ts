@@ -1,0 +1,27 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Db } from './db.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Title words as an index: one row per (item, word), shaped like the owner and label facet rows
+ * (`T#{t}#ITEM#{id} / FACET#word#{word}`, gsi1 `T#{t}#word#{word}` by updatedAt), so the facet
+ * writer keeps them with the item (the processor writes the facets of `core/search.ts`
+ * `titleWords(item.title)` as the `word` facet). Reads are re-checked against the item, like
+ * every facet: a row left by an older title never shows a wrong result.
+ */
+export const WORD_FACET = 'word';
+
+/** Ids of the items whose title has `word`, most recently updated first, at most `limit`. */
+export const itemIdsWithWord = async (db: Db, tenantId: string, word: string, limit: number): Promise<string[]> => {
+  const { Items } = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': keys.itemsByFacet(tenantId, WORD_FACET, word) },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return (Items ?? []).map((row) => String(row.itemId));
+};
