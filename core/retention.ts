@@ -18,10 +18,12 @@ export const RetentionPolicy = z.object({
   failedDays: z.number().positive(),
   /** resolved alerts */
   resolvedAlertDays: z.number().positive(),
+  /** the event log: how far back a stream can resume, a subscription replay and an item's timeline reach */
+  eventDays: z.number().positive(),
 });
 export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
 
-export const DEFAULT_RETENTION: RetentionPolicy = { deliveryDays: 30, ignoredDays: 7, failedDays: 90, resolvedAlertDays: 90 };
+export const DEFAULT_RETENTION: RetentionPolicy = { deliveryDays: 30, ignoredDays: 7, failedDays: 90, resolvedAlertDays: 90, eventDays: 30 };
 
 /**
  * Large delivery bodies are written in parts before their record; a part outlives its record only

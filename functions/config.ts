@@ -25,6 +25,8 @@ export const Env = z.object({
   TRIBUTARY_RETENTION_FAILED_DAYS: z.coerce.number().positive().max(3650).default(90),
   /** resolved alerts */
   TRIBUTARY_RETENTION_ALERT_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /** the event log: how far back a stream resumes, a subscription replays and an item's timeline reaches */
+  TRIBUTARY_RETENTION_EVENT_DAYS: z.coerce.number().positive().max(3650).default(30),
   /** how often the local mode deletes expired rows (the embedded engine has no TTL); 0 turns it off */
   TRIBUTARY_RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** GET /readyz fails when the oldest delivery waiting for the processor is older than this */

@@ -74,7 +74,13 @@ export const startLocalHub = async (options: LocalHubOptions) => {
           process.exit(1);
         },
       });
-  const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint, table: config.TRIBUTARY_TABLE, retention: retentionPolicyOf(config) });
+  const metrics = createHubMetrics();
+  const db = createDb({
+    endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint,
+    table: config.TRIBUTARY_TABLE,
+    retention: retentionPolicyOf(config),
+    onRequest: (operation) => metrics.storageRequests.inc({ operation }),
+  });
   await ensureTable(db);
   const bootstrapToken = await bootstrap(db, config);
 
@@ -82,7 +88,6 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const bus = new LocalBus(join(config.TRIBUTARY_DATA_DIR, 'events.jsonl'));
   const clock = options.clock ?? (() => new Date());
   const connections = new ConnectionCache(db);
-  const metrics = createHubMetrics();
   const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs, connections, metrics });
   const jobs = startJobRunner({
     db,
@@ -90,7 +95,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     clock,
     log,
     connections,
-    onEvents: (tenantId, itemId, sk) => pipeline.publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }),
+    onEvents: () => pipeline.publisher.kick(),
     ...(options.limits ? { limits: options.limits } : {}),
     pollMs: options.pollMs,
   });
@@ -102,14 +107,14 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     db,
     clock,
     log,
-    onEvents: (tenantId: string, itemId: string, sk?: string) => pipeline.publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }),
+    onEvents: () => pipeline.publisher.kick(),
   };
   const interval = config.TRIBUTARY_SWEEP_INTERVAL_SECONDS;
   const alertSweep = periodic('alert sweep', interval, () => sweepAlerts(alertDeps), log);
   // The views sweep (pipeline/views-sweep.ts): blocked-counter repair and the weekly digests.
   const viewsSweep = periodic('views sweep', interval, () => sweepViews({ db, clock, log, publisher: options.publisher ?? bus }), log);
   // Reconciliation with the tools (connections with read credentials).
-  const reconcileDeps = { db, connectors, clock, log, connections, onEvents: (tenantId: string, itemId: string) => pipeline.publisher.enqueue({ tenantId, itemId }), ...(options.limits ? { limits: options.limits } : {}) };
+  const reconcileDeps = { db, connectors, clock, log, connections, onEvents: () => pipeline.publisher.kick(), ...(options.limits ? { limits: options.limits } : {}) };
   const reconcile = periodic('reconciliation', interval, (reconcileOptions?: ReconcileOptions) => reconcileConnections(reconcileDeps, reconcileOptions ?? {}), log);
   // The embedded engine has no TTL: expired rows (core/retention.ts) are deleted by a bounded, resumable sweep.
   const retention = periodic(

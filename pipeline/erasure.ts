@@ -16,6 +16,7 @@ import { personKeyedRows } from '../store/erasure-keys.ts';
 import { readRow, rewriteAttributes, rewriteDeliveryBody, rewriteEventPayload, rewriteRow } from '../store/erasure-rewrites.ts';
 import { claimErasure, getErasureMarker, markErased, putTombstone } from '../store/erasures.ts';
 import { type StoredPending, loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
+import { unlogged, writeEventLog } from '../store/event-log.ts';
 import { keys } from '../store/keys.ts';
 import { type OperationJob, createOperationJob, getOperationJob } from '../store/operation-jobs.ts';
 import { type PersonRecord, canonicalResolver, listPersonRecords } from '../store/people.ts';
@@ -146,11 +147,16 @@ export const eraseFromItem = async (deps: Pick<OperationDeps, 'db' | 'clock'>, t
     const record = await loadItem(deps.db, tenantId, itemId);
     if (!record.item) return false;
     const next = scrubItem(record.item, terms);
-    const pending = record.pending.map((event) => scrubEvent(event, terms) ?? event);
-    const pendingChanged = pending.some((event, i) => event !== record.pending[i]);
+    const pending = record.pending.map((entry) => {
+      const scrubbed = scrubEvent(entry.event, terms);
+      return scrubbed ? { ...entry, event: scrubbed } : entry;
+    });
+    const pendingChanged = pending.some((entry, i) => entry !== record.pending[i]);
     if (!next && !pendingChanged) return false;
     try {
-      await saveItem(deps.db, { ...record, pending }, next ?? record.item, []);
+      // The record keeps its events (scrubbed); those a crash kept from the log are logged now.
+      const carried = await unlogged(deps.db, pending);
+      await writeEventLog(deps.db, await saveItem(deps.db, record, next ?? record.item, [], carried));
     } catch (error) {
       if (error instanceof VersionConflictError) continue;
       throw error;

@@ -8,6 +8,9 @@ import type { ProcessOutcome } from './process-delivery.ts';
 /** Queue depths are counted up to this many records: enough to tell a backlog, bounded in cost. */
 export const QUEUE_DEPTH_BOUND = 1000;
 
+/** Batch sizes: from one delivery at a time to a full local batch or backfill page. */
+const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250] as const;
+
 /**
  * The hub's figures, one set per process: the ack path and the processor count as they go, the
  * store-derived gauges (lag, queue depths, open alerts) are read when collected. Rendered by
@@ -26,6 +29,12 @@ export const createHubMetrics = () => {
       'Deliveries the processor finished: processed, ignored (an event it does not index) or failed',
       ['source', 'outcome'],
     ),
+    storageRequests: registry.counter(
+      'tributary_storage_requests_total',
+      'Requests sent to DynamoDB, by operation (a BatchWriteItem of 25 rows is one request)',
+      ['operation'],
+    ),
+    batchSize: registry.histogram('tributary_processing_batch_size', 'Deliveries processed together in one batch', [], BATCH_SIZE_BUCKETS),
     retried: registry.counter('tributary_delivery_retries_total', 'Processing attempts that failed transiently and will be retried', ['source']),
     published: registry.counter('tributary_events_published_total', 'Events the bus accepted'),
     publishFailures: registry.counter('tributary_publish_failures_total', 'Events the bus refused or failed to take; they stay pending and are retried'),

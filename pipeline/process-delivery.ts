@@ -11,6 +11,7 @@ import { getConnection } from '../store/connections.ts';
 import type { ConnectionCache } from './connection-cache.ts';
 import { type DeliveryRecord, countAttempt, finishDelivery, getDelivery } from '../store/inbox.ts';
 import { loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
+import { type LoggedEvent, unlogged, writeEventLog } from '../store/event-log.ts';
 import { recordContribution } from '../store/aggregates.ts';
 import { syncWipMembership } from '../store/wip.ts';
 import { recordPeople } from '../store/people.ts';
@@ -65,34 +66,39 @@ export const applyOne = async (
   change = withMappedTeam(change, await teamCacheFor(deps.db).get(tenantId));
   for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
     const record = await loadItem(deps.db, tenantId, itemId);
+    // Events of earlier writes that a crash kept from the log: carried into this write, or logged now.
+    const carried = await unlogged(deps.db, record.pending);
     const next = applyChange(record.item, change);
     if (!next) {
-      // Already applied (a re-run after a crash) or stale: make sure derived rows match the state.
+      // Already applied (a re-run after a crash) or stale: make sure derived rows and the log match the state.
       if (!record.item) return undefined;
+      await writeEventLog(deps.db, carried);
       const wipMoved = await syncWipMembership(deps.db, tenantId, record.item, undefined, deps.clock());
       await syncDerivedRows(deps.db, tenantId, record.item, undefined);
       await recordContribution(deps.db, tenantId, record.item, deps.clock());
       await recordPeople(deps.db, tenantId, record.item, undefined, deps.clock());
       await mergeOnVerifiedEmail(deps.db, tenantId, record.item, undefined, deps.clock());
-      if (record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
+      if (carried.length > 0) deps.onEvents?.(tenantId, itemId);
       // Also on a re-run: a crash may have come before the dependency state and alerts were written.
       await evaluateAround(deps, tenantId, itemId, { wipMoved });
       return record.item;
     }
     const events = eventsForChange(record.item, next, { tenantId, causationKey, time: deps.clock().toISOString() });
+    let logged: LoggedEvent[];
     try {
-      await saveItem(deps.db, record, next, events);
+      logged = await saveItem(deps.db, record, next, events, carried);
     } catch (error) {
       if (error instanceof VersionConflictError) continue;
       throw error;
     }
+    await writeEventLog(deps.db, logged);
     // First, since only the alert sweep puts right a subject's row that a failure here left behind.
     const wipMoved = await syncWipMembership(deps.db, tenantId, next, record.item, deps.clock());
     await syncDerivedRows(deps.db, tenantId, next, record.item);
     await recordContribution(deps.db, tenantId, next, deps.clock());
     await recordPeople(deps.db, tenantId, next, record.item, deps.clock());
     await mergeOnVerifiedEmail(deps.db, tenantId, next, record.item, deps.clock());
-    if (events.length > 0 || record.pending.length > 0) deps.onEvents?.(tenantId, itemId);
+    if (logged.length > 0) deps.onEvents?.(tenantId, itemId);
     // After the item and its reverse edges are written: its blocked flag, its dependents', their alerts.
     await evaluateAround(deps, tenantId, itemId, { before: record.item, wipMoved });
     return next;
@@ -117,7 +123,7 @@ export const normalizeStored = async (deps: ProcessDeps, delivery: DeliveryRecor
   const jira = await references.jiraContext(delivery.tenantId);
   let normalized: Normalized;
   try {
-    normalized = connector.normalize(delivery, {
+    normalized = await connector.normalize(delivery, {
       connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
       jiraProjects: jira.jiraProjects,
       jiraSites: jira.jiraSites,

@@ -1,9 +1,8 @@
 import type { ConnectorRegistry } from '../connectors/index.ts';
 import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
-import { drainItemOutbox } from '../bus/drain-outbox.ts';
+import { OutboxPump } from '../bus/outbox-pump.ts';
 import type { Db } from '../store/db.ts';
 import { listPendingDeliveries } from '../store/inbox.ts';
-import { listItemsWithPendingEvents } from '../store/items.ts';
 import { processDelivery } from './process-delivery.ts';
 import type { ConnectionCache } from './connection-cache.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -23,13 +22,6 @@ export interface PipelineOptions {
   metrics?: HubMetrics;
 }
 
-interface ItemKey {
-  tenantId: string;
-  itemId: string;
-  /** the record of the partition holding events: the item (`ITEM`) or one of its alerts (`ALERT#…`) */
-  sk?: string;
-}
-
 /**
  * The processor and the publisher running in this process (the local mode): deliveries go from
  * the inbox through the processor into item records, and their events from the records to the bus.
@@ -37,15 +29,7 @@ interface ItemKey {
 export const startPipeline = (options: PipelineOptions) => {
   const pollMs = options.pollMs ?? 1000;
   const bus = options.metrics ? countPublishes(options.publisher, options.metrics) : options.publisher;
-  const publisher = new WorkQueue<ItemKey>({
-    name: 'publisher',
-    concurrency: options.concurrency ?? 8,
-    handle: (key) => drainItemOutbox(options.db, bus, key.tenantId, key.itemId, key.sk),
-    discover: () => listItemsWithPendingEvents(options.db),
-    keyOf: (key) => `${key.tenantId}/${key.itemId}/${key.sk ?? 'ITEM'}`,
-    pollMs,
-    log: options.log,
-  });
+  const publisher = new OutboxPump({ db: options.db, publisher: bus, log: options.log, pollMs });
   const processor = new WorkQueue<string>({
     name: 'processor',
     // The local engine is one process shared with the ack path: more deliveries at once only queue
@@ -53,7 +37,7 @@ export const startPipeline = (options: PipelineOptions) => {
     concurrency: options.concurrency ?? 4,
     handle: async (pk) => {
       const outcome = await processDelivery(
-        { ...options, onEvents: (tenantId, itemId, sk) => publisher.enqueue({ tenantId, itemId, ...(sk ? { sk } : {}) }) },
+        { ...options, onEvents: () => publisher.kick() },
         pk,
       );
       countOutcome(options.metrics, pk, outcome);

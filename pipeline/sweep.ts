@@ -1,8 +1,8 @@
 import type { ConnectorRegistry } from '../connectors/index.ts';
 import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
-import { drainItemOutbox } from '../bus/drain-outbox.ts';
+import { publishOutboxRound } from '../bus/publish-outbox.ts';
 import type { Db } from '../store/db.ts';
-import { itemIdOfKey, listQueued } from '../store/queue.ts';
+import { listQueued } from '../store/queue.ts';
 import { type RepairOutcome, repairShard, shardOfContributionKey } from '../store/aggregates.ts';
 import { type ProcessOutcome, processDelivery } from './process-delivery.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcileConnections } from './reconcile.ts';
@@ -80,19 +80,25 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
     report.deliveries[outcome] = (report.deliveries[outcome] ?? 0) + 1;
   });
 
+  // The outbox, in rounds of logged events and records holding their own (bus/publish-outbox.ts).
   const outboxSkipped = stop();
-  const items = outboxSkipped ? [] : await listQueued(db, 'outbox', { before, limit });
-  const itemsLeft = await forEachBounded(items, concurrency, stop, async ({ pk, sk, tenantId }) => {
-    const itemId = itemIdOfKey(pk);
-    if (!itemId) return;
-    try {
-      if (await drainItemOutbox(db, deps.publisher, tenantId, itemId, sk)) report.outbox.drained++;
-      else report.outbox.pending++;
-    } catch (error) {
-      log.warn('sweep: outbox drain failed, the next sweep retries it', { tenantId, itemId, error: String(error) });
-      report.outbox.error++;
+  let itemsLeft = false;
+  while (!outboxSkipped) {
+    if (stop()) {
+      itemsLeft = true;
+      break;
     }
-  });
+    try {
+      const round = await publishOutboxRound(db, deps.publisher, { limit, before });
+      report.outbox.drained += round.published;
+      report.outbox.pending += round.failed;
+      if (!round.full || round.failed > 0 || round.published === 0) break;
+    } catch (error) {
+      log.warn('sweep: publishing the outbox failed, the next sweep retries it', { error: String(error) });
+      report.outbox.error++;
+      break;
+    }
+  }
 
   // Aggregate repair: a contribution row still queued after the grace period means its writer
   // stopped between swapping the row and adding its delta; recompute that shard exactly.

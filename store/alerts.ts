@@ -6,7 +6,8 @@ import type { Db } from './db.ts';
 import { DEFAULT_RETENTION, expiryAfter } from '../core/retention.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Page } from './item-queries.ts';
-import { type StoredPending, decodePending, removePublishedEventsAt } from './items.ts';
+import { type LoggedEvent, eventCursor } from './event-log.ts';
+import { type StoredPending, decodePending, encodePending, removePublishedEventsAt } from './items.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -21,16 +22,17 @@ export interface AlertRecord {
   tenantId: string;
   alert: Alert | undefined;
   rev: number;
-  pending: EventEnvelope[];
+  /** transition events not published yet, with their log cursors */
+  pending: LoggedEvent[];
   /** the latest evaluation ticket written, for alerts whose evaluations are ordered (store/ordered-alerts.ts) */
   seq?: number;
 }
 
-const toRecord = (tenantId: string, row: Record<string, unknown> | undefined): AlertRecord => ({
+const toRecord = (tenantId: string, key: { pk: string; sk: string }, row: Record<string, unknown> | undefined): AlertRecord => ({
   tenantId,
   alert: row?.doc ? (JSON.parse(String(row.doc)) as Alert) : undefined,
   rev: Number(row?.rev ?? 0),
-  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined),
+  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined, key),
   ...(row?.seq !== undefined ? { seq: Number(row.seq) } : {}),
 });
 
@@ -39,10 +41,9 @@ export const alertsOfRows = (rows: readonly Record<string, unknown>[]): Alert[] 
   rows.filter((r) => String(r.sk).startsWith('ALERT#') && r.doc).map((r) => JSON.parse(String(r.doc)) as Alert);
 
 export const loadAlertRecord = async (db: Db, tenantId: string, subjectId: string, alertId: string): Promise<AlertRecord> => {
-  const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.table, Key: keys.alert(tenantId, subjectId, alertId), ConsistentRead: true }),
-  );
-  return toRecord(tenantId, Item);
+  const key = keys.alert(tenantId, subjectId, alertId);
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }));
+  return toRecord(tenantId, key, Item);
 };
 
 /**
@@ -51,18 +52,18 @@ export const loadAlertRecord = async (db: Db, tenantId: string, subjectId: strin
  */
 export const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, event: EventEnvelope, seq?: number): Promise<boolean> => {
   const { tenantId } = previous;
-  const all = [...previous.pending.filter((e) => e.id !== event.id), event];
-  const pending: Record<string, StoredPending> = {};
-  all.forEach((e, index) => {
-    pending[e.id] = { seq: previous.rev * 1000 + index, event: JSON.stringify(e) };
-  });
+  const key = keys.alert(tenantId, alert.subject.id, alert.id);
+  const kept = previous.pending.filter((p) => p.event.id !== event.id);
+  const seqOf = (index: number) => previous.rev * 1000 + index;
+  const all = [...kept, { event, cursor: eventCursor(event.time, key, seqOf(kept.length)) }];
+  const pending = encodePending(all, seqOf);
   const sortKey = keys.byOpened(alert.openedAt, alert.id);
   try {
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
         Item: {
-          ...keys.alert(tenantId, alert.subject.id, alert.id),
+          ...key,
           tenantId,
           doc: JSON.stringify(alert),
           rev: previous.rev + 1,
@@ -82,7 +83,7 @@ export const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, eve
           gsi3pk: keys.alertsByKind(tenantId, alert.kind),
           gsi3sk: sortKey,
           qpk: keys.queue.outbox,
-          qsk: `${all[0]!.time}#${keys.alert(tenantId, alert.subject.id, alert.id).pk}`,
+          qsk: `${all[0]!.event.time}#${key.pk}`,
         },
         ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),

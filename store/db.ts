@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { SCHEMA_VERSION, createTableInput } from './table.ts';
 import { keys } from './keys.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
+import { type StorageRequestListener, meterStorageRequests } from './request-meter.ts';
 
 /** A handle on the work index table: every repository function takes one. */
 export interface Db {
@@ -19,6 +20,8 @@ export interface DbOptions {
   /** wraps the low-level client, e.g. to inject faults in tests */
   client?: DynamoDBClient;
   retention?: RetentionPolicy;
+  /** told of every request sent to DynamoDB (`tributary_storage_requests_total`) */
+  onRequest?: StorageRequestListener;
 }
 
 export const createDb = (options: DbOptions): Db => {
@@ -34,6 +37,7 @@ export const createDb = (options: DbOptions): Db => {
           }
         : {}),
     });
+  if (options.onRequest) meterStorageRequests(client, options.onRequest);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { doc, table: options.table, ...(options.retention ? { retention: options.retention } : {}) };
 };

@@ -1,53 +1,79 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { VersionConflictError } from '../core/errors.ts';
 import type { EventEnvelope } from '../core/events.ts';
+import { type LoggedEvent, eventCursor } from './event-log.ts';
 import { itemIdForRef } from '../core/ids.ts';
 import { containerKey, personKeys } from '../core/item-filter.ts';
 import type { Link, WorkItem } from '../core/work-item.ts';
-import { batchWrite } from './batch.ts';
+import { batchGet, batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
 import { leaveQueue } from './queue.ts';
 
 /**
- * The item record is the unit of consistency: it holds the item, the events its changes caused
- * and that are not yet published (a single-item outbox), and a write counter `rev`. Every write
- * is one conditional put or update of this record, so a state change and its events become
- * durable together, without transactions.
+ * The item record is the unit of consistency: it holds the item, the events its latest changes
+ * caused with their log cursors (`pending`, see store/event-log.ts), and a write counter `rev`.
+ * Every write is one conditional put of this record, so a state change and its events become
+ * durable together, without transactions; the events' log rows are written right after, and a
+ * later writer carries forward the ones a crash kept from the log.
  */
 export interface ItemRecord {
   tenantId: string;
   item: WorkItem | undefined;
   /** write counter for optimistic concurrency; 0 when the record does not exist */
   rev: number;
-  pending: EventEnvelope[];
+  pending: LoggedEvent[];
+  /** on the outbox queue: written before the event log, its events are drained from the record itself (bus/drain-outbox.ts) */
+  queued: boolean;
 }
 
 export interface StoredPending {
   seq: number;
   event: string;
+  /** the event's log cursor; absent on records written before the event log (derived from `seq` then) */
+  cursor?: string;
 }
 
 /** Index sort keys must compare as strings: one ISO format with milliseconds. */
 export const isoKey = (time: string): string => new Date(time).toISOString();
 
-export const decodePending = (raw: Record<string, StoredPending> | undefined): EventEnvelope[] =>
+/** The pending events of a record, in the order they were written, with their log cursors. */
+export const decodePending = (raw: Record<string, StoredPending> | undefined, record: { pk: string; sk: string }): LoggedEvent[] =>
   Object.values(raw ?? {})
     .sort((a, b) => a.seq - b.seq)
-    .map((p) => JSON.parse(p.event) as EventEnvelope);
+    .map((p) => {
+      const event = JSON.parse(p.event) as EventEnvelope;
+      return { event, cursor: p.cursor ?? eventCursor(event.time, record, p.seq) };
+    });
 
-const toRecord = (tenantId: string, row: Record<string, unknown> | undefined): ItemRecord => ({
+/** The stored form of pending events: a map by event id, so the publisher of a queued record can remove exactly what it published. */
+export const encodePending = (entries: readonly LoggedEvent[], seqOf: (index: number) => number): Record<string, StoredPending> =>
+  Object.fromEntries(entries.map(({ event, cursor }, index) => [event.id, { seq: seqOf(index), event: JSON.stringify(event), cursor }]));
+
+const toRecord = (tenantId: string, itemId: string, row: Record<string, unknown> | undefined): ItemRecord => ({
   tenantId,
   item: row?.doc ? (JSON.parse(String(row.doc)) as WorkItem) : undefined,
   rev: Number(row?.rev ?? 0),
-  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined),
+  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined, keys.item(tenantId, itemId)),
+  queued: row?.qpk !== undefined,
 });
 
 export const loadItem = async (db: Db, tenantId: string, itemId: string): Promise<ItemRecord> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.item(tenantId, itemId), ConsistentRead: true }));
-  return toRecord(tenantId, Item);
+  return toRecord(tenantId, itemId, Item);
+};
+
+/** The records of many items at once (strongly consistent BatchGetItem, 100 keys per request). */
+export const loadItems = async (db: Db, tenantId: string, itemIds: readonly string[]): Promise<Map<string, ItemRecord>> => {
+  const rows = await batchGet(
+    db,
+    itemIds.map((id) => keys.item(tenantId, id)),
+    { consistent: true },
+  );
+  const byPk = new Map(rows.map((row) => [String(row.pk), row]));
+  return new Map(itemIds.map((id) => [id, toRecord(tenantId, id, byPk.get(keys.item(tenantId, id).pk))]));
 };
 
 /** Top-level copies of the filterable fields, so index queries can filter server-side. */
@@ -60,23 +86,15 @@ const filterAttributes = (item: WorkItem) => ({
   ...(item.deleted ? { del: 1 } : {}),
 });
 
-/**
- * Writes the next state of an item together with its new events, if nobody wrote the record
- * since `previous` was read; throws VersionConflictError otherwise (re-read and retry).
- */
-/** The item record as stored: the item, its unpublished events, filter copies and index keys. */
-export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, events: readonly EventEnvelope[]): Record<string, unknown> => {
-  const pending: Record<string, StoredPending> = {};
-  events.forEach((event, index) => {
-    pending[event.id] = { seq: (rev - 1) * 1000 + index, event: JSON.stringify(event) };
-  });
+/** The item record as stored: the item, its pending events, filter copies and index keys. */
+export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, pending: readonly LoggedEvent[]): Record<string, unknown> => {
   const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
   return {
     ...keys.item(tenantId, item.id),
     tenantId,
     doc: JSON.stringify(item),
     rev,
-    pending,
+    pending: encodePending(pending, (index) => (rev - 1) * 1000 + index),
     ...filterAttributes(item),
     gsi1pk: keys.itemsOf(tenantId),
     gsi1sk: sortKey,
@@ -84,20 +102,30 @@ export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, even
     gsi2sk: sortKey,
     gsi3pk: keys.itemsByContainer(tenantId, containerKey(item)),
     gsi3sk: sortKey,
-    ...(events.length > 0 ? { qpk: keys.queue.outbox, qsk: `${events[0]!.time}#${keys.item(tenantId, item.id).pk}` } : {}),
   };
 };
 
 /**
- * Writes the next state of an item together with its new events, if nobody wrote the record
- * since `previous` was read; throws VersionConflictError otherwise (re-read and retry).
+ * Writes the next state of an item with the events it causes, if nobody wrote the record since
+ * `previous` was read; throws VersionConflictError otherwise (re-read and retry). `carried`: events
+ * of earlier writes that have no log row yet (store/event-log.ts `unlogged`), kept with the record
+ * until they do. Resolves with the events to log now: the carried ones, then the new ones.
  */
-export const saveItem = async (db: Db, previous: ItemRecord, item: WorkItem, events: EventEnvelope[]): Promise<void> => {
+export const saveItem = async (
+  db: Db,
+  previous: ItemRecord,
+  item: WorkItem,
+  events: readonly EventEnvelope[],
+  carried: readonly LoggedEvent[] = [],
+): Promise<LoggedEvent[]> => {
+  const key = keys.item(previous.tenantId, item.id);
+  const rev = previous.rev + 1;
+  const entries = [...carried, ...events.map((event, index) => ({ event, cursor: eventCursor(event.time, key, (rev - 1) * 1000 + carried.length + index) }))];
   try {
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
-        Item: itemRecordOf(previous.tenantId, item, previous.rev + 1, [...previous.pending, ...events]),
+        Item: itemRecordOf(previous.tenantId, item, rev, entries),
         ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
       }),
@@ -106,6 +134,7 @@ export const saveItem = async (db: Db, previous: ItemRecord, item: WorkItem, eve
     if (error instanceof ConditionalCheckFailedException) throw new VersionConflictError(item.ref);
     throw error;
   }
+  return entries;
 };
 
 const FACETS = {
@@ -177,22 +206,6 @@ export const parseItemPartition = (rows: readonly Record<string, unknown>[]): { 
 export const loadItemWithIncoming = async (db: Db, tenantId: string, itemId: string) =>
   parseItemPartition(await readPartition(db, keys.item(tenantId, itemId).pk));
 
-/** Items whose records hold unpublished events (sparse queue index; discovery only). */
-export const listItemsWithPendingEvents = async (db: Db, limit = 100): Promise<{ tenantId: string; itemId: string; sk: string }[]> => {
-  const { Items } = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      IndexName: 'queue',
-      KeyConditionExpression: 'qpk = :q',
-      ExpressionAttributeValues: { ':q': keys.queue.outbox },
-      Limit: limit,
-    }),
-  );
-  // Alert records (sk ALERT#…) live in their subject's partition and join the same queue.
-  return (Items ?? []).map((row) => ({ tenantId: String(row.tenantId), itemId: String(row.pk).split('#ITEM#')[1]!, sk: String(row.sk) }));
-};
-
-
 /**
  * Removes published events from the record. Only the named events are removed, so events added
  * meanwhile stay; the record leaves the outbox queue once nothing is pending.
@@ -204,7 +217,7 @@ export const removePublishedEvents = async (db: Db, record: ItemRecord, itemId: 
 export const removePublishedEventsAt = async (
   db: Db,
   key: { pk: string; sk: string },
-  record: { rev: number; pending: EventEnvelope[] },
+  record: { rev: number; pending: readonly unknown[] },
   eventIds: string[],
 ): Promise<void> => {
   if (eventIds.length === 0) return leaveQueue(db, key, 'rev', record.rev);

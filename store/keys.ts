@@ -19,7 +19,9 @@
  * | known Jira projects of a tenant      | T#{t}#JIRA_PROJECTS / PROJECT#{key}       |                                              |
  * | another ref of an item (alias)       | T#{t}#ALIAS#{alias} / ALIAS               |                                              |
  * | a change waiting for its item        | T#{t}#ITEM#{id} / PENDING#{causation}     |                                              |
- * | items with unpublished events        |                                           | queue: outbox / {time}#{pk}                  |
+ * | items with unpublished events (before the event log) |                           | queue: outbox / {time}#{pk}                  |
+ * | event log, per tenant and day        | T#{t}#LOG#{yyyy-mm-dd} / E#{cursor}       | gsi2: T#{t}#events#{subject} / {cursor}      |
+ * | event not yet published (outbox)     | T#{t}#LOG#{yyyy-mm-dd} / O#{cursor}       | queue: outbox / {cursor}#{t}                 |
  * | event too large for one bus entry    | T#{t}#EVENT#{eventId} / EVENT (+ PART#{n}) |                                              |
  * | backfill job by id                   | JOB#{id} / JOB                            | gsi1: T#{t}#jobs / {createdAt}#{id}; queue: jobs / {createdAt}#{pk} (running) |
  * | a connection's running backfill      | CONN#{id} / BACKFILL                      |                                              |
@@ -102,6 +104,13 @@ export const keys = {
   itemsByFacet: (tenantId: string, name: string, value: string) => `T#${tenantId}#${name}#${keySafe(value)}`,
   /** sort key of every "items by …" index: newest first when scanned backwards */
   byUpdated: (updatedAt: string, itemId: string) => `${updatedAt}#${itemId}`,
+  /** an event in its tenant's log (store/event-log.ts), in the partition of its day */
+  logEntry: (tenantId: string, day: string, cursor: string) => ({ pk: `T#${tenantId}#LOG#${day}`, sk: `E#${cursor}` }),
+  /** the outbox marker of a logged event, deleted once published */
+  outboxMarker: (tenantId: string, day: string, cursor: string) => ({ pk: `T#${tenantId}#LOG#${day}`, sk: `O#${cursor}` }),
+  outboxMarkerPrefix: 'O#',
+  /** one subject's events on gsi2 (an item's ref, `person:p_…`, `team:{name}`) */
+  eventsOfSubject: (tenantId: string, subject: string) => `T#${tenantId}#events#${keySafe(subject)}`,
   /** an event published as a pointer because it exceeds the bus entry limit; its body in parts */
   eventPayload: (tenantId: string, eventId: string) => ({ pk: `T#${tenantId}#EVENT#${eventId}`, sk: 'EVENT' }),
   eventPayloadPart: (tenantId: string, eventId: string, n: number) => ({ pk: `T#${tenantId}#EVENT#${eventId}`, sk: `PART#${n}` }),

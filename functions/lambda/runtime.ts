@@ -38,11 +38,16 @@ export interface RuntimeOverrides {
 /** Wires the runtime from a configuration; handlers' tests call it with a local engine's endpoint. */
 export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOverrides = {}): LambdaRuntime => {
   // Retention periods become each record's `expiresAt`, which the table's TTL acts on (infra/storage.ts).
-  const db = createDb({ endpoint: config.DYNAMODB_ENDPOINT, table: config.TRIBUTARY_TABLE, retention: retentionPolicyOf(config) });
+  const metrics = createHubMetrics();
+  const db = createDb({
+    endpoint: config.DYNAMODB_ENDPOINT,
+    table: config.TRIBUTARY_TABLE,
+    retention: retentionPolicyOf(config),
+    onRequest: (operation) => metrics.storageRequests.inc({ operation }),
+  });
   const log = overrides.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
   const clock = overrides.clock ?? (() => new Date());
   let publisher: EventPublisher | undefined;
-  const metrics = createHubMetrics();
   return {
     config,
     db,

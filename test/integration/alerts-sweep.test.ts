@@ -30,7 +30,7 @@ describe('the alert sweep: exclusive and resumable', () => {
   let tenantId = '';
   let token = '';
   /** What a second scheduled run in another process would use: the same table, its own clock reading. */
-  const deps = () => ({ db: hub.hub.db, clock, log: SILENT, onEvents: (t: string, itemId: string, sk?: string) => hub.hub.pipeline.publisher.enqueue({ tenantId: t, itemId, ...(sk ? { sk } : {}) }) });
+  const deps = () => ({ db: hub.hub.db, clock, log: SILENT, onEvents: () => hub.hub.pipeline.publisher.kick() });
   const staleAlerts = async () => (await hub.api('GET', '/v1/alerts?kind=blocker_stale&limit=200', undefined, token)).body.items as any[];
   const staleEvents = (): EventEnvelope[] =>
     hub.publishedEvents().filter((e) => e.tenantId === tenantId && e.type.startsWith('work.alert.') && (e.data as any).alert.kind === 'blocker_stale');

@@ -6,7 +6,8 @@ import { VersionConflictError } from '../../core/errors.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { listItems } from '../../store/item-queries.ts';
-import { loadItem, loadItemWithIncoming, removePublishedEvents, saveItem, syncDerivedRows } from '../../store/items.ts';
+import { unlogged, writeEventLog } from '../../store/event-log.ts';
+import { loadItem, loadItemWithIncoming, saveItem, syncDerivedRows } from '../../store/items.ts';
 import { at, githubPerson, link, upsert } from '../fixtures/work-items.ts';
 import { uniqueTable } from '../support/hub.ts';
 
@@ -99,14 +100,19 @@ describe('the item store', () => {
     await expect(saveItem(db, stale, second, [])).rejects.toBeInstanceOf(VersionConflictError);
   });
 
-  it('keeps pending events with the item until they are removed, and a concurrent removal forces a re-read', async () => {
+  it('keeps the events of a write with the item, and carries those without a log row into the next write', async () => {
     const item = await write(db, upsert({ ref: 'github:octo/api#300', updatedAt: at(1), links: [link('blocked_by', 'github:octo/api#301', 'key_mention', 0.9)] }));
     const record = await loadItem(db, TENANT, item.id);
-    expect(record.pending.map((e) => e.type)).toEqual(['work.item.created', 'work.link.added']);
-    await removePublishedEvents(db, record, item.id, [record.pending[0]!.id]);
-    const after = await loadItem(db, TENANT, item.id);
-    expect(after.pending.map((e) => e.type)).toEqual(['work.link.added']);
+    expect(record.pending.map((e) => e.event.type)).toEqual(['work.item.created', 'work.link.added']);
+    // A crash before the log rows: both are unlogged; once the first is logged, only the second is carried.
+    expect(await unlogged(db, record.pending)).toEqual(record.pending);
+    await writeEventLog(db, [record.pending[0]!]);
+    const carried = await unlogged(db, record.pending);
+    expect(carried.map((e) => e.event.type)).toEqual(['work.link.added']);
     const next = applyChange(record.item, upsert({ ref: 'github:octo/api#300', updatedAt: at(2), title: 'x' }))!;
+    const written = await saveItem(db, record, next, eventsForChange(record.item, next, { tenantId: TENANT, causationKey: 'x', time: at(2) }), carried);
+    expect(written.map((e) => e.event.type)).toEqual(['work.link.added', 'work.item.updated', 'work.link.removed']);
+    expect((await loadItem(db, TENANT, item.id)).pending).toEqual(written);
     await expect(saveItem(db, record, next, [])).rejects.toBeInstanceOf(VersionConflictError);
   });
 

@@ -116,7 +116,7 @@ describe('WIP membership rows, ordered alert decisions and the sweep lease', () 
     expect(await applyOrderedDecision(db, tenant, { subjectId: key, alertId: over.id, draft: grown }, await takeWipTicket(db, tenant, key), NOW)).toBeUndefined();
     const record = await loadAlertRecord(db, tenant, key, over.id);
     expect(record.alert).toMatchObject({ state: 'open', occurrence: 1, message: grown.message });
-    expect(record.pending.map((e) => e.type)).toEqual(['work.alert.raised']);
+    expect(record.pending.map((e) => e.event.type)).toEqual(['work.alert.raised']);
 
     const resolved = await applyOrderedDecision(db, tenant, { subjectId: key, alertId: wipAlertId(key) }, await takeWipTicket(db, tenant, key), NOW);
     expect(resolved).toMatchObject({ type: 'work.alert.resolved' });

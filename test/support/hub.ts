@@ -134,6 +134,6 @@ export const settled = (hub: TestHub, options: { timeoutMs?: number } = {}) =>
 
 const pipelineIdle = async (hub: TestHub) => {
   const { listPendingDeliveries } = await import('../../store/inbox.ts');
-  const { listItemsWithPendingEvents } = await import('../../store/items.ts');
-  return (await listPendingDeliveries(hub.hub.db, 1)).length === 0 && (await listItemsWithPendingEvents(hub.hub.db, 1)).length === 0;
+  const { listQueued } = await import('../../store/queue.ts');
+  return (await listPendingDeliveries(hub.hub.db, 1)).length === 0 && (await listQueued(hub.hub.db, 'outbox', { limit: 1 })).length === 0;
 };

@@ -1,0 +1,183 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventEnvelope } from '../core/events.ts';
+import { sha256Hex } from '../core/ids.ts';
+import { DEFAULT_RETENTION, expiryAfter } from '../core/retention.ts';
+import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
+import type { Db } from './db.ts';
+import { keys } from './keys.ts';
+
+/**
+ * The event log: every event the hub publishes, kept in the table, ordered per tenant by a cursor
+ * and readable per subject. It is also the outbox: each log row is written with a small marker on
+ * the `queue` index (`outbox`), which the publisher deletes once the bus took the event.
+ *
+ * Events still travel with the state that causes them: a record's write carries its new events
+ * (`pending`, with their cursors), and the log rows are derived from them afterwards, with
+ * deterministic keys, so writing them again is harmless. Before a record is written again, the
+ * writer checks which of its pending events have a log row ({@link unlogged}) and carries the others
+ * into the new write: a crash between a record write and its log rows neither loses nor invents an
+ * event, and without transactions.
+ *
+ * Cursors sort as strings: the event's time, then the record it was written with, then its order
+ * there, so a record's events keep their order, and a re-written row lands where it was.
+ */
+export interface LoggedEvent {
+  event: EventEnvelope;
+  /** the event's position in its tenant's log (SSE `id:`, `?after=`) */
+  cursor: string;
+}
+
+/** The cursor of an event written with `record` as its `seq`th event: deterministic. */
+export const eventCursor = (time: string, record: { pk: string; sk: string }, seq: number): string =>
+  `${new Date(time).toISOString()}.${sha256Hex(`${record.pk}\u0000${record.sk}`).slice(0, 10)}.${String(seq).padStart(10, '0')}`;
+
+/** The day partition a cursor's row lives in. */
+const dayOf = (cursor: string): string => cursor.slice(0, 10);
+
+const logKey = (tenantId: string, cursor: string) => keys.logEntry(tenantId, dayOf(cursor), cursor);
+const markerKey = (tenantId: string, cursor: string) => keys.outboxMarker(tenantId, dayOf(cursor), cursor);
+
+/** The log row and (unless `markers: false`) the outbox marker of each event, for one BatchWriteItem flush. */
+export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] =>
+  entries.flatMap(({ event, cursor }) => {
+    const expiresAt = expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
+    return [
+      {
+        PutRequest: {
+          Item: {
+            ...logKey(event.tenantId, cursor),
+            tenantId: event.tenantId,
+            evt: JSON.stringify(event),
+            gsi2pk: keys.eventsOfSubject(event.tenantId, event.subject),
+            gsi2sk: cursor,
+            expiresAt,
+          },
+        },
+      },
+      ...(options.markers === false
+        ? []
+        : [
+            {
+              PutRequest: {
+                Item: { ...markerKey(event.tenantId, cursor), tenantId: event.tenantId, qpk: keys.queue.outbox, qsk: `${cursor}#${event.tenantId}`, expiresAt },
+              },
+            },
+          ]),
+    ];
+  });
+
+/** Writes the log rows and outbox markers of `entries` (idempotent). */
+export const writeEventLog = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): Promise<void> =>
+  batchWrite(db, logWrites(db, entries, options));
+
+/** The entries among `entries` that have no log row yet (a crash came between their record's write and the log). */
+export const unlogged = async (db: Db, entries: readonly LoggedEvent[]): Promise<LoggedEvent[]> => {
+  if (entries.length === 0) return [];
+  const rows = await batchGet(
+    db,
+    entries.map(({ event, cursor }) => logKey(event.tenantId, cursor)),
+    { consistent: true },
+  );
+  const present = new Set(rows.map((row) => `${row.pk}\u0000${row.sk}`));
+  return entries.filter(({ event, cursor }) => {
+    const key = logKey(event.tenantId, cursor);
+    return !present.has(`${key.pk}\u0000${key.sk}`);
+  });
+};
+
+/** An outbox marker as the queue index lists it. */
+export interface OutboxMarker {
+  pk: string;
+  sk: string;
+  tenantId: string;
+  cursor: string;
+}
+
+/** Whether a row on the outbox queue is a log marker (the others are records holding events of an earlier version). */
+export const isOutboxMarker = (row: { sk: string }): boolean => row.sk.startsWith(keys.outboxMarkerPrefix);
+
+/** The marker of a queued row, read from its keys. */
+export const markerOf = (row: { pk: string; sk: string; tenantId: string }): OutboxMarker => ({
+  ...row,
+  cursor: row.sk.slice(keys.outboxMarkerPrefix.length),
+});
+
+/** The logged events the markers stand for, in cursor order; a marker whose row is not written yet is left out. */
+export const readMarkedEvents = async (db: Db, markers: readonly OutboxMarker[]): Promise<(LoggedEvent & { marker: OutboxMarker })[]> => {
+  const rows = await batchGet(
+    db,
+    markers.map((m) => logKey(m.tenantId, m.cursor)),
+    { consistent: true },
+  );
+  const byKey = new Map(rows.map((row) => [`${row.pk}\u0000${row.sk}`, row]));
+  return markers
+    .flatMap((marker) => {
+      const key = logKey(marker.tenantId, marker.cursor);
+      const row = byKey.get(`${key.pk}\u0000${key.sk}`);
+      return row ? [{ event: JSON.parse(String(row.evt)) as EventEnvelope, cursor: marker.cursor, marker }] : [];
+    })
+    .sort((a, b) => a.cursor.localeCompare(b.cursor));
+};
+
+/** Deletes the markers of published events: they leave the outbox; their log rows stay. */
+export const clearOutboxMarkers = (db: Db, markers: readonly OutboxMarker[]): Promise<void> =>
+  batchWrite(
+    db,
+    markers.map((m) => ({ DeleteRequest: { Key: markerKey(m.tenantId, m.cursor) } })),
+  );
+
+const eventsOfRows = (rows: readonly Record<string, unknown>[]): LoggedEvent[] =>
+  rows.map((row) => ({ event: JSON.parse(String(row.evt)) as EventEnvelope, cursor: String(row.sk).slice(2) }));
+
+/**
+ * A tenant's events after `after` (exclusive; from the oldest kept when absent), oldest first, at
+ * most `limit`: how a stream resumes and a replay reads. Day partitions are read in order from the
+ * cursor's day up to `until`'s (today).
+ */
+export const readTenantLog = async (db: Db, tenantId: string, options: { after?: string; limit: number; until: Date }): Promise<LoggedEvent[]> => {
+  const out: LoggedEvent[] = [];
+  const lastDay = options.until.toISOString().slice(0, 10);
+  const retentionMs = (db.retention ?? DEFAULT_RETENTION).eventDays * 86_400_000;
+  const after = options.after ?? '';
+  const firstDay = options.after ? dayOf(options.after) : new Date(options.until.getTime() - retentionMs).toISOString().slice(0, 10);
+  for (let day = firstDay; day <= lastDay && out.length < options.limit; day = nextDay(day)) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.doc.send(
+        new QueryCommand({
+          TableName: db.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': keys.logEntry(tenantId, day, '').pk, ':from': `E#${after}\u0000`, ':to': 'E#\uffff' },
+          Limit: options.limit - out.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      out.push(...eventsOfRows(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && out.length < options.limit);
+  }
+  return out;
+};
+
+const nextDay = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+/** One subject's events (an item's ref, `person:p_…`, `team:{name}`), newest first, through the subject index. */
+export const listSubjectEvents = async (
+  db: Db,
+  tenantId: string,
+  subject: string,
+  options: { limit: number; before?: string },
+): Promise<{ items: LoggedEvent[]; nextCursor: string | null }> => {
+  const { Items, LastEvaluatedKey } = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      IndexName: 'gsi2',
+      KeyConditionExpression: options.before ? 'gsi2pk = :p AND gsi2sk < :before' : 'gsi2pk = :p',
+      ExpressionAttributeValues: { ':p': keys.eventsOfSubject(tenantId, subject), ...(options.before ? { ':before': options.before } : {}) },
+      ScanIndexForward: false,
+      Limit: options.limit,
+    }),
+  );
+  const items = eventsOfRows(Items ?? []);
+  return { items, nextCursor: LastEvaluatedKey && items.length > 0 ? items.at(-1)!.cursor : null };
+};
