@@ -21,12 +21,14 @@ export default $config({
     const { bus, alerts } = await import('./infra/bus.ts');
     const { api } = await import('./infra/api.ts');
     await import('./infra/jobs.ts');
+    const { subscriptionEvents } = await import('./infra/subscriptions.ts');
     const { alarmTopic } = await import('./infra/monitoring.ts');
     return {
       api: api.url,
       table: table.name,
       bus: bus.name,
       alertsQueue: alerts.url,
+      subscriptionEventsQueue: subscriptionEvents.url,
       alarmTopic: alarmTopic.arn,
     };
   },

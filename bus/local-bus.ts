@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import type { EventEnvelope } from '../core/events.ts';
 import type { EventPublisher } from '../core/ports.ts';
 
-export type EventListener = (event: EventEnvelope) => void;
+/** Hears each published event, with its position in its tenant's event log when the publisher knows it (the SSE `id:`). */
+export type EventListener = (event: EventEnvelope, cursor?: string) => void;
 
 /** Where a chunked rewrite of the log is: bytes of the log read, bytes of the side file written, the log's inode. */
 export interface LogRewriteCursor {
@@ -61,13 +62,15 @@ export class LocalBus implements EventPublisher {
     return run;
   }
 
-  async publish(events: readonly EventEnvelope[]): Promise<{ failedIds: string[] }> {
+  async publish(events: readonly EventEnvelope[], cursors?: readonly string[]): Promise<{ failedIds: string[] }> {
     if (events.length === 0) return { failedIds: [] };
     await this.#exclusive(async () => {
       await mkdir(dirname(this.logPath), { recursive: true });
       await appendFile(this.logPath, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
     });
-    for (const event of events) for (const listener of this.#listeners) listener(event);
+    events.forEach((event, i) => {
+      for (const listener of this.#listeners) listener(event, cursors?.[i]);
+    });
     return { failedIds: [] };
   }
 

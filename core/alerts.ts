@@ -22,6 +22,7 @@ export const AlertKind = z.enum([
   'pr_without_ticket',
   'ticket_done_pr_open',
   'pr_merged_ticket_open',
+  'subscription_disabled',
 ]);
 export type AlertKind = z.infer<typeof AlertKind>;
 
@@ -39,8 +40,10 @@ export const Alert = z.object({
   kind: AlertKind,
   state: AlertState,
   severity: AlertSeverity,
-  subject: AlertItem.describe('the item someone must act on; for `wip_over_limit`, the person (`person:p_…`) or team (`team:{name}`)'),
-  subjectType: z.enum(['item', 'person', 'team']).optional().describe('what the subject is; absent: an item'),
+  subject: AlertItem.describe(
+    'the item someone must act on; for `wip_over_limit`, the person (`person:p_…`) or team (`team:{name}`); for `subscription_disabled`, the webhook subscription (`sub_…`)',
+  ),
+  subjectType: z.enum(['item', 'person', 'team', 'subscription']).optional().describe('what the subject is; absent: an item'),
   related: z.array(AlertItem).describe('the other items of the condition (blockers, cycle members, the ticket)'),
   team: z.string().optional().describe("the subject's team"),
   message: z.string(),
@@ -91,7 +94,7 @@ export interface AlertDraft {
   related: AlertItem[];
   team?: string;
   /** absent: an item */
-  subjectType?: 'person' | 'team';
+  subjectType?: 'person' | 'team' | 'subscription';
   message: string;
   /** a notice (`unblocked`): it opens resolved, and is never raised twice */
   notice?: boolean;

@@ -34,6 +34,7 @@ const LambdaEnv = Env.pick({
   TRIBUTARY_RETENTION_EVENT_DAYS: true,
   TRIBUTARY_READY_MAX_LAG_SECONDS: true,
   TRIBUTARY_METRICS_TOKEN: true,
+  TRIBUTARY_ALLOW_PRIVATE_TARGETS: true,
 }).extend({
   TRIBUTARY_TABLE: z.string().min(3).max(255),
   /** required by the functions that publish (publisher, sweep) */

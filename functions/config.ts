@@ -33,6 +33,11 @@ export const Env = z.object({
   TRIBUTARY_READY_MAX_LAG_SECONDS: z.coerce.number().positive().max(86_400).default(60),
   /** a token that reads GET /metrics and nothing else (a Prometheus scraper's); the operator token works too */
   TRIBUTARY_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  /**
+   * webhook subscriptions may target http and loopback, private and unique-local addresses (local
+   * development, tests); cloud metadata and link-local addresses stay refused even then
+   */
+  TRIBUTARY_ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
 });
 
 export type Config = z.infer<typeof Env>;

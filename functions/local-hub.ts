@@ -6,6 +6,11 @@ import { createConnectorRegistry } from '../connectors/index.ts';
 import type { Connector } from '../core/connector.ts';
 import type { Clock, EventPublisher, Logger } from '../core/ports.ts';
 import { LocalBus } from '../bus/local-bus.ts';
+import { withEventLog } from '../bus/logged-publisher.ts';
+import { withSubscriptions } from '../bus/subscription-matching.ts';
+import { WebhookRunner } from '../bus/webhook-runner.ts';
+import { createWebhookSender } from '../bus/webhook-sender.ts';
+import { type Resolver, systemResolver } from '../bus/webhook-target.ts';
 import { ConnectionCache } from '../pipeline/connection-cache.ts';
 import { startPipeline } from '../pipeline/runtime.ts';
 import { periodic } from '../pipeline/periodic.ts';
@@ -38,6 +43,8 @@ export interface LocalHubOptions {
   clock?: Clock;
   /** time and pacing of backfill requests to the tools (tests inject a fake clock) */
   limits?: Partial<RequestLimits>;
+  /** how webhook targets' names resolve (tests inject one: they never resolve an outside name) */
+  resolver?: Resolver;
 }
 
 /** How long an idle connection stays open: longer than the 60 s of common load balancers and proxies. */
@@ -88,7 +95,29 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const bus = new LocalBus(join(config.TRIBUTARY_DATA_DIR, 'events.jsonl'));
   const clock = options.clock ?? (() => new Date());
   const connections = new ConnectionCache(db);
-  const pipeline = startPipeline({ db, connectors, publisher: options.publisher ?? bus, clock, log, pollMs: options.pollMs, connections, metrics });
+  // Webhook subscriptions: every published event is queued for the subscriptions it matches before
+  // the bus takes it (bus/subscription-matching.ts), and the dispatcher sends from those queues.
+  const webhookTargets = { allowPrivate: config.TRIBUTARY_ALLOW_PRIVATE_TARGETS, resolver: options.resolver ?? systemResolver };
+  const webhooks = new WebhookRunner({
+    db,
+    clock,
+    log,
+    send: createWebhookSender(webhookTargets),
+    publicUrl: () => publicUrl || undefined,
+    onEvents: () => pipeline.publisher.kick(),
+    passMs: Math.max(250, (options.pollMs ?? 1000) * 5),
+  });
+  const publisher = withEventLog(
+    withSubscriptions(options.publisher ?? bus, {
+      db,
+      clock,
+      onQueued: (queued) => {
+        for (const key of new Set(queued.map((q) => `${q.tenantId}\u0000${q.subscriptionId}`))) webhooks.kick(...(key.split('\u0000') as [string, string]));
+      },
+    }),
+    db,
+  );
+  const pipeline = startPipeline({ db, connectors, publisher, clock, log, pollMs: options.pollMs, connections, metrics });
   const jobs = startJobRunner({
     db,
     connectors,
@@ -112,7 +141,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const interval = config.TRIBUTARY_SWEEP_INTERVAL_SECONDS;
   const alertSweep = periodic('alert sweep', interval, () => sweepAlerts(alertDeps), log);
   // The views sweep (pipeline/views-sweep.ts): blocked-counter repair and the weekly digests.
-  const viewsSweep = periodic('views sweep', interval, () => sweepViews({ db, clock, log, publisher: options.publisher ?? bus }), log);
+  const viewsSweep = periodic('views sweep', interval, () => sweepViews({ db, clock, log, publisher }), log);
   // Reconciliation with the tools (connections with read credentials).
   const reconcileDeps = { db, connectors, clock, log, connections, onEvents: () => pipeline.publisher.kick(), ...(options.limits ? { limits: options.limits } : {}) };
   const reconcile = periodic('reconciliation', interval, (reconcileOptions?: ReconcileOptions) => reconcileConnections(reconcileDeps, reconcileOptions ?? {}), log);
@@ -143,6 +172,9 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     onAccepted: pipeline.onAccepted,
     onJobStarted: jobs.enqueue,
     onOperationStarted: operations.enqueue,
+    webhookTargets,
+    onSubscriptionWork: (tenantId, subscriptionId) => webhooks.kick(tenantId, subscriptionId),
+    onEvents: () => pipeline.publisher.kick(),
   });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }) as Server;
   // Idle connections outlive those of the proxies and tunnels that pool them (load balancers idle
@@ -152,6 +184,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   publicUrl ||= `http://localhost:${port}`;
+  webhooks.start();
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -160,6 +193,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     db,
     bus,
     pipeline,
+    /** the webhook dispatcher: `kickAll()` looks at every subscription now */
+    webhooks,
     /** runs the alert sweep now (one at a time) */
     sweepAlerts: alertSweep.now,
     /** runs the views sweep now (one at a time): blocked-counter repair, weekly digests */
@@ -175,6 +210,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
       for (const task of [retention, reconcile, alertSweep, viewsSweep]) await task.stop();
       await jobs.stop();
       await operations.stop();
+      await webhooks.stop();
       await pipeline.stop();
       await engine?.close();
     },

@@ -3,6 +3,7 @@
  * schema, stream filters, handler paths), kept free of SST globals so tests can check them and
  * `infra/*.ts` only turns them into resources.
  */
+import { EVENT_SOURCE } from '../core/events.ts';
 import { STREAM_FILTERS } from '../store/stream-filters.ts';
 import { TABLE_SCHEMA } from '../store/table.ts';
 
@@ -26,6 +27,7 @@ export const HANDLERS = {
   processor: 'functions/lambda/processor.handler',
   publisher: 'functions/lambda/publisher.handler',
   sweep: 'functions/lambda/sweep.handler',
+  dispatcher: 'functions/lambda/dispatcher.handler',
 } as const;
 
 /** `sst.aws.Dynamo` arguments of the work index, derived from TABLE_SCHEMA (the code's createTableInput uses the same). */
@@ -108,3 +110,16 @@ export const DEAD_LETTER_ALARM = {
   comparisonOperator: 'GreaterThanOrEqualToThreshold',
   treatMissingData: 'notBreaching',
 } as const;
+
+/**
+ * Webhook subscriptions in AWS (infra/subscriptions.ts): a bus rule puts every hub event on an SQS
+ * queue, and the dispatcher function matches, queues and sends. SQS hands a message back after
+ * the visibility timeout when one of its deliveries is due again within 15 minutes (SQS's reach):
+ * the 5-minute retry. The timeout covers the function's (2 minutes: a 15 s send, the 5 s retry
+ * waited for in the invocation, the next send). Later retries come from the sweep.
+ */
+export const SUBSCRIPTION_EVENTS_PATTERN = { source: [EVENT_SOURCE] };
+export const SUBSCRIPTION_QUEUE = { visibilityTimeout: '5 minutes', maxReceiveCount: 5 } as const;
+export const DISPATCHER_FUNCTION = { memory: '512 MB', timeout: '2 minutes' } as const;
+/** Up to 10 events per invocation, collected for at most a second; failed messages alone come back. */
+export const DISPATCHER_BATCH = { size: 10, window: '1 second', partialResponses: true } as const;

@@ -1,6 +1,7 @@
 import { busDeadLetters } from './bus.ts';
 import { DEAD_LETTER_ALARM, METRICS_NAMESPACE, PROCESSING_LAG_ALARM, metricDimensions } from './definitions.ts';
 import { streamDeadLetters } from './jobs.ts';
+import { subscriptionDeadLetters } from './subscriptions.ts';
 
 /**
  * CloudWatch alarms on what needs an operator (docs/operations.md, Health and metrics): processing
@@ -29,3 +30,4 @@ const deadLetterAlarm = (name: string, queue: typeof streamDeadLetters, what: st
 
 export const streamDeadLetterAlarm = deadLetterAlarm('StreamDeadLetterAlarm', streamDeadLetters, 'A stream batch (processor or publisher)');
 export const busDeadLetterAlarm = deadLetterAlarm('EventsDeadLetterAlarm', busDeadLetters, 'An event for a bus rule target');
+export const subscriptionDeadLetterAlarm = deadLetterAlarm('SubscriptionEventsDeadLetterAlarm', subscriptionDeadLetters, 'An event for webhook subscriptions');

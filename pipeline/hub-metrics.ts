@@ -80,9 +80,10 @@ export const countOutcome = (metrics: HubMetrics | undefined, deliveryPk: string
 
 /** A publisher that counts what the bus took and what it refused (a rejected call refuses them all). */
 export const countPublishes = (publisher: EventPublisher, metrics: HubMetrics): EventPublisher => ({
-  async publish(events) {
+  async publish(events, cursors) {
     try {
-      const result = await publisher.publish(events);
+      // The cursors go on: the local bus gives them to Server-Sent Events clients as message ids.
+      const result = await publisher.publish(events, cursors);
       metrics.published.inc({}, events.length - result.failedIds.length);
       metrics.publishFailures.inc({}, result.failedIds.length);
       return result;

@@ -4,6 +4,7 @@ import { deleteConnection, listConnections } from '../store/connections.ts';
 import { type OperationJob, createOperationJob, getOperationJob } from '../store/operation-jobs.ts';
 import { deleteTenantRecord, getTenantPurge, markTenantPurging, purgeConnectionRows, purgeTenantPage } from '../store/tenant-purge.ts';
 import { deleteToken, listTokens } from '../store/tokens.ts';
+import { deleteSubscriptionRecord, listSubscriptions } from '../store/subscriptions.ts';
 import { INLINE_LEASE_MS, type OperationDeps, type StepResult } from './erasure.ts';
 
 /**
@@ -14,7 +15,8 @@ const PHASES = ['scan', 'rescan', 'connections', 'tenant', 'done'] as const;
 const nextPhase = (phase: string): string => PHASES[PHASES.indexOf(phase as (typeof PHASES)[number]) + 1] ?? 'done';
 
 /**
- * Revokes the tenant at once (its tokens stop authenticating, its webhooks answer 404), then starts
+ * Revokes the tenant at once (its tokens stop authenticating, its webhooks answer 404, its webhook
+ * subscriptions stop sending: their queues and attempts go with the rest of its rows), then starts
  * the job deleting the rest; returns the purge already started for the tenant if there is one.
  * The job belongs to the operator's tenant: the purge deletes every job of the purged one.
  */
@@ -39,6 +41,7 @@ export const startTenantPurge = async (
     deps.connections?.invalidate(connection.id);
     connectionIds.push(connection.id);
   }
+  for (const { subscription } of await listSubscriptions(db, tenantId)) await deleteSubscriptionRecord(db, tenantId, subscription.id);
   await markTenantPurging(db, tenantId, now.toISOString(), jobId);
   const started = await createOperationJob(
     db,

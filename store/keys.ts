@@ -48,6 +48,9 @@
  * | evaluation tickets of a person/team  | T#{t}#WIPSEQ / {person:p_…|team:name}     |                                              |
  * | the alert sweep's lease and cursor   | SWEEP#alerts / LEASE                      |                                              |
  * | failed dashboard sign-ins per address | SIGNIN#{sha256 of address} / W#{window start} (TTL) |                               |
+ * | webhook subscriptions of a tenant    | T#{t}#SUBS / SUB#{subId}                  | gsi3: subscriptions / {t}#{subId} (every subscription of the hub, for the dispatcher) |
+ * | an event queued for a subscription   | T#{t}#SUB#{subId} / D#{eventId}           | queue: webhooks#{subId} / {nextAt}#{eventId} (pending only) |
+ * | one delivery attempt of it           | T#{t}#SUB#{subId} / A#{at}#{eventId}#{n}  |                                              |
  *
  * Summary counters (`GET /v1/views/summary`, see store/aggregates.ts): one Query of `T#{t}#AGG` reads
  * the tenant's AGGREGATE_SHARDS counter rows, whatever the size of the index. An item's contribution
@@ -170,5 +173,19 @@ export const keys = {
   erasuresOf: (tenantId: string) => `T#${tenantId}#ERASED`,
   erasedIdentifier: (tenantId: string, hash: string) => ({ pk: `T#${tenantId}#ERASED`, sk: `H#${hash}` }),
   erasureOf: (tenantId: string, personHash: string) => ({ pk: `T#${tenantId}#ERASED`, sk: `E#${personHash}` }),
-  queue: { inbox: 'inbox', outbox: 'outbox', aggregates: 'aggregates', jobs: 'jobs', operations: 'operations' },
+  /** webhook subscriptions (store/subscriptions.ts): all of a tenant's in one partition, read with one strongly consistent Query */
+  subscriptionsOf: (tenantId: string) => `T#${tenantId}#SUBS`,
+  subscription: (tenantId: string, subscriptionId: string) => ({ pk: `T#${tenantId}#SUBS`, sk: `SUB#${subscriptionId}` }),
+  /** every subscription of the hub on gsi3, which the dispatcher's passes walk */
+  subscriptionsIndex: 'subscriptions',
+  /** a subscription's queued events (`D#`) and attempts (`A#`, newest last) */
+  subscriptionPartition: (tenantId: string, subscriptionId: string) => `T#${tenantId}#SUB#${subscriptionId}`,
+  subscriptionDelivery: (tenantId: string, subscriptionId: string, eventId: string) => ({ pk: `T#${tenantId}#SUB#${subscriptionId}`, sk: `D#${eventId}` }),
+  subscriptionAttempt: (tenantId: string, subscriptionId: string, at: string, eventId: string, attempt: number) => ({
+    pk: `T#${tenantId}#SUB#${subscriptionId}`,
+    sk: `A#${at}#${eventId}#${String(attempt).padStart(2, '0')}`,
+  }),
+  /** a subscription's pending deliveries on the queue index, due first: one partition per subscription, so a dead receiver's backlog never holds up another's */
+  webhookQueue: (subscriptionId: string) => `webhooks#${subscriptionId}`,
+  queue: { inbox: 'inbox', outbox: 'outbox', aggregates: 'aggregates', jobs: 'jobs', operations: 'operations', webhooks: 'webhooks' },
 } as const;

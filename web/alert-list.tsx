@@ -14,6 +14,7 @@ const KIND_NAMES: Record<Alert['kind'], string> = {
   pr_without_ticket: 'PR without ticket',
   ticket_done_pr_open: 'ticket done, PR open',
   pr_merged_ticket_open: 'PR merged, ticket open',
+  subscription_disabled: 'webhook subscription disabled',
 };
 
 export const kindName = (kind: Alert['kind']): string => KIND_NAMES[kind] ?? kind;

@@ -31,6 +31,8 @@ import { exportOperations, exportRoutes } from './routes/export.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { auditOperations, auditRoutes } from './routes/audit.ts';
 import { operationsOperations, operationsRoutes } from './routes/operations.ts';
+import { subscriptionOperations, subscriptionRoutes } from './routes/subscriptions.ts';
+import { type TargetPolicy, systemResolver } from '../../bus/webhook-target.ts';
 import { requestMetrics } from './request-metrics.ts';
 import type { TimelineReader } from './views/item.ts';
 import { listSubjectEvents } from '../../store/event-log.ts';
@@ -61,6 +63,12 @@ export interface AppDeps {
   readyMaxLagSeconds?: number;
   /** an item's timeline (the item page, GET /v1/items/{id}/context); the durable per-subject event log by default */
   readTimeline?: TimelineReader;
+  /** the SSRF guard of webhook subscriptions: TRIBUTARY_ALLOW_PRIVATE_TARGETS and the resolver (the system's by default) */
+  webhookTargets?: TargetPolicy;
+  /** a local dispatcher, told when a subscription has work now (a resume, a replay); absent in AWS (the sweep sends it) */
+  onSubscriptionWork?: (tenantId: string, subscriptionId: string) => void;
+  /** a local publisher, told when a route wrote an alert event (a resumed subscription's alert resolved) */
+  onEvents?: () => void;
 }
 
 /**
@@ -112,6 +120,7 @@ export const ALL_OPERATIONS: readonly Operation[] = [
   ...tokenOperations,
   ...tenantOperations,
   ...eventOperations,
+  ...subscriptionOperations,
   ...auditOperations,
   ...operationsOperations,
   ...publicOperations,
@@ -196,10 +205,12 @@ export const createApp = (deps: AppDeps) => {
   app.use('/v1/tokens', admin);
   app.use('/v1/export', admin);
   app.use('/v1/audit', admin);
+  app.use('/v1/subscriptions', admin);
+  app.use('/v1/subscriptions/*', admin);
   app.use('/v1/tenants/*', operator);
   app.use('/v1/tenants', operator);
   app.route('/v1/items', itemRoutes({ db: deps.db, clock: deps.clock, readTimeline }));
-  app.route('/v1/events', eventRoutes(deps.bus, deps.db));
+  app.route('/v1/events', eventRoutes({ ...(deps.bus ? { bus: deps.bus } : {}), db: deps.db, clock: deps.clock }));
   app.route('/v1', dependencyRoutes(deps));
   app.route('/v1/views', viewRoutes({ db: deps.db, clock: deps.clock }));
   app.route('/v1/teams', teamRoutes(deps));
@@ -213,5 +224,15 @@ export const createApp = (deps: AppDeps) => {
   app.route('/v1/tokens', tokenRoutes(deps));
   app.route('/v1/tenants', tenantRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
+  app.route(
+    '/v1/subscriptions',
+    subscriptionRoutes({
+      db: deps.db,
+      clock: deps.clock,
+      webhookTargets: deps.webhookTargets ?? { allowPrivate: false, resolver: systemResolver },
+      ...(deps.onSubscriptionWork ? { onSubscriptionWork: deps.onSubscriptionWork } : {}),
+      ...(deps.onEvents ? { onEvents: deps.onEvents } : {}),
+    }),
+  );
   return app;
 };

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { type LambdaContext, type LambdaEvent, handle } from 'hono/aws-lambda';
 import { ConnectionCache } from '../../pipeline/connection-cache.ts';
+import { systemResolver } from '../../bus/webhook-target.ts';
 import { createTenant } from '../../store/tenants.ts';
 import { DEFAULT_TENANT } from '../http/auth.ts';
 import { createApp } from '../http/app.ts';
@@ -15,7 +16,7 @@ export type HttpEvent = LambdaFunctionURLEvent | APIGatewayProxyEventV2;
  * Deliveries are recorded by the app; the table's stream then invokes the processor, so nothing
  * runs after the response.
  */
-export const createApiHandler = (runtime: LambdaRuntime) => {
+export const createApiHandler = (runtime: LambdaRuntime, options: { resolver?: typeof systemResolver } = {}) => {
   const { config, db, log, clock, connectors } = runtime;
   // Without TRIBUTARY_PUBLIC_URL (a custom domain), webhook URLs use the domain the request came in on.
   let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
@@ -34,6 +35,8 @@ export const createApiHandler = (runtime: LambdaRuntime) => {
     metrics: runtime.metrics,
     metricsToken: config.TRIBUTARY_METRICS_TOKEN,
     readyMaxLagSeconds: config.TRIBUTARY_READY_MAX_LAG_SECONDS,
+    // Subscription targets are checked here at creation; the dispatcher checks them again at every send.
+    webhookTargets: { allowPrivate: config.TRIBUTARY_ALLOW_PRIVATE_TARGETS, resolver: options.resolver ?? systemResolver },
   });
   const serve = handle(app);
   return async (event: HttpEvent, context?: Context) =>

@@ -3,6 +3,9 @@ import { Resource } from 'sst/resource';
 import { createConnectorRegistry, type ConnectorRegistry } from '../../connectors/index.ts';
 import type { Clock, EventPublisher, Logger } from '../../core/ports.ts';
 import { EventBridgePublisher } from '../../bus/eventbridge-publisher.ts';
+import { withEventLog } from '../../bus/logged-publisher.ts';
+import { type WebhookSender, createWebhookSender } from '../../bus/webhook-sender.ts';
+import { type Resolver, systemResolver } from '../../bus/webhook-target.ts';
 import { type Db, checkSchemaVersion, createDb } from '../../store/db.ts';
 import { keepEventPayload } from '../../store/event-payloads.ts';
 import { type LambdaConfig, loadLambdaConfig, requireBusName } from '../aws-config.ts';
@@ -19,6 +22,8 @@ export interface LambdaRuntime {
   connectors: ConnectorRegistry;
   /** built on first use: only the functions that publish need the bus */
   publisher(): EventPublisher;
+  /** sends webhooks through the SSRF guard (the dispatcher, the sweep) */
+  webhookSender(): WebhookSender;
   /** this execution environment's figures, printed as EMF after each invocation (./metrics.ts) */
   metrics: HubMetrics;
   /** the SST stage, a dimension of every metric (`local` outside a deployment) */
@@ -33,6 +38,8 @@ export interface RuntimeOverrides {
   clock?: Clock;
   stage?: string;
   emit?: (line: string) => void;
+  /** how webhook targets' names resolve (tests inject one) */
+  resolver?: Resolver;
 }
 
 /** Wires the runtime from a configuration; handlers' tests call it with a local engine's endpoint. */
@@ -48,6 +55,7 @@ export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOver
   const log = overrides.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
   const clock = overrides.clock ?? (() => new Date());
   let publisher: EventPublisher | undefined;
+  let sender: WebhookSender | undefined;
   return {
     config,
     db,
@@ -55,18 +63,24 @@ export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOver
     clock,
     connectors: createConnectorRegistry(),
     publisher() {
+      // Events published without a cursor (the weekly digests) are logged first, like every other (bus/logged-publisher.ts).
       publisher ??= countPublishes(
-        new EventBridgePublisher({
-          client:
-            overrides.eventBridge ??
-            new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
-          busName: requireBusName(config),
-          oversize: { keep: (event) => keepEventPayload(db, event, clock()) },
-          log,
-        }),
+        withEventLog(
+          new EventBridgePublisher({
+            client: overrides.eventBridge ?? new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
+            busName: requireBusName(config),
+            oversize: { keep: (event) => keepEventPayload(db, event, clock()) },
+            log,
+          }),
+          db,
+        ),
         metrics,
       );
       return publisher;
+    },
+    webhookSender() {
+      sender ??= createWebhookSender({ allowPrivate: config.TRIBUTARY_ALLOW_PRIVATE_TARGETS, resolver: overrides.resolver ?? systemResolver });
+      return sender;
     },
     metrics,
     stage: overrides.stage ?? 'local',

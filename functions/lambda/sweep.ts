@@ -3,6 +3,8 @@ import { type SweepReport, sweepStragglers } from '../../pipeline/sweep.ts';
 import { type AlertSweepReport, sweepAlerts } from '../../pipeline/alerts.ts';
 import { sweepViews } from '../../pipeline/views-sweep.ts';
 import { collectStoreGauges } from '../../pipeline/hub-metrics.ts';
+import { type DispatchAllReport, dispatchAll } from '../../bus/webhook-dispatcher.ts';
+import { listAllSubscriptions } from '../../store/subscriptions.ts';
 import { withMetrics } from './metrics.ts';
 import { type LambdaRuntime, lambdaRuntime } from './runtime.ts';
 
@@ -16,10 +18,13 @@ const SAFETY_MARGIN_MS = 10_000;
  * outbox queue, where the stream-triggered publisher picks them up. It also prints the
  * store-derived figures (processing lag, queue depths, open alerts) as EMF, measured before it
  * catches up, so they show what the stream left behind; infra/monitoring.ts alarms on the lag.
+ * Last, it sends the webhook deliveries that are due (retries later than SQS can delay them, and
+ * deliveries a dispatcher left claimed when it stopped), and disables subscriptions that have
+ * failed for a day (bus/webhook-dispatcher.ts).
  */
 export const createSweepHandler =
   (runtime: LambdaRuntime) =>
-  (event: ScheduledEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SweepReport & { alerts: AlertSweepReport }> =>
+  (event: ScheduledEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SweepReport & { alerts: AlertSweepReport; webhooks?: DispatchAllReport }> =>
     withMetrics(runtime, async () => {
       const { db, connectors, clock, log } = runtime;
       const remaining = context?.getRemainingTimeInMillis();
@@ -30,7 +35,14 @@ export const createSweepHandler =
       const alerts = await sweepAlerts({ db, clock, log }, deadline);
       // Blocked-counter repair and the weekly digests (pipeline/views-sweep.ts); it logs its own report.
       await sweepViews({ db, clock, log, publisher: runtime.publisher() }, deadline).catch((error: unknown) => log.warn('views sweep failed', { error: String(error) }));
-      return { ...report, alerts };
+      const webhooks = await dispatchAll(
+        { db, clock, log, send: runtime.webhookSender(), publicUrl: () => runtime.config.TRIBUTARY_PUBLIC_URL },
+        { ...deadline, listAll: () => listAllSubscriptions(db) },
+      ).catch((error: unknown) => {
+        log.warn('webhook dispatch failed', { error: String(error) });
+        return undefined;
+      });
+      return { ...report, alerts, ...(webhooks ? { webhooks } : {}) };
     });
 
 let cached: ReturnType<typeof createSweepHandler> | undefined;

@@ -99,7 +99,7 @@ describe("fault: tenant B probes every route with tenant A's ids", () => {
     readerB = (await hub.api('POST', '/v1/tokens', { name: 'B reader', scopes: ['read'] }, tenantB.adminToken)).body.token;
 
     // Tenant A: work in every tool, a blocker, owners and a requester, a manual link, teams,
-    // settings, a merged person, a read token, a backfill job and a kept oversize event.
+    // settings, a merged person, a read token, a backfill job, a kept oversize event and a webhook subscription.
     for (const [tenant, target] of [
       [tenantA, connectionsA],
       [tenantB, connectionsB],
@@ -160,6 +160,11 @@ describe("fault: tenant B probes every route with tenant A's ids", () => {
     await keepEventPayload(hub.hub.db, event);
     seededIds['/v1/events'] = event.id;
     seededIds['/v1/tenants'] = tenantA.id;
+    // A webhook subscription (its URL an IP literal: nothing is resolved), paused at once: it never sends anything.
+    const subscription = await hub.api('POST', '/v1/subscriptions', { url: 'https://203.0.113.10/hooks', types: ['work.digest.ready'], description: `hooks ${CANARY}` }, tenantA.adminToken);
+    expect(subscription.status).toBe(201);
+    expect((await hub.api('PATCH', `/v1/subscriptions/${subscription.body.id}`, { status: 'paused' }, tenantA.adminToken)).status).toBe(200);
+    secretsOfA.push(subscription.body.secret);
 
     // Every id A can list, and every id B can list: only A's own are secrets.
     const idsOfB = new Set<string>();

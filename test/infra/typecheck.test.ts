@@ -19,7 +19,7 @@ describe('infrastructure code', () => {
       expect(errors, errors.join('\n')).toEqual([]);
       expect(tsc.status, tsc.stderr).toBe(0);
       const checked = tsc.stdout.split('\n').map((line) => line.replace(`${ROOT}/`, ''));
-      for (const file of ['sst.config.ts', 'infra/storage.ts', 'infra/bus.ts', 'infra/api.ts', 'infra/jobs.ts', 'infra/secrets.ts', '.sst/platform/config.d.ts']) {
+      for (const file of ['sst.config.ts', 'infra/storage.ts', 'infra/bus.ts', 'infra/api.ts', 'infra/jobs.ts', 'infra/secrets.ts', 'infra/subscriptions.ts', '.sst/platform/config.d.ts']) {
         expect(checked, file).toContain(file);
       }
     },

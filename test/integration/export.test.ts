@@ -48,7 +48,13 @@ describe('GET /v1/export', () => {
     expect(byType('manual_link')).toHaveLength(1);
     const people = (await api('GET', '/v1/people')).body.items as any[];
     expect(byType('person')).toHaveLength(people.length + people.reduce((n, p) => n + p.merged.length, 0));
-    expect(lines.at(-1)).toEqual({ type: 'end', counts: { item: items.length, link: edges.length, manual_link: 1, person: byType('person').length } });
+    // The event log too: every event of the tenant, none of another's.
+    expect(byType('event').length).toBeGreaterThanOrEqual(items.length);
+    expect(byType('event').every((e) => e.event.tenantId === lines[0]!.tenantId && typeof e.cursor === 'string')).toBe(true);
+    expect(lines.at(-1)).toEqual({
+      type: 'end',
+      counts: { item: items.length, link: edges.length, manual_link: 1, person: byType('person').length, subscription: 0, subscription_delivery: 0, subscription_attempt: 0, event: byType('event').length },
+    });
     expect(text).not.toContain('secret-repo');
   });
 

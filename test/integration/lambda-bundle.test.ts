@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BundleReport, buildFunctions } from '../../scripts/build.ts';
 import { createDb, ensureTable } from '../../store/db.ts';
-import { functionUrlRequest } from '../fixtures/lambda/events.ts';
+import { functionUrlRequest, sqsEventOf } from '../fixtures/lambda/events.ts';
 import { OPERATOR_TOKEN, uniqueTable } from '../support/hub.ts';
 
 const RESULT = 'INVOCATION RESULTS ';
@@ -35,7 +35,7 @@ describe('npm run build', () => {
   }, 60_000);
 
   it('bundles each function into one ES module', () => {
-    expect(reports.map((r) => r.name)).toEqual(['api', 'processor', 'publisher', 'sweep']);
+    expect(reports.map((r) => r.name)).toEqual(['api', 'processor', 'publisher', 'sweep', 'dispatcher']);
     // Lambda takes a 50 MB zipped / 250 MB unzipped deployment package.
     for (const r of reports) expect(r.bytes, r.name).toBeLessThan(10 * 1024 * 1024);
   });
@@ -61,5 +61,18 @@ describe('npm run build', () => {
     expect(JSON.parse(health!.body)).toEqual({ status: 'ok' });
     expect(created).toMatchObject({ statusCode: 201 });
     expect(JSON.parse(created!.body).webhookUrl).toMatch(/^https:\/\/[a-z0-9]+\.lambda-url\.us-west-2\.on\.aws\/hooks\/github\//);
+  });
+
+  it('runs the webhook dispatcher from its bundle (standardwebhooks included) on an SQS batch', async () => {
+    const table = uniqueTable('bundle');
+    const endpoint = inject('dynamodbEndpoint');
+    await ensureTable(createDb({ endpoint, table }));
+    const [result] = invokeBundle(
+      reports.find((r) => r.name === 'dispatcher')!.file,
+      // A message that is not a hub event: dropped, not handed back.
+      [sqsEventOf({ detail: { hello: 'world' }, source: 'aws.events', messageId: 'not-ours' })],
+      { TRIBUTARY_TABLE: table, DYNAMODB_ENDPOINT: endpoint, TRIBUTARY_LOG_LEVEL: 'silent' },
+    );
+    expect(result).toEqual({ batchItemFailures: [] });
   });
 });

@@ -43,7 +43,9 @@ export const createFakeSst = (stage: string) => {
       get nodes() {
         return { queue: { name: `${this.recorded.name}.queueName` } };
       }
-      subscribe(name: string, subscriber: any, args: any = {}) {
+      /** `Dynamo.subscribe(name, subscriber, args)`, `Bus.subscribe(name, subscriber, args)`; a queue takes no name: `Queue.subscribe(subscriber, args)` */
+      subscribe(...params: any[]) {
+        const [name, subscriber, args = {}] = kind === 'sst.aws.Queue' ? [`${this.recorded.name}Subscriber`, params[0], params[1] ?? {}] : params;
         subscriptions.push({ on: this.recorded, method: 'subscribe', name, subscriber, args });
         return { name };
       }

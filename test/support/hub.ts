@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import type { EventEnvelope } from '../../core/events.ts';
 import type { Connector, RequestLimits } from '../../core/connector.ts';
 import type { EventPublisher } from '../../core/ports.ts';
+import type { Resolver } from '../../bus/webhook-target.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { type LocalHub, startLocalHub } from '../../functions/local-hub.ts';
 
@@ -16,9 +17,22 @@ let tables = 0;
 /** A unique table per hub keeps test files independent on the shared engine. */
 export const uniqueTable = (prefix = 't') => `${prefix}_${process.pid}_${Date.now().toString(36)}_${tables++}`;
 
+/** A resolver that resolves nothing (ENOTFOUND), so no test can reach the network by name. */
+export const noNames: Resolver = async (hostname) => {
+  throw Object.assign(new Error(`tests resolve no names: inject a resolver for ${hostname}`), { code: 'ENOTFOUND' });
+};
+
 /** A hub in this process, on a random port, against the engine the test run started. */
 export const startTestHub = async (
-  options: { publisher?: EventPublisher; env?: Record<string, string>; clock?: () => Date; limits?: Partial<RequestLimits>; connectors?: readonly Connector[] } = {},
+  options: {
+    publisher?: EventPublisher;
+    env?: Record<string, string>;
+    clock?: () => Date;
+    limits?: Partial<RequestLimits>;
+    connectors?: readonly Connector[];
+    /** how webhook targets' names resolve: tests never resolve an outside name */
+    resolver?: Resolver;
+  } = {},
 ): Promise<TestHub> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-test-'));
   const hub = await startLocalHub({
@@ -36,6 +50,8 @@ export const startTestHub = async (
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.connectors ? { connectors: options.connectors } : {}),
+    // Tests never look up an outside name: without a resolver of their own, every name fails to resolve.
+    resolver: options.resolver ?? noNames,
   });
   return new TestHub(hub, dataDir);
 };
