@@ -188,6 +188,12 @@ const draft = (
 
 const isOpen = (item: WorkItem): boolean => !item.deleted && !isClosed(item.status);
 
+/**
+ * Kinds an item with no link in either direction can raise: they relate it to nothing, so their ids
+ * are known in advance ({@link alertId} with no related items) and a batch reads them by key.
+ */
+export const UNLINKED_KINDS: readonly AlertKind[] = ['unowned_priority', 'pr_without_ticket', 'request_unanswered'];
+
 /** Kinds whose subject is always the evaluated item (the store resolves those that stop holding). */
 export const SUBJECT_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   'blocker_stale',

@@ -7,6 +7,7 @@ import { type WorkItem, isClosed } from '../core/work-item.ts';
 import { alertsOfRows, raiseAlert, resolveAlert } from '../store/alerts.ts';
 import type { Db } from '../store/db.ts';
 import {
+  type DependencyState,
   getSettingsRecord,
   listWatchedItems,
   loadItemPartition,
@@ -138,18 +139,34 @@ const evaluate = async (
     }
 
     const open = isOpenItem(item);
-    const next = { blocked: open && evaluation.openBlockers.length > 0, openBlockers: evaluation.openBlockers, cycleAlerts, watched: open };
-    const unchanged =
-      state.rev > 0 &&
-      state.blocked === next.blocked &&
-      state.watched === next.watched &&
-      JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&
-      JSON.stringify(state.cycleAlerts) === JSON.stringify(next.cycleAlerts);
-    if (unchanged) return { neighbourIds, item };
+    const next = {
+      blocked: open && evaluation.openBlockers.length > 0,
+      openBlockers: evaluation.openBlockers,
+      cycleAlerts,
+      watched: open,
+      openAlerts: openAlertsOf(item, evaluation.alerts),
+    };
+    if (sameDependencyState(state, next)) return { neighbourIds, item };
     if (await saveDependencyState(db, tenantId, item, state, next, now)) return { neighbourIds, item };
   }
   throw new Error(`Gave up evaluating ${itemId} after ${MAX_STATE_RETRIES} write conflicts`);
 };
+
+/** The alerts of an evaluation that stay open in the subject's own partition (store/dependency-state.ts `openAlerts`). */
+export const openAlertsOf = (item: WorkItem, alerts: readonly AlertDraft[]): string[] =>
+  alerts
+    .filter((a) => !a.notice && a.subject.id === item.id && SUBJECT_KINDS.has(a.kind))
+    .map((a) => a.id)
+    .sort();
+
+/** Whether writing `next` would change nothing. */
+export const sameDependencyState = (state: DependencyState, next: Omit<DependencyState, 'rev'>): boolean =>
+  state.rev > 0 &&
+  state.blocked === next.blocked &&
+  state.watched === next.watched &&
+  JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&
+  JSON.stringify(state.cycleAlerts) === JSON.stringify(next.cycleAlerts) &&
+  JSON.stringify(state.openAlerts) === JSON.stringify(next.openAlerts);
 
 const raise = async (deps: AlertDeps, tenantId: string, alert: AlertDraft, now: Date): Promise<void> => {
   if (await raiseAlert(deps.db, tenantId, alert, now)) deps.onEvents?.(tenantId, alert.subject.id, `ALERT#${alert.id}`);
@@ -168,11 +185,36 @@ export const evaluateAround = async (
   change: { before?: WorkItem; wipMoved?: readonly WipSubject[] } = {},
 ): Promise<void> => {
   const settings = await loadAlertSettings(deps.db, tenantId);
-  const { neighbourIds: neighbours } = await evaluate(deps, tenantId, itemId, settings);
+  await evaluateChanged(deps, tenantId, [{ itemId, ...(change.before ? { before: change.before } : {}) }], settings);
   for (const subject of change.wipMoved ?? []) await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name });
-  const formerly = (change.before?.links ?? []).map((l) => itemIdForRef(l.target)).filter((id) => id !== itemId);
-  for (const id of [...new Set([...neighbours, ...formerly])].slice(0, MAX_NEIGHBOURS)) await evaluateItem(deps, tenantId, id, settings);
 };
+
+/**
+ * {@link evaluateAround} for the items a batch changed (without their work in progress, which the
+ * batch evaluates per subject): each changed item, then each item linked with any of them, now or
+ * before, once, however many of the batch's items it is linked with (an epic and its stories).
+ * `linked`: items to evaluate too, alone (linked with items the batch evaluated itself).
+ */
+export const evaluateChanged = async (
+  deps: AlertDeps,
+  tenantId: string,
+  changed: readonly { itemId: string; before?: WorkItem }[],
+  settings: AlertSettings,
+  linked: readonly string[] = [],
+): Promise<void> => {
+  const done = new Set(changed.map((c) => c.itemId));
+  const around = new Set<string>(linked.filter((id) => !done.has(id)));
+  for (const { itemId, before } of changed) {
+    const { neighbourIds } = await evaluate(deps, tenantId, itemId, settings);
+    const formerly = (before?.links ?? []).map((l) => itemIdForRef(l.target));
+    for (const id of [...neighbours(neighbourIds, formerly, itemId)]) if (!done.has(id)) around.add(id);
+  }
+  for (const id of around) await evaluateItem(deps, tenantId, id, settings);
+};
+
+/** The items to evaluate after a change to `itemId`: linked now or before, at most MAX_NEIGHBOURS (the sweep catches the rest). */
+const neighbours = (now: readonly string[], formerly: readonly string[], itemId: string): string[] =>
+  [...new Set([...now, ...formerly])].filter((id) => id !== itemId).slice(0, MAX_NEIGHBOURS);
 
 export interface AlertSweepReport {
   evaluated: number;

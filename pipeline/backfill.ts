@@ -17,7 +17,9 @@ import {
 } from '../store/jobs.ts';
 import { claimJobHolder, getJobHolder, releaseJobHolder } from '../store/job-holders.ts';
 import { keys } from '../store/keys.ts';
-import { type ProcessDeps, applyChanges, processDelivery } from './process-delivery.ts';
+import { processBatch } from '../processing/batch.ts';
+import type { ProcessDeps } from '../processing/deps.ts';
+import { applyChanges } from '../processing/one-change.ts';
 
 /** What a backfill or reconciliation run needs besides the processor's dependencies. */
 export interface SyncDeps extends ProcessDeps {
@@ -58,9 +60,9 @@ const forEachBounded = async <T>(values: readonly T[], concurrency: number, work
 
 /**
  * Applies one page through the webhook path: each record is recorded in the inbox under its
- * deterministic delivery id (a page read again finds its records there: `duplicate`), then
- * processed by the same `processDelivery` as a webhook. Changes without a delivery (access lost)
- * go through the same merge with their deterministic causation keys.
+ * deterministic delivery id (a page read again finds its records there: `duplicate`), then the
+ * page is processed as one batch by the same processor as webhooks (processing/batch.ts). Changes
+ * without a delivery (access lost) go through the same merge with their deterministic causation keys.
  */
 export const applySyncPage = async (
   deps: SyncDeps,
@@ -69,6 +71,8 @@ export const applySyncPage = async (
   origin: string,
 ): Promise<Partial<JobCounts>> => {
   const counts = { records: page.deliveries.length + (page.changes?.length ?? 0), applied: 0, duplicates: 0, failed: 0 };
+  // In page order: the batch applies changes of one item in the order it is given them.
+  const recorded: { pk: string; status: 'accepted' | 'duplicate'; deliveryId: string }[] = new Array(page.deliveries.length);
   await forEachBounded(page.deliveries, PAGE_CONCURRENCY, async (delivery) => {
     const body = Buffer.from(JSON.stringify(delivery.payload));
     const { pk, status } = await recordDelivery(deps.db, {
@@ -83,13 +87,17 @@ export const applySyncPage = async (
       bodyBytes: body.byteLength,
       receivedAt: deps.clock().toISOString(),
     });
-    // Processed here even when it was recorded before: a run interrupted between the two steps left it pending.
-    const outcome = await processDelivery(deps, pk);
-    if (outcome === 'retry') throw new Error(`Delivery ${delivery.deliveryId} could not be processed yet; the page will be read again`);
+    recorded[page.deliveries.indexOf(delivery)] = { pk, status, deliveryId: delivery.deliveryId };
+  });
+  // The page is one batch. Processed here even when recorded before: a run interrupted between the two steps left it pending.
+  const outcomes = await processBatch(deps, recorded.map((r) => r.pk));
+  for (const { pk, status, deliveryId } of recorded) {
+    const outcome = outcomes.get(pk);
+    if (outcome === 'retry') throw new Error(`Delivery ${deliveryId} could not be processed yet; the page will be read again`);
     if (outcome === 'failed') counts.failed++;
     else if (status === 'duplicate') counts.duplicates++;
     else counts.applied++;
-  });
+  }
   if (page.changes?.length) {
     await applyChanges(deps, connection.tenantId, page.changes);
     counts.applied += page.changes.length;

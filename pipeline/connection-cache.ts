@@ -7,18 +7,23 @@ import { type ConnectionRecord, getConnection } from '../store/connections.ts';
  * them within `ttlMs`.
  */
 export class ConnectionCache {
-  readonly #entries = new Map<string, { value: ConnectionRecord | undefined; expires: number }>();
+  readonly #entries = new Map<string, { value: Promise<ConnectionRecord | undefined>; expires: number }>();
 
   constructor(
     private readonly db: Db,
     private readonly ttlMs = 2000,
   ) {}
 
-  async get(connectionId: string): Promise<ConnectionRecord | undefined> {
+  /** One read per connection and period, however many requests ask at once (a burst must not stampede the store). */
+  get(connectionId: string): Promise<ConnectionRecord | undefined> {
     const hit = this.#entries.get(connectionId);
     if (hit && hit.expires > Date.now()) return hit.value;
-    const value = await getConnection(this.db, connectionId);
+    const value = getConnection(this.db, connectionId);
     this.#entries.set(connectionId, { value, expires: Date.now() + this.ttlMs });
+    // A failed read is not kept: the next request tries again.
+    value.catch(() => {
+      if (this.#entries.get(connectionId)?.value === value) this.#entries.delete(connectionId);
+    });
     return value;
   }
 

@@ -3,7 +3,7 @@ import type { EventPublisher } from '../core/ports.ts';
 import type { Db } from '../store/db.ts';
 import { countOpenAlertsByKind, countQueued, processingLagSeconds } from '../store/hub-stats.ts';
 import { MetricsRegistry } from './metrics.ts';
-import type { ProcessOutcome } from './process-delivery.ts';
+import type { ProcessOutcome } from '../processing/deps.ts';
 
 /** Queue depths are counted up to this many records: enough to tell a backlog, bounded in cost. */
 export const QUEUE_DEPTH_BOUND = 1000;

@@ -9,7 +9,9 @@ import { getDelivery } from '../store/inbox.ts';
 import { claimJobHolder, getJobHolder } from '../store/job-holders.ts';
 import { keys } from '../store/keys.ts';
 import { type AnyJobRecord, JobConflictError, type ReplayJobRecord, getJob, saveJob } from '../store/jobs.ts';
-import { type ProcessDeps, applyDeliveryChanges, normalizeStored } from './process-delivery.ts';
+import type { ProcessDeps } from '../processing/deps.ts';
+import { normalizeStored } from '../processing/normalize.ts';
+import { applyDeliveryChanges } from '../processing/one-change.ts';
 
 /*
  * Replay runs stored deliveries again through the current normalizers and mapping rules (a

@@ -1,7 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BLOCKED_FLAG, type Contribution, contributionDelta, contributionOf, sumContributions } from '../core/aggregates.ts';
-import { sha256Hex } from '../core/ids.ts';
+import { randomId, sha256Hex } from '../core/ids.ts';
+import { expiryAfter } from '../core/retention.ts';
+import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
@@ -183,4 +185,45 @@ export const repairAggregates = async (db: Db, tenantId: string, options: { now:
 export const shardOfContributionKey = (pk: string): number | undefined => {
   const n = Number(pk.split('#AGGC#')[1]);
   return Number.isInteger(n) ? n : undefined;
+};
+
+/** How long a batch's journal row lives after its batch (it is deleted at once unless the batch stopped). */
+const JOURNAL_DAYS = 1;
+
+/**
+ * {@link recordContribution} for the items a batch wrote, in a handful of requests: the items'
+ * contribution rows are read at once, the changed ones written at once, and each shard's summed
+ * change applied with one update. Before any of that, a journal row joins the `aggregates` queue in
+ * each shard the batch changes; it leaves after the updates. A batch that stopped in between leaves
+ * its journal rows queued, and the sweep recomputes those shards from their rows, as it does for
+ * {@link recordContribution}'s rows left queued.
+ */
+export const recordContributions = async (db: Db, tenantId: string, items: readonly WorkItem[], now: Date): Promise<void> => {
+  if (items.length === 0) return;
+  const keyOf = (item: WorkItem) => keys.contribution(tenantId, shardOf(item.id), item.id);
+  const rows = new Map((await batchGet(db, items.map(keyOf), { consistent: true })).map((row) => [String(row.sk), row]));
+  const deltas = new Map<number, Record<string, number>>();
+  const writes: WriteRequest[] = [];
+  for (const item of items) {
+    const key = keyOf(item);
+    const row = rows.get(key.sk);
+    if (row && Number(row.v) >= item.version) continue;
+    const next = contributionOf(item);
+    writes.push({ PutRequest: { Item: { ...key, tenantId, itemId: item.id, v: item.version, c: next } } });
+    const delta = contributionDelta((row?.c as Contribution | undefined) ?? [], next);
+    const shard = shardOf(item.id);
+    const sum = deltas.get(shard) ?? {};
+    for (const [name, n] of Object.entries(delta)) sum[name] = (sum[name] ?? 0) + n;
+    deltas.set(shard, sum);
+  }
+  const changed = [...deltas].filter(([, delta]) => Object.values(delta).some((n) => n !== 0));
+  const batchId = randomId('agb');
+  const journal = changed.map(([shard]) => {
+    const pk = keys.contributionsOf(tenantId, shard);
+    return { pk, sk: `J#${batchId}`, tenantId, v: 0, qpk: keys.queue.aggregates, qsk: `${now.toISOString()}#${pk}`, expiresAt: expiryAfter(now.toISOString(), JOURNAL_DAYS) };
+  });
+  await batchWrite(db, journal.map((Item) => ({ PutRequest: { Item } })));
+  await batchWrite(db, writes);
+  await Promise.all(changed.map(([shard, delta]) => addToShard(db, tenantId, shard, Object.fromEntries(Object.entries(delta).filter(([, n]) => n !== 0)))));
+  await batchWrite(db, journal.map((row) => ({ DeleteRequest: { Key: { pk: row.pk, sk: row.sk } } })));
 };

@@ -2,11 +2,12 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertDraft, AlertKind, AlertState } from '../core/alerts.ts';
 import { type EventEnvelope, alertEvent } from '../core/events.ts';
+import { batchGet } from './batch.ts';
 import type { Db } from './db.ts';
 import { DEFAULT_RETENTION, expiryAfter } from '../core/retention.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Page } from './item-queries.ts';
-import { type LoggedEvent, eventCursor } from './event-log.ts';
+import { type LoggedEvent, eventCursor, unlogged, writeEventLog } from './event-log.ts';
 import { type StoredPending, decodePending, encodePending, removePublishedEventsAt } from './items.ts';
 import { keys } from './keys.ts';
 
@@ -46,17 +47,41 @@ export const loadAlertRecord = async (db: Db, tenantId: string, subjectId: strin
   return toRecord(tenantId, key, Item);
 };
 
+/** Many alert records at once, by id (strongly consistent BatchGetItem); a missing one reads as a record without alert. */
+export const loadAlertRecords = async (
+  db: Db,
+  tenantId: string,
+  wanted: readonly { subjectId: string; alertId: string }[],
+): Promise<Map<string, AlertRecord>> => {
+  const keyOf = (w: { subjectId: string; alertId: string }) => keys.alert(tenantId, w.subjectId, w.alertId);
+  const rows = new Map((await batchGet(db, wanted.map(keyOf), { consistent: true })).map((row) => [`${row.pk}\u0000${row.sk}`, row]));
+  return new Map(
+    wanted.map((w) => {
+      const key = keyOf(w);
+      return [w.alertId, toRecord(tenantId, key, rows.get(`${key.pk}\u0000${key.sk}`))];
+    }),
+  );
+};
+
 /**
  * Writes the next state of an alert with its new event, if nobody wrote the record since it was
- * read. `seq`: the evaluation ticket to record with it (store/ordered-alerts.ts).
+ * read, then the event's log row (store/event-log.ts), with any events of earlier writes a crash
+ * kept from the log. `seq`: the evaluation ticket to record with it (store/ordered-alerts.ts).
+ * Resolves with the events to log, false on a lost race. With `deferLog`, the caller writes their
+ * log rows (a batch writes all of its own at once) and passes `carried` (the record's unlogged events).
  */
-export const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, event: EventEnvelope, seq?: number): Promise<boolean> => {
+export const saveAlert = async (
+  db: Db,
+  previous: AlertRecord,
+  alert: Alert,
+  event: EventEnvelope,
+  options: { seq?: number; carried?: readonly LoggedEvent[]; deferLog?: boolean } = {},
+): Promise<LoggedEvent[] | false> => {
   const { tenantId } = previous;
   const key = keys.alert(tenantId, alert.subject.id, alert.id);
-  const kept = previous.pending.filter((p) => p.event.id !== event.id);
+  const kept = (options.carried ?? (await unlogged(db, previous.pending))).filter((p) => p.event.id !== event.id);
   const seqOf = (index: number) => previous.rev * 1000 + index;
-  const all = [...kept, { event, cursor: eventCursor(event.time, key, seqOf(kept.length)) }];
-  const pending = encodePending(all, seqOf);
+  const entries = [...kept, { event, cursor: eventCursor(event.time, key, seqOf(kept.length)) }];
   const sortKey = keys.byOpened(alert.openedAt, alert.id);
   try {
     await db.doc.send(
@@ -67,8 +92,8 @@ export const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, eve
           tenantId,
           doc: JSON.stringify(alert),
           rev: previous.rev + 1,
-          ...(seq !== undefined ? { seq } : {}),
-          pending,
+          ...(options.seq !== undefined ? { seq: options.seq } : {}),
+          pending: encodePending(entries, seqOf),
           kind: alert.kind,
           state: alert.state,
           ...(alert.team ? { team: alert.team } : {}),
@@ -82,19 +107,47 @@ export const saveAlert = async (db: Db, previous: AlertRecord, alert: Alert, eve
           gsi2sk: sortKey,
           gsi3pk: keys.alertsByKind(tenantId, alert.kind),
           gsi3sk: sortKey,
-          qpk: keys.queue.outbox,
-          qsk: `${all[0]!.event.time}#${key.pk}`,
         },
         ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
       }),
     );
-    return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
+  if (!options.deferLog) await writeEventLog(db, entries);
+  return entries;
 };
+
+/** Logs the events of a record's earlier writes that a crash kept from the log (see store/event-log.ts). */
+export const logCarried = async (db: Db, pending: readonly LoggedEvent[]): Promise<void> => {
+  const missing = await unlogged(db, pending);
+  if (missing.length > 0) await writeEventLog(db, missing);
+};
+
+/** The alert a condition that holds opens, or undefined when it is open already (or, for a notice, was ever raised). */
+export const raisedAlert = (current: Alert | undefined, draft: AlertDraft, time: string): Alert | undefined => {
+  if (current && (current.state === 'open' || draft.notice)) return undefined;
+  return {
+    id: draft.id,
+    kind: draft.kind,
+    state: draft.notice ? 'resolved' : 'open',
+    severity: draft.severity,
+    subject: draft.subject,
+    ...(draft.subjectType ? { subjectType: draft.subjectType } : {}),
+    related: draft.related,
+    ...(draft.team ? { team: draft.team } : {}),
+    message: draft.message,
+    openedAt: time,
+    ...(draft.notice ? { resolvedAt: time } : {}),
+    occurrence: (current?.occurrence ?? 0) + 1,
+  };
+};
+
+/** The alert resolved, or undefined when it is not open. */
+export const resolvedAlert = (current: Alert | undefined, time: string): Alert | undefined =>
+  current?.state === 'open' ? { ...current, state: 'resolved', resolvedAt: time } : undefined;
 
 const MAX_RETRIES = 20;
 
@@ -107,22 +160,11 @@ export const raiseAlert = async (db: Db, tenantId: string, draft: AlertDraft, no
   const time = now.toISOString();
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const record = await loadAlertRecord(db, tenantId, draft.subject.id, draft.id);
-    const current = record.alert;
-    if (current && (current.state === 'open' || draft.notice)) return undefined;
-    const alert: Alert = {
-      id: draft.id,
-      kind: draft.kind,
-      state: draft.notice ? 'resolved' : 'open',
-      severity: draft.severity,
-      subject: draft.subject,
-      ...(draft.subjectType ? { subjectType: draft.subjectType } : {}),
-      related: draft.related,
-      ...(draft.team ? { team: draft.team } : {}),
-      message: draft.message,
-      openedAt: time,
-      ...(draft.notice ? { resolvedAt: time } : {}),
-      occurrence: (current?.occurrence ?? 0) + 1,
-    };
+    const alert = raisedAlert(record.alert, draft, time);
+    if (!alert) {
+      await logCarried(db, record.pending);
+      return undefined;
+    }
     const event = alertEvent('work.alert.raised', alert, { tenantId, time });
     if (await saveAlert(db, record, alert, event)) return event;
   }
@@ -134,8 +176,11 @@ export const resolveAlert = async (db: Db, tenantId: string, subjectId: string, 
   const time = now.toISOString();
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const record = await loadAlertRecord(db, tenantId, subjectId, alertId);
-    if (!record.alert || record.alert.state !== 'open') return undefined;
-    const alert: Alert = { ...record.alert, state: 'resolved', resolvedAt: time };
+    const alert = resolvedAlert(record.alert, time);
+    if (!alert) {
+      await logCarried(db, record.pending);
+      return undefined;
+    }
     const event = alertEvent('work.alert.resolved', alert, { tenantId, time });
     if (await saveAlert(db, record, alert, event)) return event;
   }

@@ -7,7 +7,8 @@ export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | {
  * BatchWriteItem in groups of 25 (its limit), retrying what the engine leaves unprocessed with
  * exponential backoff, as DynamoDB asks callers to do when it throttles.
  */
-export const batchWrite = async (db: Db, requests: readonly WriteRequest[]): Promise<void> => {
+export const batchWrite = async (db: Db, all: readonly WriteRequest[]): Promise<void> => {
+  const requests = lastWritePerKey(all);
   for (let i = 0; i < requests.length; i += 25) {
     let batch: WriteRequest[] | undefined = requests.slice(i, i + 25);
     for (let attempt = 0; batch && batch.length > 0; attempt++) {
@@ -16,6 +17,18 @@ export const batchWrite = async (db: Db, requests: readonly WriteRequest[]): Pro
       if (batch?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
     }
   }
+};
+
+const keyOfWrite = (write: WriteRequest): string => {
+  const key = 'PutRequest' in write ? write.PutRequest.Item : write.DeleteRequest.Key;
+  return `${String(key.pk)}\u0000${String(key.sk)}`;
+};
+
+/** BatchWriteItem refuses two writes to one key in a request: of several, the last one stands, as if written in order. */
+const lastWritePerKey = (requests: readonly WriteRequest[]): WriteRequest[] => {
+  const last = new Map<string, number>();
+  requests.forEach((write, index) => last.set(keyOfWrite(write), index));
+  return requests.filter((write, index) => last.get(keyOfWrite(write)) === index);
 };
 
 /** Splits a value too large for one item (400 KB cap) into parts of at most `size` bytes. */

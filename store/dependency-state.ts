@@ -23,6 +23,12 @@ export interface DependencyState {
   cycleAlerts: { id: string; subjectId: string }[];
   /** listed on the sweep's `watch` partition (the item was open when evaluated) */
   watched: boolean;
+  /**
+   * the open alerts in the item's partition that it is the subject of (cycle alerts aside), as its
+   * last evaluation left them: what a batch reads by key instead of querying the partition; absent
+   * on states written before it was kept
+   */
+  openAlerts?: string[];
   rev: number;
   /** when the blocked flag last turned true (kept while it stays true): the digest's "newly blocked" */
   blockedSince?: string;
@@ -32,13 +38,14 @@ export interface DependencyState {
 
 export const EMPTY_DEPENDENCY_STATE: DependencyState = { blocked: false, openBlockers: [], cycleAlerts: [], watched: false, rev: 0 };
 
-const toState = (row: Record<string, unknown> | undefined): DependencyState =>
+export const toDependencyState = (row: Record<string, unknown> | undefined): DependencyState =>
   row
     ? {
         blocked: row.blocked === true,
         openBlockers: (row.openBlockers as string[] | undefined) ?? [],
         cycleAlerts: (row.cycleAlerts as DependencyState['cycleAlerts'] | undefined) ?? [],
         watched: row.gsi3pk !== undefined,
+        ...(Array.isArray(row.openAlerts) ? { openAlerts: row.openAlerts as string[] } : {}),
         rev: Number(row.rev ?? 0),
         ...(row.blockedSince ? { blockedSince: String(row.blockedSince) } : {}),
         ...(row.qpk === keys.queue.aggregates ? { countPending: true } : {}),
@@ -57,7 +64,7 @@ export const loadItemPartition = async (db: Db, tenantId: string, itemId: string
   const rows = await readPartition(db, keys.item(tenantId, itemId).pk);
   return {
     ...parseItemPartition(rows),
-    state: toState(rows.find((r) => r.sk === 'DEPS')),
+    state: toDependencyState(rows.find((r) => r.sk === 'DEPS')),
     alertRows: rows.filter((r) => String(r.sk).startsWith('ALERT#')),
   };
 };
@@ -80,27 +87,12 @@ export const saveDependencyState = async (
   next: Omit<DependencyState, 'rev'>,
   at: Date,
 ): Promise<boolean> => {
-  const rev = previous.rev + 1;
-  const countPending = previous.countPending === true || previous.blocked !== next.blocked;
-  const blockedSince = next.blocked ? (previous.blocked && previous.blockedSince ? previous.blockedSince : at.toISOString()) : undefined;
-  const key = keys.dependencyState(tenantId, item.id);
+  const row = dependencyStateRow(tenantId, item, previous, next, at);
   try {
     await db.doc.send(
       new PutCommand({
         TableName: db.table,
-        Item: {
-          ...keys.dependencyState(tenantId, item.id),
-          tenantId,
-          itemId: item.id,
-          blocked: next.blocked,
-          openBlockers: next.openBlockers,
-          cycleAlerts: next.cycleAlerts,
-          rev: previous.rev + 1,
-          ...(next.blocked ? { gsi1pk: keys.itemsBlocked(tenantId), gsi1sk: keys.byUpdated(isoKey(item.updatedAt), item.id) } : {}),
-          ...(next.watched ? { gsi3pk: keys.watched, gsi3sk: keys.watchedKey(tenantId, item.id) } : {}),
-          ...(blockedSince ? { blockedSince } : {}),
-          ...(countPending ? { qpk: keys.queue.aggregates, qsk: `${at.toISOString()}#${key.pk}` } : {}),
-        },
+        Item: row,
         ConditionExpression: previous.rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ...(previous.rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': previous.rev } }),
       }),
@@ -109,8 +101,29 @@ export const saveDependencyState = async (
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
-  if (countPending) await countBlockedFlag(db, tenantId, item.id, rev, next.blocked, at);
+  if (row.qpk) await countBlockedFlag(db, tenantId, item.id, previous.rev + 1, next.blocked, at);
   return true;
+};
+
+/** The dependency state row that follows `previous`; on the `aggregates` queue while the blocked counter has to follow it. */
+export const dependencyStateRow = (tenantId: string, item: WorkItem, previous: DependencyState, next: Omit<DependencyState, 'rev'>, at: Date) => {
+  const countPending = previous.countPending === true || previous.blocked !== next.blocked;
+  const blockedSince = next.blocked ? (previous.blocked && previous.blockedSince ? previous.blockedSince : at.toISOString()) : undefined;
+  const key = keys.dependencyState(tenantId, item.id);
+  return {
+    ...key,
+    tenantId,
+    itemId: item.id,
+    blocked: next.blocked,
+    openBlockers: next.openBlockers,
+    cycleAlerts: next.cycleAlerts,
+    ...(next.openAlerts ? { openAlerts: next.openAlerts } : {}),
+    rev: previous.rev + 1,
+    ...(next.blocked ? { gsi1pk: keys.itemsBlocked(tenantId), gsi1sk: keys.byUpdated(isoKey(item.updatedAt), item.id) } : {}),
+    ...(next.watched ? { gsi3pk: keys.watched, gsi3sk: keys.watchedKey(tenantId, item.id) } : {}),
+    ...(blockedSince ? { blockedSince } : {}),
+    ...(countPending ? { qpk: keys.queue.aggregates, qsk: `${at.toISOString()}#${key.pk}` } : {}),
+  };
 };
 
 /** Moves the blocked counter to state `rev`, then takes the state off the queue (unless rewritten since). */
@@ -130,7 +143,7 @@ export const finishBlockedCount = async (db: Db, tenantId: string, itemId: strin
 /** Dependency states of many items (BatchGet, strongly consistent). Missing rows read as not blocked. */
 export const getDependencyStates = async (db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, DependencyState>> => {
   const rows = await batchGet(db, ids.map((id) => keys.dependencyState(tenantId, id)), { consistent: true });
-  return new Map(rows.map((row) => [String(row.itemId), toState(row)]));
+  return new Map(rows.map((row) => [String(row.itemId), toDependencyState(row)]));
 };
 
 /**

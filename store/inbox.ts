@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_RETENTION, ORPHAN_PART_DAYS, deliveryExpiry, expiryAfter } from '../core/retention.ts';
 import type { Source } from '../core/work-item.ts';
-import { batchWrite, splitIntoParts } from './batch.ts';
+import { type WriteRequest, batchGet, batchWrite, splitIntoParts } from './batch.ts';
 import type { Db } from './db.ts';
 import { type DeliveryStatus, type IndexedDelivery, deliveryIndexAttributes, moveIndexTo } from './delivery-index.ts';
 import { keys } from './keys.ts';
@@ -120,8 +120,31 @@ const toRecord = (item: Record<string, unknown>): DeliveryRecord =>
 
 export const getDelivery = async (db: Db, pk: string): Promise<(DeliveryRecord & { body: Uint8Array }) | undefined> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: { pk, sk: 'DLV' }, ConsistentRead: true }));
-  if (!Item) return undefined;
+  return Item ? withBody(db, Item) : undefined;
+};
+
+/** A delivery as the processor takes it: the record, its body, and the row as stored (to finish it in a batch). */
+export type LoadedDelivery = DeliveryRecord & { body: Uint8Array; row: Record<string, unknown> };
+
+/** Many deliveries at once (strongly consistent BatchGetItem); the missing ones are left out. */
+export const loadDeliveries = async (db: Db, pks: readonly string[]): Promise<LoadedDelivery[]> => {
+  const rows = await batchGet(
+    db,
+    pks.map((pk) => ({ pk, sk: 'DLV' })),
+    { consistent: true },
+  );
+  const byPk = new Map(rows.map((row) => [String(row.pk), row]));
+  const loaded: LoadedDelivery[] = [];
+  for (const pk of pks) {
+    const row = byPk.get(pk);
+    if (row) loaded.push({ ...(await withBody(db, row)), row });
+  }
+  return loaded;
+};
+
+const withBody = async (db: Db, Item: Record<string, unknown>): Promise<DeliveryRecord & { body: Uint8Array }> => {
   const record = toRecord(Item);
+  const pk = record.pk;
   let compressed: Uint8Array;
   if (Item.bodyParts) {
     const parts: Uint8Array[] = [];
@@ -207,6 +230,32 @@ export const finishDelivery = async (
   if (delivery.bodyParts) await stampBodyParts(db, delivery.pk, delivery.bodySha256, delivery.bodyParts, expiresAt);
   return true;
 };
+
+/**
+ * The rows that finish deliveries of a batch together (BatchWriteItem): each record as it was read,
+ * with its final status, index rows moved and off the queue. Unconditional, unlike
+ * {@link finishDelivery}: the batch read each record pending just before, and a pending delivery
+ * can only be finished by a processor, with the same outcome, so a race changes nothing.
+ */
+export const finishedDeliveryWrites = (
+  db: Db,
+  finished: readonly { delivery: LoadedDelivery; outcome: { status: Exclude<DeliveryStatus, 'pending'>; reason?: string; at: string } }[],
+): WriteRequest[] =>
+  finished.map(({ delivery, outcome }) => {
+    const { qpk: _q, qsk: _s, ...row } = delivery.row;
+    return {
+      PutRequest: {
+        Item: {
+          ...row,
+          status: outcome.status,
+          processedAt: outcome.at,
+          reason: outcome.reason ?? null,
+          expiresAt: deliveryExpiry(db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at),
+          ...deliveryIndexAttributes(delivery, outcome.status),
+        },
+      },
+    };
+  });
 
 /** Counts a failed attempt that will be retried (e.g. the store throttled). */
 export const countAttempt = async (db: Db, pk: string, reason: string): Promise<number> => {

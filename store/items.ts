@@ -6,7 +6,7 @@ import { type LoggedEvent, eventCursor } from './event-log.ts';
 import { itemIdForRef } from '../core/ids.ts';
 import { containerKey, personKeys } from '../core/item-filter.ts';
 import type { Link, WorkItem } from '../core/work-item.ts';
-import { batchGet, batchWrite } from './batch.ts';
+import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
@@ -162,12 +162,13 @@ export const incomingEdgeRowsOf = (tenantId: string, item: WorkItem, links: read
   links.map((link) => ({ ...keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type), from: item.ref, link }));
 
 /**
- * Rewrites the derived rows of an item from its current state: one row per owner key and label
- * (the multi-valued filters) and a reverse edge at each link target. Idempotent, so it runs after
- * every save and on every re-run; rows of values the item no longer has are deleted when
- * `previous` is known, and ignored by readers otherwise (queries re-check the item itself).
+ * The writes that bring the derived rows of an item to its current state: one row per owner key and
+ * label (the multi-valued filters) and a reverse edge at each link target, with the target
+ * partition's inbound marker. Idempotent, so they run after every save and on every re-run; rows of
+ * values the item no longer has are deleted when `previous` is known, and ignored by readers
+ * otherwise (queries re-check the item itself).
  */
-export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, previous: WorkItem | undefined): Promise<void> => {
+export const derivedRowWrites = (tenantId: string, item: WorkItem, previous: WorkItem | undefined): WriteRequest[] => {
   const puts = facetRowsOf(tenantId, item);
   const deletes: { pk: string; sk: string }[] = [];
   for (const [name, valuesOf] of Object.entries(FACETS)) {
@@ -178,12 +179,35 @@ export const syncDerivedRows = async (db: Db, tenantId: string, item: WorkItem, 
   }
   // Reverse edges of links the item already held are in place; a re-run (no `previous`) writes them all.
   const held = new Set((previous?.links ?? []).map((l) => JSON.stringify(l)));
-  puts.push(...incomingEdgeRowsOf(tenantId, item, item.links.filter((l) => !held.has(JSON.stringify(l)))));
+  const added = item.links.filter((l) => !held.has(JSON.stringify(l)));
+  puts.push(...incomingEdgeRowsOf(tenantId, item, added));
+  puts.push(...added.map((link) => inboundMarkerRow(tenantId, itemIdForRef(link.target))));
   const current = new Set(item.links.map((l) => `${l.type} ${l.target}`));
   for (const link of previous?.links ?? []) {
     if (!current.has(`${link.type} ${link.target}`)) deletes.push(keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type));
   }
-  await batchWrite(db, [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes.map((Key) => ({ DeleteRequest: { Key } }))]);
+  return [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes.map((Key) => ({ DeleteRequest: { Key } }))];
+};
+
+/** Writes {@link derivedRowWrites}. */
+export const syncDerivedRows = (db: Db, tenantId: string, item: WorkItem, previous: WorkItem | undefined): Promise<void> =>
+  batchWrite(db, derivedRowWrites(tenantId, item, previous));
+
+/**
+ * The marker of a partition in which rows of other items may wait: a reverse edge (`IN#`) or a
+ * change kept until the item arrives (`PENDING#`). Written with them and never removed, it lets the
+ * processor read one small row per new item, in a batch, instead of querying every partition.
+ */
+export const inboundMarkerRow = (tenantId: string, itemId: string): Record<string, unknown> => ({ ...keys.inbound(tenantId, itemId), tenantId });
+
+/** Which of `itemIds` have an inbound marker (strongly consistent BatchGetItem). */
+export const withInboundRows = async (db: Db, tenantId: string, itemIds: readonly string[]): Promise<Set<string>> => {
+  const rows = await batchGet(
+    db,
+    itemIds.map((id) => keys.inbound(tenantId, id)),
+    { consistent: true },
+  );
+  return new Set(rows.map((row) => String(row.pk).split('#ITEM#')[1]!));
 };
 
 /** A link some other item holds to this one, read from the reverse edge rows. */

@@ -16,6 +16,7 @@
  * | items by container                   |                                           | gsi3: T#{t}#container#{source}:{key} / …     |
  * | items by owner / label (one row each)| T#{t}#ITEM#{id} / FACET#{name}#{value}    | gsi1: T#{t}#{name}#{value} / {updatedAt}#{id}|
  * | who links to an item (reverse edges) | T#{t}#ITEM#{target} / IN#{from}#{type}    |                                              |
+ * | whether rows of others wait there    | T#{t}#ITEM#{id} / INBOUND                 |                                              |
  * | known Jira projects of a tenant      | T#{t}#JIRA_PROJECTS / PROJECT#{key}       |                                              |
  * | another ref of an item (alias)       | T#{t}#ALIAS#{alias} / ALIAS               |                                              |
  * | a change waiting for its item        | T#{t}#ITEM#{id} / PENDING#{causation}     |                                              |
@@ -88,6 +89,8 @@ export const keys = {
     pk: `T#${tenantId}#ITEM#${itemId}`,
     sk: `FACET#${name}#${keySafe(value)}`,
   }),
+  /** written with every reverse edge and kept change in an item's partition (store/items.ts `inboundMarkerRow`) */
+  inbound: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'INBOUND' }),
   incomingEdge: (tenantId: string, targetId: string, fromId: string, type: string) => ({
     pk: `T#${tenantId}#ITEM#${targetId}`,
     sk: `IN#${fromId}#${type}`,

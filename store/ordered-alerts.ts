@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertDraft } from '../core/alerts.ts';
 import { type EventEnvelope, alertEvent } from '../core/events.ts';
-import { loadAlertRecord, saveAlert } from './alerts.ts';
+import { loadAlertRecord, logCarried, saveAlert } from './alerts.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 
@@ -81,14 +81,17 @@ export const applyOrderedDecision = async (
         occurrence: (current?.occurrence ?? 0) + 1,
       };
       const event = alertEvent('work.alert.raised', alert, { tenantId, time });
-      if (await saveAlert(db, record, alert, event, ticket)) return event;
+      if (await saveAlert(db, record, alert, event, { seq: ticket })) return event;
     } else if (!draft && current?.state === 'open') {
       const alert: Alert = { ...current, state: 'resolved', resolvedAt: time };
       const event = alertEvent('work.alert.resolved', alert, { tenantId, time });
-      if (await saveAlert(db, record, alert, event, ticket)) return event;
+      if (await saveAlert(db, record, alert, event, { seq: ticket })) return event;
     } else {
       const refreshed = draft && current ? { ...current, subject: draft.subject, related: draft.related, message: draft.message } : undefined;
-      if (await recordTicket(db, tenantId, decision, record.rev, ticket, refreshed)) return undefined;
+      if (await recordTicket(db, tenantId, decision, record.rev, ticket, refreshed)) {
+        await logCarried(db, record.pending);
+        return undefined;
+      }
     }
   }
   throw new Error(`Gave up applying a decision on alert ${decision.alertId} after ${MAX_RETRIES} write conflicts`);

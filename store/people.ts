@@ -39,25 +39,56 @@ export interface AuditEntry {
 
 const samePerson = (a: Person | undefined, b: Person | undefined) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Records the owners and requester of an item that are new or changed since `previous` (all of them when unknown). */
-export const recordPeople = async (db: Db, tenantId: string, item: WorkItem, previous: WorkItem | undefined, now: Date): Promise<void> => {
+type Sighting = { person: Person; role: string };
+
+/** The owners and requester of an item that are new or changed since `previous` (all of them when unknown). */
+const sightingsOf = (item: WorkItem, previous: WorkItem | undefined): Sighting[] => {
   const seen = [
     ...item.owners.map((person) => ({ person, role: 'owner' })),
     ...(item.requester ? [{ person: item.requester, role: 'requester' }] : []),
   ];
   const known = previous ? [...previous.owners, ...(previous.requester ? [previous.requester] : [])] : [];
-  for (const { person, role } of seen) {
-    if (known.some((p) => p.id === person.id && samePerson(p, person))) continue;
-    await db.doc.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: keys.person(tenantId, person.id),
-        UpdateExpression: 'SET tenantId = :t, seen = :p, firstSeenAt = if_not_exists(firstSeenAt, :now) ADD #roles :role',
-        ExpressionAttributeNames: { '#roles': 'roles' },
-        ExpressionAttributeValues: { ':t': tenantId, ':p': person, ':now': now.toISOString(), ':role': new Set([role]) },
-      }),
-    );
-  }
+  return seen.filter(({ person }) => !known.some((p) => p.id === person.id && samePerson(p, person)));
+};
+
+const writeSighting = (db: Db, tenantId: string, { person, role }: Sighting, now: Date) =>
+  db.doc.send(
+    new UpdateCommand({
+      TableName: db.table,
+      Key: keys.person(tenantId, person.id),
+      UpdateExpression: 'SET tenantId = :t, seen = :p, firstSeenAt = if_not_exists(firstSeenAt, :now) ADD #roles :role',
+      ExpressionAttributeNames: { '#roles': 'roles' },
+      ExpressionAttributeValues: { ':t': tenantId, ':p': person, ':now': now.toISOString(), ':role': new Set([role]) },
+    }),
+  );
+
+/** Records the owners and requester of an item that are new or changed since `previous` (all of them when unknown). */
+export const recordPeople = async (db: Db, tenantId: string, item: WorkItem, previous: WorkItem | undefined, now: Date): Promise<void> => {
+  for (const sighting of sightingsOf(item, previous)) await writeSighting(db, tenantId, sighting, now);
+};
+
+/** What this process last wrote per (table, tenant, person, role), so a batch skips what the record already says. */
+const written = new Map<string, string>();
+const MAX_REMEMBERED = 50_000;
+
+/**
+ * {@link recordPeople} for the items of a batch: each person and role once (as the last item shows
+ * them), and not at all when this process last wrote the same. The write is an update that keeps
+ * what merges set (`mergedInto`), so it cannot be batched; a batch of a team's work names few people.
+ */
+export const recordPeopleOfBatch = async (db: Db, tenantId: string, changes: readonly { item: WorkItem; previous: WorkItem | undefined }[], now: Date): Promise<void> => {
+  const latest = new Map<string, Sighting>();
+  for (const { item, previous } of changes) for (const sighting of sightingsOf(item, previous)) latest.set(`${sighting.person.id}#${sighting.role}`, sighting);
+  await Promise.all(
+    [...latest].map(async ([id, sighting]) => {
+      const memo = `${db.table}#${tenantId}#${id}`;
+      const value = JSON.stringify(sighting.person);
+      if (written.get(memo) === value) return;
+      await writeSighting(db, tenantId, sighting, now);
+      if (written.size >= MAX_REMEMBERED) written.clear();
+      written.set(memo, value);
+    }),
+  );
 };
 
 const toRecord = (row: Record<string, unknown>): PersonRecord => ({

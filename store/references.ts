@@ -3,6 +3,8 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ItemChange } from '../core/changes.ts';
 import type { Link } from '../core/work-item.ts';
 import type { Db } from './db.ts';
+import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
+import { inboundMarkerRow } from './items.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
 
@@ -57,6 +59,27 @@ export const putRefAlias = async (db: Db, tenantId: string, alias: string, ref: 
   }
 };
 
+/**
+ * {@link putRefAlias} for a batch: the alias rows are read at once, and those the condition allows
+ * are returned as writes for the batch's BatchWriteItem (the read was strongly consistent and just
+ * before). Resolves with the writes and the aliases that will point at their ref.
+ */
+export const refAliasWrites = async (
+  db: Db,
+  tenantId: string,
+  wanted: readonly { alias: string; ref: string; at: string }[],
+): Promise<{ writes: WriteRequest[]; pointing: { alias: string; ref: string }[] }> => {
+  const rows = new Map((await batchGet(db, wanted.map((w) => keys.refAlias(tenantId, w.alias)), { consistent: true })).map((row) => [String(row.alias), row]));
+  const allowed = wanted.filter((w) => {
+    const row = rows.get(w.alias);
+    return !row || String(row.at) < w.at || (String(row.at) === w.at && String(row.ref) === w.ref);
+  });
+  return {
+    writes: allowed.map((w) => ({ PutRequest: { Item: { ...keys.refAlias(tenantId, w.alias), alias: w.alias, ref: w.ref, at: w.at } } })),
+    pointing: allowed.map((w) => ({ alias: w.alias, ref: w.ref })),
+  };
+};
+
 /** The ref an alias points at, if any. */
 export const getRefAlias = async (db: Db, tenantId: string, alias: string): Promise<string | undefined> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.refAlias(tenantId, alias), ConsistentRead: true }));
@@ -76,19 +99,21 @@ export interface PendingChange {
 /** How long a change waits for an item that never arrives (the inbox keeps deliveries as long). */
 const PENDING_DAYS = 30;
 
-/** Keeps a change for an item not indexed yet, in the item's own partition. Idempotent. */
+/** Keeps a change for an item not indexed yet, in the item's own partition, with the partition's inbound marker. Idempotent. */
 export const putPendingChange = async (db: Db, tenantId: string, itemId: string, pending: PendingChange, now: Date): Promise<void> => {
-  await db.doc.send(
-    new PutCommand({
-      TableName: db.table,
-      Item: {
-        ...keys.pendingChange(tenantId, itemId, pending.causationKey),
-        causationKey: pending.causationKey,
-        change: JSON.stringify(pending.change),
-        expiresAt: Math.floor(now.getTime() / 1000) + PENDING_DAYS * 86_400,
+  await batchWrite(db, [
+    {
+      PutRequest: {
+        Item: {
+          ...keys.pendingChange(tenantId, itemId, pending.causationKey),
+          causationKey: pending.causationKey,
+          change: JSON.stringify(pending.change),
+          expiresAt: Math.floor(now.getTime() / 1000) + PENDING_DAYS * 86_400,
+        },
       },
-    }),
-  );
+    },
+    { PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } },
+  ]);
 };
 
 /** The changes waiting for an item. */

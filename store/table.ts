@@ -21,6 +21,9 @@ export const TABLE_SCHEMA = {
 
 export type IndexName = keyof typeof TABLE_SCHEMA.indexes;
 
+/** What each index holds besides its keys and the table's. */
+export const projectionOf = (_index: IndexName): { type: 'ALL' | 'INCLUDE' | 'KEYS_ONLY'; nonKeyAttributes?: readonly string[] } => ({ type: 'ALL' });
+
 /**
  * Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries.
  * 2: deliveries listed by status, connection and source; WIP rows per person and team; the tenants index.

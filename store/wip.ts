@@ -5,6 +5,7 @@ import type { WorkItem } from '../core/work-item.ts';
 import { expiryAfter } from '../core/retention.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { type WriteRequest, batchGet } from './batch.ts';
 import { readPartition } from './partition.ts';
 
 /**
@@ -178,4 +179,62 @@ export const takeWipTicket = async (db: Db, tenantId: string, subjectKey: string
     }),
   );
   return Number(Attributes?.seq);
+};
+
+const pairKey = (subjectKey: string, itemId: string): string => `${subjectKey}\u0000${itemId}`;
+
+/** Rows of (subject, item) pairs as stored, tombstones included, keyed by {@link wipPairKey} (strongly consistent BatchGetItem). */
+export const readWipPairs = async (db: Db, tenantId: string, pairs: readonly { subjectKey: string; itemId: string }[]): Promise<Map<string, Record<string, unknown>>> => {
+  const rows = await batchGet(
+    db,
+    pairs.map((p) => keys.wipMember(tenantId, p.subjectKey, p.itemId)),
+    { consistent: true },
+  );
+  return new Map(rows.map((row) => [pairKey(String(row.subject), String(row.itemId)), row]));
+};
+
+export const wipPairKey = pairKey;
+
+/** The (subject, item) rows {@link wipRowWrites} decides on for an item's change: read them first. */
+export const wipPairsOf = (item: WorkItem, before: WorkItem | undefined): { subjectKey: string; itemId: string }[] =>
+  [...new Set([...wipSubjectsOf(item), ...wipSubjectsOf(before)].map((s) => s.key))].map((subjectKey) => ({ subjectKey, itemId: item.id }));
+
+/**
+ * {@link syncWipMembership} for a batch: the same decisions, made against the rows read just before
+ * (`rows`, from {@link readWipPairs}) and written with BatchWriteItem instead of one conditional
+ * write each. A row still only moves forward in item versions, as far as the read shows.
+ */
+export const wipRowWrites = (
+  tenantId: string,
+  item: WorkItem,
+  before: WorkItem | undefined,
+  rows: ReadonlyMap<string, Record<string, unknown>>,
+  now: Date,
+): { writes: WriteRequest[]; moved: WipSubject[] } => {
+  const current = wipSubjectsOf(item);
+  const was = wipSubjectsOf(before);
+  const currentKeys = new Set(current.map((s) => s.key));
+  const wasKeys = new Set(was.map((s) => s.key));
+  const added = current.filter((s) => !wasKeys.has(s.key));
+  const removed = was.filter((s) => !currentKeys.has(s.key));
+  const newer = (row: Record<string, unknown> | undefined) => row !== undefined && Number(row.v) >= item.version;
+  const writes: WriteRequest[] = [];
+  for (const subject of added) {
+    const row = rows.get(pairKey(subject.key, item.id));
+    if (newer(row)) continue;
+    const live = row && row.gone !== true && row.member ? (row.member as WipMember) : undefined;
+    writes.push({ PutRequest: { Item: { ...rowKey(tenantId, subject.key, item.id), v: item.version, name: subject.name, member: live ?? wipMemberOf(item) } } });
+  }
+  for (const subject of removed) {
+    if (newer(rows.get(pairKey(subject.key, item.id)))) continue;
+    writes.push({ PutRequest: { Item: { ...rowKey(tenantId, subject.key, item.id), v: item.version, ...tombstone(now) } } });
+  }
+  if (before && (before.title !== item.title || before.ref !== item.ref)) {
+    for (const subject of current.filter((s) => wasKeys.has(s.key))) {
+      const row = rows.get(pairKey(subject.key, item.id));
+      if (!row || newer(row) || row.gone === true || !row.member) continue;
+      writes.push({ PutRequest: { Item: { ...row, v: item.version, member: { ...(row.member as WipMember), ref: item.ref, title: item.title } } } });
+    }
+  }
+  return { writes, moved: [...added, ...removed] };
 };

@@ -9,7 +9,7 @@ import { OPERATOR_TOKEN, type TestHub, postGithub, startTestHub } from '../suppo
 import { type MutatedPayload, type PayloadSample, mutatePayload, mutationRandom } from '../support/mutate-payload.ts';
 import { createConnectorRegistry } from '../../connectors/index.ts';
 import { createJsonLogger } from '../../functions/log.ts';
-import { processDelivery } from '../../pipeline/process-delivery.ts';
+import { processDelivery } from '../../processing/batch.ts';
 import { getDelivery } from '../../store/inbox.ts';
 import { keys } from '../../store/keys.ts';
 import { shuffled } from '../fixtures/work-items.ts';

@@ -208,6 +208,10 @@ const applyPendingChanges = async (deps: ReferenceDeps, tenantId: string, ref: s
   }
 };
 
+/** {@link settleReferences} for an item a batch wrote (processing/batch.ts), when its references need more than the batch did. */
+export const settleItemReferences = (deps: ReferenceDeps, tenantId: string, change: ItemChange, item: WorkItem, causationKey: string) =>
+  settleReferences(deps, tenantId, change, item, causationKey, 0);
+
 /**
  * After `change` left `item` in the index: for an upsert, record the item's project and aliases,
  * re-point links made to its aliases and apply changes kept for it (steps 2 and 4); for any change,

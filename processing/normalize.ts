@@ -1,0 +1,84 @@
+import * as z from 'zod';
+import type { Normalized } from '../core/changes.ts';
+import { candidateHashes, pseudonymizeChanges, scrubBody, termsOf } from '../core/erasure.ts';
+import { getConnection } from '../store/connections.ts';
+import { rewriteDeliveryBody } from '../store/erasure-rewrites.ts';
+import { lookupTombstone } from '../store/erasures.ts';
+import type { DeliveryRecord } from '../store/inbox.ts';
+import type { ProcessDeps } from './deps.ts';
+import { referenceDirectoryFor } from './references.ts';
+
+/** What normalizing a stored delivery gave: changes, a reason to ignore it, or why it cannot be processed. */
+export type Renormalized = Normalized | { outcome: 'failed'; reason: string };
+
+/** Why a payload could not be normalized, precise enough for an operator to act on. */
+export const describeFailure = (error: unknown): string =>
+  error instanceof z.ZodError
+    ? error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+    : error instanceof Error
+      ? error.message
+      : String(error);
+
+/**
+ * Normalizes a stored delivery with the current connector, the connection's current settings and
+ * the tenant's Jira knowledge, without pseudonymizing it yet. A normalizer that throws gives
+ * `failed` with the reason (for a zod error, the path of each bad field); a store error while
+ * loading the context is thrown, to be retried.
+ */
+const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> => {
+  const connector = deps.connectors.get(delivery.source);
+  if (!connector) return { outcome: 'failed', reason: `No connector for source ${delivery.source}` };
+  const references = deps.references ?? referenceDirectoryFor(deps.db);
+  const connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
+  const jira = await references.jiraContext(delivery.tenantId);
+  try {
+    return await connector.normalize(delivery, {
+      connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
+      jiraProjects: jira.jiraProjects,
+      jiraSites: jira.jiraSites,
+    });
+  } catch (error) {
+    return { outcome: 'failed', reason: describeFailure(error) };
+  }
+};
+
+/**
+ * Normalizes deliveries of one batch: each with the current connector and context, then every
+ * person they name looked up in the erasure tombstones at once (one strongly consistent read per
+ * tenant and batch), so erased people stay erased in new deliveries, retries and replays alike. When
+ * a delivery named an erased person in clear, its stored raw body is rewritten too, so a replay
+ * never brings the identifiers back. Store errors are thrown, to retry the batch.
+ */
+export const normalizeDeliveries = async (
+  deps: ProcessDeps,
+  deliveries: readonly (DeliveryRecord & { body: Uint8Array })[],
+): Promise<(Renormalized & { bodyRewritten?: true })[]> => {
+  const normalized = await Promise.all(deliveries.map((delivery) => normalizeOnly(deps, delivery)));
+  const hashesByTenant = new Map<string, Set<string>>();
+  normalized.forEach((n, i) => {
+    if (n.outcome !== 'changes') return;
+    const tenantId = deliveries[i]!.tenantId;
+    const hashes = hashesByTenant.get(tenantId) ?? new Set();
+    for (const hash of candidateHashes(tenantId, n.changes)) hashes.add(hash);
+    hashesByTenant.set(tenantId, hashes);
+  });
+  const found = new Map(await Promise.all([...hashesByTenant].map(async ([tenantId, hashes]) => [tenantId, await lookupTombstone(deps.db, tenantId, [...hashes])] as const)));
+  return Promise.all(
+    normalized.map(async (n, i) => {
+      if (n.outcome !== 'changes') return n;
+      const delivery = deliveries[i]!;
+      const tombstones = found.get(delivery.tenantId)!;
+      const { changes, recognized } = pseudonymizeChanges(delivery.tenantId, n.changes, (hash) => tombstones.get(hash));
+      if (recognized.length > 0) {
+        const terms = termsOf(delivery.tenantId, recognized);
+        await rewriteDeliveryBody(deps.db, delivery.pk, (body) => scrubBody(body, terms), new Date().toISOString());
+        return { ...n, changes, bodyRewritten: true as const };
+      }
+      return { ...n, changes };
+    }),
+  );
+};
+
+/** {@link normalizeDeliveries} for one delivery: what a replay does again after rules changed. */
+export const normalizeStored = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> =>
+  (await normalizeDeliveries(deps, [delivery]))[0]!;
