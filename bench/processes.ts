@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OPERATOR_TOKEN } from '../test/support/hub.ts';
-import { startHubProcess } from '../test/support/hub-process.ts';
+import { killHard, startHubProcess } from '../test/support/hub-process.ts';
 
 /** Starts a helper process that prints one JSON line when ready and stops when its stdin closes. */
 export const startJsonLineProcess = async <T>(script: string, args: string[] = []): Promise<{ child: ChildProcess; info: T }> => {
@@ -21,14 +21,37 @@ export const stop = (child: ChildProcess) =>
     child.kill('SIGTERM');
   });
 
-/** A fresh hub as users run it, on its own data directory, with a GitHub connection ready. */
-export const startBenchHub = async (name: string) => {
-  const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), `tributary-bench-${name}-`)), TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN });
-  const created = await fetch(`${hub.url}/v1/connections`, {
+export interface BenchHubOptions {
+  /** more environment for the hub (e.g. TRIBUTARY_METER_WRITE_UNITS) */
+  env?: Record<string, string>;
+  /** the connection to create, as `POST /v1/connections` takes it (default: a GitHub connection named bench) */
+  connection?: Record<string, unknown>;
+}
+
+/** Creates a connection on a running hub with the operator token. */
+export const createBenchConnection = async (hubUrl: string, body: Record<string, unknown>) => {
+  const created = await fetch(`${hubUrl}/v1/connections`, {
     method: 'POST',
     headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ source: 'github', name: 'bench' }),
+    body: JSON.stringify(body),
   });
-  const connection = (await created.json()) as { id: string; secret: string };
+  if (created.status !== 201) throw new Error(`creating a connection answered ${created.status}: ${await created.text()}`);
+  return (await created.json()) as { id: string; secret: string };
+};
+
+/** A fresh hub as users run it, on its own data directory, with a connection ready (GitHub by default). */
+export const startBenchHub = async (name: string, options: BenchHubOptions = {}) => {
+  const hub = await startHubProcess({
+    TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), `tributary-bench-${name}-`)),
+    TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN,
+    ...options.env,
+  });
+  let connection;
+  try {
+    connection = await createBenchConnection(hub.url, options.connection ?? { source: 'github', name: 'bench' });
+  } catch (error) {
+    await killHard(hub.child);
+    throw error;
+  }
   return { ...hub, connection, hookUrl: `${hub.url}/hooks/github/${connection.id}` };
 };

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Figure, machine, printTable, writeResults } from './report.ts';
 import { benchAckPath, measureRawPuts } from './scenarios/ack-path.ts';
+import { benchBackfill } from './scenarios/backfill.ts';
 import { benchBundles } from './scenarios/bundles.ts';
 import { benchEndToEnd } from './scenarios/end-to-end.ts';
 import { benchNormalize } from './scenarios/normalize.ts';
@@ -16,10 +17,10 @@ const outIndex = process.argv.indexOf('--out');
 const out = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-/** `--only <scenario>`: runs one of them (normalize, ack-path, end-to-end, queries, bundles) */
+/** `--only <scenario>`: runs one of them (normalize, ack-path, end-to-end, backfill, queries, bundles) */
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex > 0 ? process.argv[onlyIndex + 1] : undefined;
-const SCENARIOS = ['normalize', 'ack-path', 'end-to-end', 'queries', 'bundles'];
+const SCENARIOS = ['normalize', 'ack-path', 'end-to-end', 'backfill', 'queries', 'bundles'];
 if (only !== undefined && !SCENARIOS.includes(only)) {
   log(`--only takes one of: ${SCENARIOS.join(', ')}`);
   process.exit(2);
@@ -31,27 +32,32 @@ const main = async () => {
   log(`Benchmarks${quick ? ' (quick)' : ''} on ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}`);
   const figures: Figure[] = [];
   if (runs('normalize')) {
-    log('1/5 normalize…');
+    log('1/6 normalize…');
     figures.push(...(await benchNormalize(quick)));
   }
   let rawPutRate: number | undefined;
   if (runs('ack-path')) {
-    log('2/5 ack path…');
+    log('2/6 ack path…');
     const ack = await benchAckPath(quick);
     figures.push(...ack.figures);
     rawPutRate = ack.rawPutRate;
   }
   if (runs('end-to-end')) {
-    log('3/5 end to end…');
+    log('3/6 end to end…');
     rawPutRate ??= (await measureRawPuts(quick ? 200 : 3000)).rate;
     figures.push(...(await benchEndToEnd(quick, rawPutRate)));
   }
+  if (runs('backfill')) {
+    log('4/6 backfill…');
+    rawPutRate ??= (await measureRawPuts(quick ? 200 : 3000)).rate;
+    figures.push(...(await benchBackfill(quick, rawPutRate)));
+  }
   if (runs('queries')) {
-    log('4/5 queries and footprint…');
+    log('5/6 queries and footprint…');
     figures.push(...(await benchQueries(quick, log)));
   }
   if (runs('bundles')) {
-    log('5/5 bundles…');
+    log('6/6 bundles…');
     figures.push(...(await benchBundles(quick)));
   }
   printTable(figures);

@@ -31,6 +31,8 @@ export const Env = z.object({
   TRIBUTARY_RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** GET /readyz fails when the oldest delivery waiting for the processor is older than this */
   TRIBUTARY_READY_MAX_LAG_SECONDS: z.coerce.number().positive().max(86_400).default(60),
+  /** `true`: meter the write units of every write by DynamoDB's rules (`tributary_storage_write_units_total`); a diagnostic for the bench, it doubles each write's round trips */
+  TRIBUTARY_METER_WRITE_UNITS: z.stringbool().default(false),
   /** a token that reads GET /metrics and nothing else (a Prometheus scraper's); the operator token works too */
   TRIBUTARY_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   /**

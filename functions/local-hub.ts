@@ -87,6 +87,14 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     table: config.TRIBUTARY_TABLE,
     retention: retentionPolicyOf(config),
     onRequest: (operation) => metrics.storageRequests.inc({ operation }),
+    ...(config.TRIBUTARY_METER_WRITE_UNITS
+      ? {
+          onWriteUnits: (units: { table: number; indexes: number }) => {
+            metrics.writeUnits.inc({ target: 'table' }, units.table);
+            metrics.writeUnits.inc({ target: 'indexes' }, units.indexes);
+          },
+        }
+      : {}),
   });
   await ensureTable(db);
   const bootstrapToken = await bootstrap(db, config);

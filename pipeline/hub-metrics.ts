@@ -34,6 +34,11 @@ export const createHubMetrics = () => {
       'Requests sent to DynamoDB, by operation (a BatchWriteItem of 25 rows is one request)',
       ['operation'],
     ),
+    writeUnits: registry.counter(
+      'tributary_storage_write_units_total',
+      'Write units of the writes sent to DynamoDB, by its rules, on the table and on its indexes (only with TRIBUTARY_METER_WRITE_UNITS=true)',
+      ['target'],
+    ),
     batchSize: registry.histogram('tributary_processing_batch_size', 'Deliveries processed together in one batch', [], BATCH_SIZE_BUCKETS),
     retried: registry.counter('tributary_delivery_retries_total', 'Processing attempts that failed transiently and will be retried', ['source']),
     published: registry.counter('tributary_events_published_total', 'Events the bus accepted'),

@@ -4,6 +4,7 @@ import { SCHEMA_VERSION, createTableInput } from './table.ts';
 import { keys } from './keys.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { type StorageRequestListener, meterStorageRequests } from './request-meter.ts';
+import { type WriteUnitTotals, meterWriteUnits } from './write-meter.ts';
 
 /** A handle on the work index table: every repository function takes one. */
 export interface Db {
@@ -22,22 +23,26 @@ export interface DbOptions {
   retention?: RetentionPolicy;
   /** told of every request sent to DynamoDB (`tributary_storage_requests_total`) */
   onRequest?: StorageRequestListener;
+  /** told of the write units of every write, computed by DynamoDB's rules (store/write-meter.ts; a diagnostic that doubles each write's round trips) */
+  onWriteUnits?: (units: WriteUnitTotals) => void;
 }
 
+const localClient = (options: DbOptions): DynamoDBClient =>
+  new DynamoDBClient({
+    region: options.region ?? process.env.AWS_REGION ?? 'local',
+    ...(options.endpoint
+      ? {
+          endpoint: options.endpoint,
+          // Local engines accept any credentials; AWS uses the default provider chain.
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }
+      : {}),
+  });
+
 export const createDb = (options: DbOptions): Db => {
-  const client =
-    options.client ??
-    new DynamoDBClient({
-      region: options.region ?? process.env.AWS_REGION ?? 'local',
-      ...(options.endpoint
-        ? {
-            endpoint: options.endpoint,
-            // Local engines accept any credentials; AWS uses the default provider chain.
-            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-          }
-        : {}),
-    });
+  const client = options.client ?? localClient(options);
   if (options.onRequest) meterStorageRequests(client, options.onRequest);
+  if (options.onWriteUnits) meterWriteUnits(client, localClient(options), options.table, options.onWriteUnits);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { doc, table: options.table, ...(options.retention ? { retention: options.retention } : {}) };
 };

@@ -6,7 +6,7 @@ import type { Figure } from '../report.ts';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** 5. Each Lambda bundle's size and its module init in a fresh Node process, against a bare Hono Lambda. */
+/** 6. Each Lambda bundle's size and its module init in a fresh Node process, against a bare Hono Lambda. */
 export const benchBundles = async (quick: boolean): Promise<Figure[]> => {
   const outdir = mkdtempSync(join(tmpdir(), 'tributary-bench-bundles-'));
   try {
@@ -20,7 +20,7 @@ export const benchBundles = async (quick: boolean): Promise<Figure[]> => {
       const mib = report.bytes / 2 ** 20;
       return [
         {
-          scenario: '5. footprint',
+          scenario: '6. footprint',
           figure: `${report.name} bundle MiB`,
           value: mib,
           baseline: baseline.bytes / 2 ** 20,
@@ -31,7 +31,7 @@ export const benchBundles = async (quick: boolean): Promise<Figure[]> => {
           note: `${(report.gzipBytes / 1024).toFixed(0)} KiB gzip`,
         },
         {
-          scenario: '5. footprint',
+          scenario: '6. footprint',
           figure: `${report.name} cold init ms (fresh process, median of ${runs})`,
           value: init,
           baseline: baselineInit,

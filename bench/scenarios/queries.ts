@@ -79,7 +79,7 @@ const measureAt = async (dataDir: string, size: number, requests: number) => {
   }
 };
 
-/** 4 and 5. Indexed queries must not grow with the index; the local process must stay small. */
+/** 5 and 6. Indexed queries must not grow with the index; the local process must stay small. */
 export const benchQueries = async (quick: boolean, log: (m: string) => void): Promise<Figure[]> => {
   const [small, large] = quick ? [500, 2_000] : [10_000, 100_000];
   const requests = quick ? 30 : 300;
@@ -94,13 +94,13 @@ export const benchQueries = async (quick: boolean, log: (m: string) => void): Pr
     const a = atSmall.results[name];
     const b = atLarge.results[name];
     if (!a || !b || a === 'unavailable' || b === 'unavailable') {
-      figures.push({ scenario: '4. queries', figure: `${name}`, value: Number.NaN, note: 'route not available in this build' });
+      figures.push({ scenario: '5. queries', figure: `${name}`, value: Number.NaN, note: 'route not available in this build' });
       continue;
     }
     const target = name.startsWith('list') ? 25 : name === 'summary' ? 50 : undefined;
     if (ANALYSES.has(name)) {
       figures.push({
-        scenario: '4. queries',
+        scenario: '5. queries',
         figure: `${name}: p99 ms at ${large} items`,
         value: b.p99,
         baseline: a.p99,
@@ -111,7 +111,7 @@ export const benchQueries = async (quick: boolean, log: (m: string) => void): Pr
       continue;
     }
     figures.push({
-      scenario: '4. queries',
+      scenario: '5. queries',
       figure: `${name}: p99 ms at ${large} items`,
       value: b.p99,
       baseline: a.p99,
@@ -123,7 +123,7 @@ export const benchQueries = async (quick: boolean, log: (m: string) => void): Pr
     });
   }
   figures.push({
-    scenario: '5. footprint',
+    scenario: '6. footprint',
     figure: `resident memory MiB of npm start with ${large} items (hub + engine process)`,
     value: atLarge.rss.total,
     baseline: atSmall.rss.total,

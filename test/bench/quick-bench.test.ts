@@ -18,7 +18,7 @@ describe('npm run bench -- --quick', () => {
     const { quick, figures } = JSON.parse(readFileSync(out, 'utf8')) as { quick: boolean; figures: { scenario: string; value: number; ratio?: number; target?: string }[] };
     expect(quick).toBe(true);
     const scenarios = new Set(figures.map((f) => f.scenario.split(' ')[0]));
-    expect([...scenarios].sort()).toEqual(['1.', '2.', '3.', '4.', '5.']);
+    expect([...scenarios].sort()).toEqual(['1.', '2.', '3.', '4.', '5.', '6.']);
     for (const figure of figures) {
       expect(Number.isFinite(figure.value), JSON.stringify(figure)).toBe(true);
       if (figure.target?.includes('ratio') || figure.ratio !== undefined) expect(Number.isFinite(figure.ratio), JSON.stringify(figure)).toBe(true);
