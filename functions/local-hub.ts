@@ -24,6 +24,8 @@ import { type RetentionOptions, sweepRetention } from '../pipeline/retention.ts'
 import { retentionPolicyOf } from './retention-config.ts';
 import type { RequestLimits } from '../core/connector.ts';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
+import { upgradeSchema } from '../store/schema-upgrade.ts';
+import { SCHEMA_VERSION } from '../store/table.ts';
 import { startEmbeddedEngineProcess } from '../store/embedded-engine.ts';
 import { createTenant } from '../store/tenants.ts';
 import { putToken } from '../store/tokens.ts';
@@ -96,7 +98,11 @@ export const startLocalHub = async (options: LocalHubOptions) => {
         }
       : {}),
   });
-  await ensureTable(db);
+  if ((await ensureTable(db)) < SCHEMA_VERSION) {
+    log.info(`Upgrading the table ${config.TRIBUTARY_TABLE} to schema version ${SCHEMA_VERSION} in place (once; it continues where it stopped if interrupted)`);
+    const upgrade = await upgradeSchema(db, { onProgress: (p) => log.info('schema upgrade', { scanned: p.scanned, markers: p.markers }) });
+    log.info(`Schema upgrade done: ${upgrade.scanned} rows read, ${upgrade.markers} inbound markers written`);
+  }
   const bootstrapToken = await bootstrap(db, config);
 
   const connectors = createConnectorRegistry(options.connectors);

@@ -9,6 +9,8 @@ import type { ProcessOutcome } from '../processing/deps.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcileConnections } from './reconcile.ts';
 import { runJob } from './run-job.ts';
 import { listRunningJobs } from '../store/jobs.ts';
+import { inboundMarkersComplete } from '../store/schema-state.ts';
+import { type UpgradeProgress, upgradeSchema } from '../store/schema-upgrade.ts';
 import { listRunningOperationJobs } from '../store/operation-jobs.ts';
 import { runOperationJob } from './operation-jobs.ts';
 
@@ -41,6 +43,8 @@ export interface SweepReport {
   reconcile?: ReconcileReport;
   /** backfill jobs advanced (in AWS the sweep is their runner; each resumes from its checkpoint) */
   jobs?: { advanced: number; finished: number };
+  /** the in-place schema upgrade's progress, when the table was still at the previous version */
+  upgrade?: UpgradeProgress;
   /** true when the deadline stopped the sweep before it went through everything it found */
   truncated: boolean;
 }
@@ -68,6 +72,12 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
   const stop = () => options.deadline !== undefined && Date.now() > options.deadline;
   const before = new Date(deps.clock().getTime() - graceMs).toISOString();
   const report: SweepReport = { deliveries: {}, outbox: { drained: 0, pending: 0, error: 0 }, aggregates: {}, truncated: false };
+
+  // A table still at the previous schema version (after a deploy) is upgraded in place, page by page.
+  if (!(await inboundMarkersComplete(db))) {
+    report.upgrade = await upgradeSchema(db, options.deadline === undefined ? {} : { deadline: options.deadline });
+    log.info('sweep: schema upgrade', { ...report.upgrade });
+  }
 
   const deliveries = await listQueued(db, 'inbox', { before, limit });
   const deliveriesLeft = await forEachBounded(deliveries, concurrency, stop, async ({ pk }) => {
@@ -137,7 +147,7 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
   if (options.reconcile !== false && !stop()) {
     report.reconcile = await reconcileConnections(deps, { ...options.reconcile, ...(options.deadline === undefined ? {} : { deadline: options.deadline }) });
   }
-  report.truncated = deliveriesLeft || itemsLeft || outboxSkipped || aggregatesSkipped || shardsLeft;
+  report.truncated = report.upgrade?.done === false || deliveriesLeft || itemsLeft || outboxSkipped || aggregatesSkipped || shardsLeft;
   log.info('sweep done', { ...report });
   return report;
 };

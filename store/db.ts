@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { SCHEMA_VERSION, createTableInput } from './table.ts';
+import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSION, createTableInput } from './table.ts';
 import { keys } from './keys.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { type StorageRequestListener, meterStorageRequests } from './request-meter.ts';
@@ -70,23 +70,30 @@ const waitForActive = async (db: Db): Promise<void> => {
 /**
  * Creates the table with every index if it does not exist (local engines; in AWS the table is
  * created by `infra/storage.ts`), then checks the schema version the data was written with.
+ * Resolves with that version: this code's, or the one it upgrades in place (store/schema-upgrade.ts).
  */
-export const ensureTable = async (db: Db): Promise<void> => {
+export const ensureTable = async (db: Db): Promise<number> => {
   try {
     await db.doc.send(new CreateTableCommand(createTableInput(db.table)));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await waitForActive(db);
-  await checkSchemaVersion(db);
+  return checkSchemaVersion(db);
 };
 
 /**
  * Checks which schema version the data was written with, recording this code's on a new table.
+ * A table one version behind is accepted: the code works on it while it is upgraded in place.
  * In AWS the table comes from `infra/storage.ts`, so functions only run this check.
  */
-export const checkSchemaVersion = async (db: Db): Promise<void> => {
+export const checkSchemaVersion = async (db: Db): Promise<number> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }));
-  if (Item && Item.version !== SCHEMA_VERSION) throw new SchemaVersionError(Number(Item.version));
-  if (!Item) await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.schema(), version: SCHEMA_VERSION } }));
+  if (!Item) {
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.schema(), version: SCHEMA_VERSION } }));
+    return SCHEMA_VERSION;
+  }
+  const found = Number(Item.version);
+  if (found !== SCHEMA_VERSION && found !== UPGRADABLE_SCHEMA_VERSION) throw new SchemaVersionError(found);
+  return found;
 };

@@ -10,6 +10,7 @@ import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
+import { inboundMarkersComplete } from './schema-state.ts';
 import { leaveQueue } from './queue.ts';
 
 /**
@@ -200,8 +201,10 @@ export const syncDerivedRows = (db: Db, tenantId: string, item: WorkItem, previo
  */
 export const inboundMarkerRow = (tenantId: string, itemId: string): Record<string, unknown> => ({ ...keys.inbound(tenantId, itemId), tenantId });
 
-/** Which of `itemIds` have an inbound marker (strongly consistent BatchGetItem). */
+/** Which of `itemIds` have an inbound marker (strongly consistent BatchGetItem), or may have rows waiting without one. */
 export const withInboundRows = async (db: Db, tenantId: string, itemIds: readonly string[]): Promise<Set<string>> => {
+  // A table still being upgraded has partitions with reverse edges and no marker yet: all may have.
+  if (!(await inboundMarkersComplete(db))) return new Set(itemIds);
   const rows = await batchGet(
     db,
     itemIds.map((id) => keys.inbound(tenantId, id)),

@@ -25,10 +25,16 @@ export type IndexName = keyof typeof TABLE_SCHEMA.indexes;
 export const projectionOf = (_index: IndexName): { type: 'ALL' | 'INCLUDE' | 'KEYS_ONLY'; nonKeyAttributes?: readonly string[] } => ({ type: 'ALL' });
 
 /**
- * Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries.
+ * Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries,
+ * unless the change can be made in place (store/schema-upgrade.ts).
  * 2: deliveries listed by status, connection and source; WIP rows per person and team; the tenants index.
+ * 3: inbound markers in item partitions (batched processing), the event log, subscriptions;
+ *    upgraded in place from 2.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+
+/** The version an upgrade in place starts from (store/schema-upgrade.ts). */
+export const UPGRADABLE_SCHEMA_VERSION = 2;
 
 export const createTableInput = (tableName: string): CreateTableCommandInput => {
   const indexes = Object.entries(TABLE_SCHEMA.indexes);

@@ -1,0 +1,120 @@
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { eventsForChange } from '../../core/events.ts';
+import { itemIdForRef } from '../../core/ids.ts';
+import { applyChange } from '../../core/merge.ts';
+import { type Db, SchemaVersionError, checkSchemaVersion, createDb, ensureTable } from '../../store/db.ts';
+import { loadItem, saveItem, syncDerivedRows, withInboundRows } from '../../store/items.ts';
+import { keys } from '../../store/keys.ts';
+import { putPendingChange } from '../../store/references.ts';
+import { upgradeSchema } from '../../store/schema-upgrade.ts';
+import { SCHEMA_VERSION } from '../../store/table.ts';
+import { at, link, upsert } from '../fixtures/work-items.ts';
+import { startTestHub, uniqueTable } from '../support/hub.ts';
+
+const TENANT = 'ten_upgrade';
+const dependent = upsert({ ref: 'github:octo/api#1', links: [link('blocked_by', 'github:octo/api#2')] }, { linkOrigins: ['source_link'] });
+const [DEPENDENT, BLOCKER, AWAITED] = ['github:octo/api#1', 'github:octo/api#2', 'github:octo/api#3'].map(itemIdForRef) as [string, string, string];
+
+/** A fresh handle on the table: what a process started after the change would have. */
+const reopen = (table: string): Db => createDb({ endpoint: inject('dynamodbEndpoint'), table });
+
+const schemaRow = async (db: Db) => (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }))).Item;
+
+/**
+ * A table as schema version 2 left it: a reverse edge (the dependent's link, in the blocker's
+ * partition) and a change kept for an item not indexed yet, without the inbound markers version 3
+ * writes beside them.
+ */
+const versionTwoTable = async (): Promise<string> => {
+  const table = uniqueTable('upgrade');
+  const db = reopen(table);
+  await ensureTable(db);
+  const record = await loadItem(db, TENANT, DEPENDENT);
+  const next = applyChange(record.item, dependent)!;
+  await saveItem(db, record, next, eventsForChange(record.item, next, { tenantId: TENANT, causationKey: 'test#1', time: at(0) }));
+  await syncDerivedRows(db, TENANT, next, record.item);
+  await putPendingChange(db, TENANT, AWAITED, { causationKey: 'test#3', change: upsert({ ref: 'github:octo/api#3' }) }, new Date());
+  for (const itemId of [BLOCKER, AWAITED]) await db.doc.send(new DeleteCommand({ TableName: table, Key: keys.inbound(TENANT, itemId) }));
+  // Rows the upgrade reads past, enough for a scan interrupted after one page to show where it resumes.
+  for (let n = 0; n < 30; n++) await db.doc.send(new PutCommand({ TableName: table, Item: { pk: `T#${TENANT}#OTHER`, sk: `ROW#${n}` } }));
+  await db.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: 2 } }));
+  return table;
+};
+
+describe('upgrading a schema version 2 table in place', () => {
+  let table: string;
+  beforeEach(async () => {
+    table = await versionTwoTable();
+  });
+
+  it('is accepted at start, and refused one version further back with the rebuild command', async () => {
+    expect(await checkSchemaVersion(reopen(table))).toBe(2);
+    const old = reopen(table);
+    await old.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: 1 } }));
+    await expect(checkSchemaVersion(old)).rejects.toThrow(SchemaVersionError);
+    await expect(checkSchemaVersion(old)).rejects.toThrow(/rebuild --to/);
+  });
+
+  it('treats every item as one others may link to until the upgrade is done', async () => {
+    const ids = [DEPENDENT, BLOCKER, AWAITED];
+    expect(await withInboundRows(reopen(table), TENANT, ids)).toEqual(new Set(ids));
+  });
+
+  it('writes the missing markers, then sets the version; afterwards only partitions with waiting rows have one', async () => {
+    const progress = await upgradeSchema(reopen(table));
+    expect(progress).toMatchObject({ done: true, markers: 2 });
+    expect((await schemaRow(reopen(table)))?.version).toBe(SCHEMA_VERSION);
+    expect((await schemaRow(reopen(table)))?.upgradeCursor).toBeUndefined();
+    expect(await withInboundRows(reopen(table), TENANT, [DEPENDENT, BLOCKER, AWAITED])).toEqual(new Set([BLOCKER, AWAITED]));
+    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
+  });
+
+  it('is done by the local hub before it serves', async () => {
+    const hub = await startTestHub({ env: { TRIBUTARY_TABLE: table } });
+    try {
+      expect((await schemaRow(reopen(table)))?.version).toBe(SCHEMA_VERSION);
+      expect(await withInboundRows(reopen(table), TENANT, [DEPENDENT, BLOCKER])).toEqual(new Set([BLOCKER]));
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('continues after an interruption from where the scan was, and stops at a deadline without finishing', async () => {
+    const db = reopen(table);
+    const rowsBefore = await countRows(table);
+    expect(await upgradeSchema(db, { deadline: Date.now() - 1 })).toEqual({ scanned: 0, markers: 0, done: false });
+    const crash = new Error('stopped after the first page');
+    await expect(
+      upgradeSchema(db, {
+        pageSize: 10,
+        onProgress: () => {
+          throw crash;
+        },
+      }),
+    ).rejects.toBe(crash);
+    expect((await schemaRow(db))?.upgradeCursor).toBeDefined();
+    expect((await schemaRow(db))?.version).toBe(2);
+
+    const rest = await upgradeSchema(reopen(table), { pageSize: 10 });
+    expect(rest.done).toBe(true);
+    // Started over, it would read every row there was; resumed, it skips the first page's ten
+    // (the first run's markers, written anywhere in scan order, add at most two).
+    expect(rest.scanned).toBeLessThanOrEqual(rowsBefore - 10 + 2 + 2);
+    expect(rest.scanned).toBeLessThan(rowsBefore);
+    expect(await withInboundRows(reopen(table), TENANT, [BLOCKER, AWAITED])).toEqual(new Set([BLOCKER, AWAITED]));
+  });
+});
+
+/** Every row of the table, counted by a full scan. */
+const countRows = async (table: string): Promise<number> => {
+  const db = reopen(table);
+  let count = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: startKey }));
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
+};
