@@ -18,6 +18,7 @@ import { getItems } from '../store/item-queries.ts';
 import { type SweepLease, acquireSweepLease, recordSweepProgress, releaseSweepLease } from '../store/sweep-lease.ts';
 import { readAllWipRows } from '../store/wip.ts';
 import { evaluateWipSubject, repairItemWip, sweepTenantWip } from './wip-alerts.ts';
+import { mailboxSlas, requestSlaHoursOf } from './request-slas.ts';
 import type { WipSubject } from '../core/wip.ts';
 
 /*
@@ -107,8 +108,10 @@ const evaluate = async (
       ).filter((c) => c.includes(item.id));
     }
 
+    const requestSlaHours = requestSlaHoursOf(await mailboxSlas(db, tenantId), item);
     const evaluation = evaluateAlerts({
       subject: item,
+      ...(requestSlaHours === undefined ? {} : { requestSlaHours }),
       blockers,
       linked,
       hasAnyLink: item.links.length > 0 || incomingLinks.length > 0,

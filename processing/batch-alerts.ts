@@ -5,6 +5,7 @@ import { blockingEdgesOf } from '../core/graph.ts';
 import { itemIdForRef } from '../core/ids.ts';
 import { type WorkItem, isClosed } from '../core/work-item.ts';
 import { openAlertsOf, sameDependencyState } from '../pipeline/alerts.ts';
+import { mailboxSlas, requestSlaHoursOf } from '../pipeline/request-slas.ts';
 import { type AlertRecord, loadAlertRecords, raisedAlert, resolvedAlert, saveAlert } from '../store/alerts.ts';
 import type { WriteRequest } from '../store/batch.ts';
 import type { Db } from '../store/db.ts';
@@ -38,9 +39,10 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
   const out: BatchEvaluation = { writes: [], logged: [], handBack: [] };
   if (items.length === 0) return out;
   const targetsOf = (item: WorkItem) => [...new Set(item.links.map((l) => itemIdForRef(l.target)))].filter((id) => id !== item.id);
-  const [states, related] = await Promise.all([
+  const [states, related, slas] = await Promise.all([
     getDependencyStates(db, tenantId, items.map((i) => i.id)),
     getItems(db, tenantId, [...new Set(items.flatMap(targetsOf))], { consistent: true }),
+    mailboxSlas(db, tenantId),
   ]);
 
   const evaluations: { item: WorkItem; drafts: AlertDraft[]; next: ReturnType<typeof nextState> }[] = [];
@@ -58,8 +60,10 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
       out.handBack.push(item);
       continue;
     }
+    const requestSlaHours = requestSlaHoursOf(slas, item);
     const evaluation = evaluateAlerts({
       subject: item,
+      ...(requestSlaHours === undefined ? {} : { requestSlaHours }),
       blockers: edges.filter((e) => e.to === item.id).flatMap((e) => related.get(e.from) ?? []),
       linked: item.links.flatMap((l) => {
         const other = related.get(itemIdForRef(l.target));
