@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertDraft } from '../core/alerts.ts';
 import { type EventEnvelope, alertEvent } from '../core/events.ts';
-import { loadAlertRecord, logCarried, saveAlert } from './alerts.ts';
+import { loadAlertRecord, logCarried, raisedAlert, resolvedAlert, saveAlert } from './alerts.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 
@@ -66,26 +66,10 @@ export const applyOrderedDecision = async (
     if ((record.seq ?? 0) >= ticket) return undefined;
     const current = record.alert;
     const { draft } = decision;
-    if (draft && current?.state !== 'open') {
-      const alert: Alert = {
-        id: draft.id,
-        kind: draft.kind,
-        state: 'open',
-        severity: draft.severity,
-        subject: draft.subject,
-        ...(draft.subjectType ? { subjectType: draft.subjectType } : {}),
-        related: draft.related,
-        ...(draft.team ? { team: draft.team } : {}),
-        message: draft.message,
-        openedAt: time,
-        occurrence: (current?.occurrence ?? 0) + 1,
-      };
-      const event = alertEvent('work.alert.raised', alert, { tenantId, time });
-      if (await saveAlert(db, record, alert, event, { seq: ticket })) return event;
-    } else if (!draft && current?.state === 'open') {
-      const alert: Alert = { ...current, state: 'resolved', resolvedAt: time };
-      const event = alertEvent('work.alert.resolved', alert, { tenantId, time });
-      if (await saveAlert(db, record, alert, event, { seq: ticket })) return event;
+    const next = draft ? raisedAlert(current, draft, time) : resolvedAlert(current, time);
+    if (next) {
+      const event = alertEvent(draft ? 'work.alert.raised' : 'work.alert.resolved', next, { tenantId, time });
+      if (await saveAlert(db, record, next, event, { seq: ticket })) return event;
     } else {
       const refreshed = draft && current ? { ...current, subject: draft.subject, related: draft.related, message: draft.message } : undefined;
       if (await recordTicket(db, tenantId, decision, record.rev, ticket, refreshed)) {
