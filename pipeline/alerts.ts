@@ -131,7 +131,10 @@ const evaluate = async (
     for (const alert of alertsOfRows(partition.alertRows)) {
       // A cycle alert in its subject's partition: the subject is a member, so a cycle not found through it is gone.
       const resolvable = SUBJECT_KINDS.has(alert.kind) || alert.kind === 'dependency_cycle';
-      if (alert.state === 'open' && resolvable && !raised.has(alert.id)) {
+      // Resolved already but still open in the state: a crash came after the alert's write and before
+      // the state's, perhaps before the event's log row too. Resolving it again logs what it kept.
+      const resolving = alert.state === 'open' || (state.openAlerts ?? []).includes(alert.id);
+      if (resolving && resolvable && !raised.has(alert.id)) {
         if (await resolveAlert(db, tenantId, alert.subject.id, alert.id, now)) deps.onEvents?.(tenantId, alert.subject.id, `ALERT#${alert.id}`);
       }
     }

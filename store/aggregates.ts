@@ -23,7 +23,8 @@ import { leaveQueue } from './queue.ts';
  *   2. swap it for the new contribution, conditional on the version read (a lost race re-reads),
  *      and put it on the sparse `aggregates` queue (in flight);
  *   3. ADD `new − old` to the shard's counters (and bump the shard's `rev`);
- *   4. take the row off the queue, conditional on its version.
+ *   4. take the row off the queue, conditional on its version, unless it was still queued when
+ *      read in 1: the earlier delta may never have been added, and only the repair may say so.
  * Because only the winner of a swap applies its delta and deltas commute, concurrent writers of
  * one item leave the counters exact. The only gap is a crash between 2 and 3 (delta lost) or
  * between 3 and 4 (unknown whether applied): the row then stays on the queue, and the sweep's
@@ -107,7 +108,9 @@ const swapContribution = async (
     }
     const delta = contributionDelta(current?.c ?? [], next);
     if (Object.keys(delta).length > 0) await addToShard(db, tenantId, shard, delta);
-    await leaveQueue(db, key, 'v', version);
+    // A row that was still queued may hold a delta that never reached the shard (its writer
+    // stopped): it stays queued for the sweep's repair, which recomputes the shard absolutely.
+    if (!current?.queued) await leaveQueue(db, key, 'v', version);
     return;
   }
   throw new Error(`Gave up recording the contribution of ${what} after 50 write conflicts`);
@@ -209,7 +212,9 @@ export const recordContributions = async (db: Db, tenantId: string, items: reado
     const row = rows.get(key.sk);
     if (row && Number(row.v) >= item.version) continue;
     const next = contributionOf(item);
-    writes.push({ PutRequest: { Item: { ...key, tenantId, itemId: item.id, v: item.version, c: next } } });
+    // A row still queued (a swap that stopped before its delta, see above) stays queued for the repair.
+    const queued = row?.qpk !== undefined ? { qpk: row.qpk, qsk: row.qsk } : {};
+    writes.push({ PutRequest: { Item: { ...key, tenantId, itemId: item.id, v: item.version, c: next, ...queued } } });
     const delta = contributionDelta((row?.c as Contribution | undefined) ?? [], next);
     const shard = shardOf(item.id);
     const sum = deltas.get(shard) ?? {};

@@ -37,34 +37,37 @@ const dayOf = (cursor: string): string => cursor.slice(0, 10);
 const logKey = (tenantId: string, cursor: string) => keys.logEntry(tenantId, dayOf(cursor), cursor);
 const markerKey = (tenantId: string, cursor: string) => keys.outboxMarker(tenantId, dayOf(cursor), cursor);
 
-/** The log row and (unless `markers: false`) the outbox marker of each event, for one BatchWriteItem flush. */
-export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] =>
-  entries.flatMap(({ event, cursor }) => {
-    const expiresAt = expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
-    return [
-      {
-        PutRequest: {
-          Item: {
-            ...logKey(event.tenantId, cursor),
-            tenantId: event.tenantId,
-            evt: JSON.stringify(event),
-            gsi2pk: keys.eventsOfSubject(event.tenantId, event.subject),
-            gsi2sk: cursor,
-            expiresAt,
+/**
+ * The outbox markers (unless `markers: false`) and then the log rows of the events, for one
+ * BatchWriteItem flush. Markers first: a flush is sent 25 writes at a time, in order, and a crash
+ * between two requests must not leave a log row without its marker, since a re-run carries only
+ * the events without a log row ({@link unlogged}): such an event would never be published. A
+ * marker without its row waits, unpublished, until the re-run writes the row.
+ */
+export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] => {
+  const expiresAt = (event: EventEnvelope) => expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
+  const markers: WriteRequest[] =
+    options.markers === false
+      ? []
+      : entries.map(({ event, cursor }) => ({
+          PutRequest: {
+            Item: { ...markerKey(event.tenantId, cursor), tenantId: event.tenantId, qpk: keys.queue.outbox, qsk: `${cursor}#${event.tenantId}`, expiresAt: expiresAt(event) },
           },
-        },
+        }));
+  const rows: WriteRequest[] = entries.map(({ event, cursor }) => ({
+    PutRequest: {
+      Item: {
+        ...logKey(event.tenantId, cursor),
+        tenantId: event.tenantId,
+        evt: JSON.stringify(event),
+        gsi2pk: keys.eventsOfSubject(event.tenantId, event.subject),
+        gsi2sk: cursor,
+        expiresAt: expiresAt(event),
       },
-      ...(options.markers === false
-        ? []
-        : [
-            {
-              PutRequest: {
-                Item: { ...markerKey(event.tenantId, cursor), tenantId: event.tenantId, qpk: keys.queue.outbox, qsk: `${cursor}#${event.tenantId}`, expiresAt },
-              },
-            },
-          ]),
-    ];
-  });
+    },
+  }));
+  return [...markers, ...rows];
+};
 
 /** Writes the log rows and outbox markers of `entries` (idempotent). */
 export const writeEventLog = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): Promise<void> =>

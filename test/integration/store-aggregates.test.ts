@@ -6,7 +6,9 @@ import type { WorkItem } from '../../core/work-item.ts';
 import { readCounters, recordContribution, repairAggregates } from '../../store/aggregates.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { at, githubPerson, seededRandom, shuffled, upsert } from '../fixtures/work-items.ts';
+import { listQueued } from '../../store/queue.ts';
 import { uniqueTable } from '../support/hub.ts';
+import { ProcessKilledError, installKillSwitch } from '../support/kill-switch.ts';
 
 const NOW = new Date('2024-01-10T00:00:00.000Z');
 const nonZero = (counters: Record<string, number>) => Object.fromEntries(Object.entries(counters).filter(([, n]) => n !== 0));
@@ -62,5 +64,19 @@ describe('summary counters', () => {
     const before = await readCounters(db, tenant);
     expect(await repairAggregates(db, tenant, { now: NOW, graceMs: 0 })).not.toContain('conflict');
     expect(nonZero(await readCounters(db, tenant))).toEqual(nonZero(before));
+  });
+
+  it('leave a delta a crash lost to the repair, even once a later version has moved the counters', async () => {
+    const tenant = 'ten_crash';
+    const [first, second] = history(3);
+    // The process dies after swapping the contribution row, before its ADD reaches the shard.
+    const killSwitch = installKillSwitch(db, { limit: 1 });
+    await expect(recordContribution(db, tenant, first!, NOW)).rejects.toThrow(ProcessKilledError);
+    killSwitch.remove();
+    await recordContribution(db, tenant, second!, NOW);
+    expect((await listQueued(db, 'aggregates', { limit: 1_000 })).filter((r) => r.tenantId === tenant)).toHaveLength(1);
+    expect(await repairAggregates(db, tenant, { now: new Date(NOW.getTime() + 1_000), graceMs: 0 })).not.toContain('conflict');
+    expect(nonZero(await readCounters(db, tenant))).toEqual(nonZero(sumContributions([contributionOf(second!)])));
+    expect((await listQueued(db, 'aggregates', { limit: 1_000 })).filter((r) => r.tenantId === tenant)).toEqual([]);
   });
 });
