@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { randomId, sha256Hex } from '../core/ids.ts';
 import type { Source } from '../core/work-item.ts';
 import { type ConnectionRecord, getConnection } from '../store/connections.ts';
-import { recordDelivery } from '../store/inbox.ts';
+import { type NewDelivery, recordDeliveries, recordDelivery } from '../store/inbox.ts';
 import {
   type JobCounts,
   JobConflictError,
@@ -18,6 +18,7 @@ import {
 import { claimJobHolder, getJobHolder, releaseJobHolder } from '../store/job-holders.ts';
 import { keys } from '../store/keys.ts';
 import { processBatch } from '../processing/batch.ts';
+import { deliveryClaimsFor } from '../processing/claims.ts';
 import type { ProcessDeps } from '../processing/deps.ts';
 import { applyChanges } from '../processing/one-change.ts';
 
@@ -31,8 +32,6 @@ export interface SyncDeps extends ProcessDeps {
 export const DEFAULT_BACKFILL_DAYS = 90;
 /** A job failing this many times in a row (the tool is down, the store throttles) is marked failed. */
 const MAX_ATTEMPTS = 10;
-/** Deliveries of one page processed at once. */
-const PAGE_CONCURRENCY = 4;
 
 export const limitsOf = (deps: SyncDeps): RequestLimits => ({
   maxRequestsPerSecond: deps.limits?.maxRequestsPerSecond ?? 0,
@@ -50,12 +49,51 @@ const addCounts = (a: JobCounts, b: Partial<JobCounts>): JobCounts => ({
   failed: a.failed + (b.failed ?? 0),
 });
 
-const forEachBounded = async <T>(values: readonly T[], concurrency: number, work: (value: T) => Promise<void>) => {
+/**
+ * How a page's deliveries are recorded in the inbox. `conditional`: one conditional put each, for a
+ * caller that may race another writer of the same ids (reconciliation holds no lease). `exclusive`:
+ * one read and batched writes for the whole page (store/inbox.ts `recordDeliveries`), for a backfill
+ * job, which alone reads its connection's pages under its lease.
+ */
+export type PageRecording = 'conditional' | 'exclusive';
+
+/** Deliveries of one page recorded at once by conditional puts. */
+const PAGE_CONCURRENCY = 4;
+
+const forEachBounded = async <T>(values: readonly T[], concurrency: number, work: (value: T, index: number) => Promise<void>) => {
   let next = 0;
   const worker = async () => {
-    while (next < values.length) await work(values[next++]!);
+    while (next < values.length) {
+      const index = next++;
+      await work(values[index]!, index);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, values.length) }, worker));
+};
+
+const recordPage = async (deps: SyncDeps, deliveries: readonly NewDelivery[], recording: PageRecording) => {
+  if (recording === 'exclusive') return recordDeliveries(deps.db, deliveries);
+  const recorded: Awaited<ReturnType<typeof recordDelivery>>[] = new Array(deliveries.length);
+  await forEachBounded(deliveries, PAGE_CONCURRENCY, async (delivery, index) => {
+    recorded[index] = await recordDelivery(deps.db, delivery);
+  });
+  return recorded;
+};
+
+/**
+ * Records a page's deliveries, in page order (the batch applies the changes of one item in the
+ * order it is given them), then processes them as one batch, even those recorded before: a run
+ * interrupted between the two steps left them pending. The local processor leaves them to this run
+ * meanwhile (processing/claims.ts).
+ */
+const recordAndProcess = async (deps: SyncDeps, deliveries: readonly NewDelivery[], recording: PageRecording) => {
+  const release = deliveryClaimsFor(deps.db).hold(deliveries.map((d) => keys.delivery(d.tenantId, d.source, d.deliveryId).pk));
+  try {
+    const recorded = await recordPage(deps, deliveries, recording);
+    return { recorded, outcomes: await processBatch(deps, recorded.map((r) => r.pk)) };
+  } finally {
+    release();
+  }
 };
 
 /**
@@ -69,13 +107,13 @@ export const applySyncPage = async (
   connection: Pick<ConnectionRecord, 'id' | 'tenantId' | 'source'>,
   page: SyncPage,
   origin: string,
+  recording: PageRecording = 'conditional',
 ): Promise<Partial<JobCounts>> => {
   const counts = { records: page.deliveries.length + (page.changes?.length ?? 0), applied: 0, duplicates: 0, failed: 0 };
-  // In page order: the batch applies changes of one item in the order it is given them.
-  const recorded: { pk: string; status: 'accepted' | 'duplicate'; deliveryId: string }[] = new Array(page.deliveries.length);
-  await forEachBounded(page.deliveries, PAGE_CONCURRENCY, async (delivery) => {
+  const receivedAt = deps.clock().toISOString();
+  const deliveries = page.deliveries.map((delivery): NewDelivery => {
     const body = Buffer.from(JSON.stringify(delivery.payload));
-    const { pk, status } = await recordDelivery(deps.db, {
+    return {
       tenantId: connection.tenantId,
       connectionId: connection.id,
       source: connection.source,
@@ -85,15 +123,13 @@ export const applySyncPage = async (
       body,
       bodySha256: sha256Hex(body),
       bodyBytes: body.byteLength,
-      receivedAt: deps.clock().toISOString(),
-    });
-    recorded[page.deliveries.indexOf(delivery)] = { pk, status, deliveryId: delivery.deliveryId };
+      receivedAt,
+    };
   });
-  // The page is one batch. Processed here even when recorded before: a run interrupted between the two steps left it pending.
-  const outcomes = await processBatch(deps, recorded.map((r) => r.pk));
-  for (const { pk, status, deliveryId } of recorded) {
+  const { recorded, outcomes } = await recordAndProcess(deps, deliveries, recording);
+  for (const [index, { pk, status }] of recorded.entries()) {
     const outcome = outcomes.get(pk);
-    if (outcome === 'retry') throw new Error(`Delivery ${deliveryId} could not be processed yet; the page will be read again`);
+    if (outcome === 'retry') throw new Error(`Delivery ${deliveries[index]!.deliveryId} could not be processed yet; the page will be read again`);
     if (outcome === 'failed') counts.failed++;
     else if (status === 'duplicate') counts.duplicates++;
     else counts.applied++;
@@ -221,7 +257,8 @@ export const runBackfillJob = async (deps: SyncDeps, jobId: string, signal?: Abo
     for await (const page of pages) {
       // Stopping (the process shuts down): leave the page unapplied; the next run reads it again.
       if (signal?.aborted) return false;
-      const counts = await applySyncPage(deps, connection, page, `backfill:${job.id}`);
+      // The job's lease makes it the one writer of its pages' delivery ids.
+      const counts = await applySyncPage(deps, connection, page, `backfill:${job.id}`, 'exclusive');
       const patch: Partial<JobRecord> = {
         cursor: page.cursor,
         counts: addCounts(job.counts, { ...counts, pages: 1 }),

@@ -5,6 +5,7 @@ import type { Db } from '../store/db.ts';
 import { listPendingDeliveries } from '../store/inbox.ts';
 import { processBatch } from '../processing/batch.ts';
 import { BatchQueue } from '../processing/batch-queue.ts';
+import { deliveryClaimsFor } from '../processing/claims.ts';
 import type { ConnectionCache } from './connection-cache.ts';
 import { type HubMetrics, countOutcome, countPublishes } from './hub-metrics.ts';
 
@@ -31,13 +32,15 @@ export const startPipeline = (options: PipelineOptions) => {
   const pollMs = options.pollMs ?? 1000;
   const bus = options.metrics ? countPublishes(options.publisher, options.metrics) : options.publisher;
   const publisher = new OutboxPump({ db: options.db, publisher: bus, log: options.log, pollMs });
+  const claims = deliveryClaimsFor(options.db);
   const processor = new BatchQueue({
     process: async (pks) => {
       const outcomes = await processBatch({ ...options, onEvents: () => publisher.kick() }, pks);
       for (const [pk, outcome] of outcomes) countOutcome(options.metrics, pk, outcome);
       return outcomes;
     },
-    discover: () => listPendingDeliveries(options.db),
+    // What a job in this process is processing itself is left to it (processing/claims.ts).
+    discover: async () => (await listPendingDeliveries(options.db)).filter((pk) => !claims.isHeld(pk)),
     batchSize: options.batchSize ?? 100,
     pollMs,
     log: options.log,

@@ -57,6 +57,7 @@ const MAX_SETTLED_ALIASES = 50_000;
 /** The processor's view of each tenant's Jira projects and sites, and the aliases it has settled. */
 export class ReferenceDirectory {
   readonly #contexts = new Map<string, { value: JiraReferenceContext; expires: number }>();
+  readonly #reading = new Map<string, Promise<JiraReferenceContext>>();
   readonly #projects = new Set<string>();
   readonly #settled = new Map<string, string>();
 
@@ -65,10 +66,24 @@ export class ReferenceDirectory {
     private readonly ttlMs = 2000,
   ) {}
 
-  /** The tenant's Jira projects and sites, cached for `ttlMs`; what this process learns shows at once. */
+  /**
+   * The tenant's Jira projects and sites, cached for `ttlMs`; what this process learns shows at once.
+   * Callers asking while it is read share that read: a batch normalizes its deliveries at once, and
+   * each would otherwise read the same two partitions.
+   */
   async jiraContext(tenantId: string): Promise<JiraReferenceContext> {
     const hit = this.#contexts.get(tenantId);
     if (hit && hit.expires > Date.now()) return hit.value;
+    const reading = this.#reading.get(tenantId);
+    if (reading) return reading;
+    const read: Promise<JiraReferenceContext> = this.#readJiraContext(tenantId).finally(() => {
+      if (this.#reading.get(tenantId) === read) this.#reading.delete(tenantId);
+    });
+    this.#reading.set(tenantId, read);
+    return read;
+  }
+
+  async #readJiraContext(tenantId: string): Promise<JiraReferenceContext> {
     const [jiraProjects, connections] = await Promise.all([
       listJiraProjects(this.db, tenantId),
       listConnections(this.db, tenantId).catch(() => []),
@@ -87,6 +102,8 @@ export class ReferenceDirectory {
     if (!parsed || this.#projects.has(`${tenantId}\u0000${parsed.project}`)) return;
     await rememberJiraProject(this.db, tenantId, parsed.project, parsed.site);
     this.#projects.add(`${tenantId}\u0000${parsed.project}`);
+    // A read started before this write may miss it: later callers do not join that one.
+    this.#reading.delete(tenantId);
     const cached = this.#contexts.get(tenantId);
     if (cached && cached.value.jiraProjects[parsed.project] === undefined) {
       const jiraProjects = { ...cached.value.jiraProjects, [parsed.project]: parsed.site };

@@ -40,18 +40,25 @@ export const splitIntoParts = (bytes: Buffer, size: number): Buffer[] => {
 
 /**
  * BatchGetItem in groups of 100 (its limit), retrying unprocessed keys with backoff. Duplicate
- * keys are read once (DynamoDB rejects a batch that repeats a key).
+ * keys are read once (DynamoDB rejects a batch that repeats a key). `attributes` reads only those
+ * (e.g. `['pk']` to learn which rows exist).
  */
 export const batchGet = async (
   db: Db,
   keys: readonly { pk: string; sk: string }[],
-  options: { consistent?: boolean } = {},
+  options: { consistent?: boolean; attributes?: readonly string[] } = {},
 ): Promise<Record<string, unknown>[]> => {
   const rows: Record<string, unknown>[] = [];
   let pending = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+  const projection = options.attributes?.length
+    ? {
+        ProjectionExpression: options.attributes.map((_, i) => `#a${i}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(options.attributes.map((name, i) => [`#a${i}`, name])),
+      }
+    : {};
   for (let attempt = 0; pending.length > 0; attempt++) {
     const batch = pending.slice(0, 100);
-    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent } } }));
+    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent, ...projection } } }));
     rows.push(...(result.Responses?.[db.table] ?? []));
     const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
     pending = [...unprocessed, ...pending.slice(100)];

@@ -50,49 +50,85 @@ export interface NewDelivery extends Omit<DeliveryRecord, 'pk' | 'status' | 'att
   body: Uint8Array;
 }
 
+const bodyPartWrites = (pk: string, bodySha: string, parts: readonly Buffer[], expiresAt?: number): WriteRequest[] =>
+  parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, bodySha, n), part, ...(expiresAt === undefined ? {} : { expiresAt }) } } }));
+
 /** Writes the parts of a compressed body under its hash; without `expiresAt` they never expire. */
 export const writeBodyParts = (db: Db, pk: string, bodySha: string, parts: Buffer[], expiresAt?: number): Promise<void> =>
   // 300 KB parts in batches of 25 stay under BatchWriteItem's 16 MB request limit.
-  batchWrite(db, parts.map((part, n) => ({ PutRequest: { Item: { ...keys.deliveryPart(pk, bodySha, n), part, ...(expiresAt === undefined ? {} : { expiresAt }) } } })));
+  batchWrite(db, bodyPartWrites(pk, bodySha, parts, expiresAt));
+
+/**
+ * The row a new delivery is recorded as: pending, listed by status, on the processor's queue, its
+ * body compressed inline, or in parts (to be written before the row) when it is too large.
+ */
+const newDeliveryRow = (delivery: NewDelivery): { pk: string; row: Record<string, unknown>; parts: WriteRequest[] } => {
+  const { pk, sk } = keys.delivery(delivery.tenantId, delivery.source, delivery.deliveryId);
+  const { body, ...meta } = delivery;
+  const compressed = gzipSync(body);
+  const parts = compressed.length > INLINE_BODY_BYTES ? splitIntoParts(compressed, INLINE_BODY_BYTES) : [];
+  return {
+    pk,
+    parts: bodyPartWrites(pk, delivery.bodySha256, parts, expiryAfter(delivery.receivedAt, ORPHAN_PART_DAYS)),
+    row: {
+      pk,
+      sk,
+      ...meta,
+      ...(parts.length > 0 ? { bodyParts: parts.length } : { body: compressed }),
+      status: 'pending',
+      attempts: 0,
+      // A pending delivery never expires (core/retention.ts); listed by status in the same put.
+      ...deliveryIndexAttributes({ ...meta, pk }, 'pending'),
+      qpk: keys.queue.inbox,
+      qsk: `${delivery.receivedAt}#${pk}`,
+    },
+  };
+};
 
 /**
  * Records a delivery durably, once: a conditional put keyed by (tenant, source, delivery id).
  * Returns `duplicate` when that key is already recorded.
  */
 export const recordDelivery = async (db: Db, delivery: NewDelivery): Promise<{ pk: string; status: 'accepted' | 'duplicate' }> => {
-  const { pk, sk } = keys.delivery(delivery.tenantId, delivery.source, delivery.deliveryId);
-  const { body, ...meta } = delivery;
-  const compressed = gzipSync(body);
-  let bodyAttributes: Record<string, unknown> = { body: compressed };
-  if (compressed.length > INLINE_BODY_BYTES) {
-    const parts = splitIntoParts(compressed, INLINE_BODY_BYTES);
-    await writeBodyParts(db, pk, delivery.bodySha256, parts, expiryAfter(delivery.receivedAt, ORPHAN_PART_DAYS));
-    bodyAttributes = { bodyParts: parts.length };
-  }
+  const { pk, row, parts } = newDeliveryRow(delivery);
+  if (parts.length > 0) await batchWrite(db, parts);
   try {
-    await db.doc.send(
-      new PutCommand({
-        TableName: db.table,
-        Item: {
-          pk,
-          sk,
-          ...meta,
-          ...bodyAttributes,
-          status: 'pending',
-          attempts: 0,
-          // A pending delivery never expires (core/retention.ts); listed by status in the same put.
-          ...deliveryIndexAttributes({ ...meta, pk }, 'pending'),
-          qpk: keys.queue.inbox,
-          qsk: `${delivery.receivedAt}#${pk}`,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: row, ConditionExpression: 'attribute_not_exists(pk)' }));
     return { pk, status: 'accepted' };
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { pk, status: 'duplicate' };
     throw error;
   }
+};
+
+/**
+ * Records many deliveries at once (a page read from a tool): one strongly consistent BatchGetItem
+ * of their keys finds those recorded before (`duplicate`: a page read again after a crash), then
+ * BatchWriteItem writes the others, 25 rows per request, body parts first. Resolves with each
+ * delivery's key and status, in order; of an id given twice, the first is the one accepted.
+ *
+ * The writes are unconditional, unlike {@link recordDelivery}'s: only for a caller that alone
+ * records these ids, such as a backfill job under its lease. A writer of the same id between the
+ * read and the write (a second runner of the same job, a reconciliation reading the same state) is
+ * overwritten with the same delivery, since the id names the record's state: at worst a processed
+ * delivery is processed again, which changes nothing and publishes nothing new (the merge finds no
+ * change from the same state; event ids are deterministic).
+ */
+export const recordDeliveries = async (db: Db, deliveries: readonly NewDelivery[]): Promise<{ pk: string; status: 'accepted' | 'duplicate' }[]> => {
+  const pks = deliveries.map((d) => keys.delivery(d.tenantId, d.source, d.deliveryId).pk);
+  const seen = new Set(
+    (await batchGet(db, pks.map((pk) => ({ pk, sk: 'DLV' })), { consistent: true, attributes: ['pk'] })).map((row) => String(row.pk)),
+  );
+  const recorded = pks.map((pk) => {
+    const status = seen.has(pk) ? ('duplicate' as const) : ('accepted' as const);
+    seen.add(pk);
+    return { pk, status };
+  });
+  const rows = deliveries.filter((_, i) => recorded[i]!.status === 'accepted').map(newDeliveryRow);
+  // A row never names parts that are not written yet.
+  await batchWrite(db, rows.flatMap((r) => r.parts));
+  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.row } })));
+  return recorded;
 };
 
 const META_ATTRIBUTES = [

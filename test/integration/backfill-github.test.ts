@@ -118,6 +118,59 @@ describe('GitHub backfill and reconciliation over HTTP', () => {
     expect(text).toContain('Done.');
   });
 
+  it('processes each page once: the local processor leaves the deliveries of a page to the job processing it', async () => {
+    for (let n = 1; n <= 6; n++) github.addIssue('Octo/Once', n, { created_at: `2026-04-0${n}T00:00:00Z` });
+    const connection = await hub.createConnection('github', undefined, { credentials: credentialsFor(github, ['Octo/Once']) });
+    const completedByProcessor = async () => {
+      const response = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+      const lines = (await response.text()).split('\n').filter((line) => line.startsWith('tributary_deliveries_completed_total'));
+      return lines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    };
+    const before = await completedByProcessor();
+    const started = await hub.api('POST', `/v1/connections/${connection.id}/backfill`, {});
+    expect(await jobDone(hub, started.body.id)).toMatchObject({ status: 'done', counts: { records: 6, applied: 6 } });
+    await settled(hub);
+    expect(await completedByProcessor()).toBe(before);
+  });
+
+  it('reads a page again after the store failed between recording and processing it, and applies each record once', async () => {
+    for (let n = 1; n <= 2; n++) github.addIssue('Octo/Retry', n, { created_at: `2026-03-0${n}T00:00:00Z` });
+    const connection = await hub.createConnection('github', undefined, { credentials: credentialsFor(github, ['Octo/Retry']) });
+    // Only the job processes what it records here, so the page it reads again finds its records pending.
+    await hub.hub.pipeline.processor.stop();
+    const { db } = hub.hub;
+    const page = (input: unknown) => JSON.stringify(input).includes('octo/retry#1@');
+    let recorded = false;
+    let failures = 0;
+    db.doc.middlewareStack.add(
+      (next, context) => async (args: any) => {
+        const request = args.input.RequestItems?.[db.table];
+        if (context.commandName === 'BatchWriteItemCommand' && page(args.input)) recorded = true;
+        // The read of the page's recorded deliveries for processing (the first one after they were written) fails.
+        if (recorded && failures === 0 && context.commandName === 'BatchGetItemCommand' && !request?.ProjectionExpression && page(args.input)) {
+          failures++;
+          throw new Error('the store failed (test)');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'testFailPageProcessing' },
+    );
+    try {
+      const started = await hub.api('POST', `/v1/connections/${connection.id}/backfill`, {});
+      const job = await jobDone(hub, started.body.id);
+      expect(failures).toBe(1);
+      // Read twice: recognized the second time, and applied then.
+      expect(job).toMatchObject({ status: 'done', counts: { records: 2, applied: 0, duplicates: 2, failed: 0 } });
+      await settled(hub);
+      const created = eventsOf([hub], 'work.item.created').filter((e) => e.subject.startsWith('github:octo/retry#'));
+      expect(created.map((e) => e.subject).sort()).toEqual(['github:octo/retry#1', 'github:octo/retry#2']);
+      expect(await item(hub, 'github:octo/retry#1')).toMatchObject({ version: 1 });
+    } finally {
+      db.doc.middlewareStack.remove('testFailPageProcessing');
+      hub.hub.pipeline.processor.start();
+    }
+  });
+
   it('answers 422 for a connection without read credentials', async () => {
     const plain = await hub.createConnection('github');
     const response = await hub.api('POST', `/v1/connections/${plain.id}/backfill`, {});

@@ -5,7 +5,7 @@ import { sha256Hex } from '../../core/ids.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { requeueDelivery } from '../../store/deliveries.ts';
-import { finishDelivery, getDelivery, listPendingDeliveries, recordDelivery } from '../../store/inbox.ts';
+import { finishDelivery, getDelivery, listPendingDeliveries, recordDeliveries, recordDelivery } from '../../store/inbox.ts';
 import { keys } from '../../store/keys.ts';
 import { uniqueTable } from '../support/hub.ts';
 
@@ -94,6 +94,40 @@ describe('the inbox', () => {
     expect(await requeueDelivery(db, expired, new Date().toISOString())).toBe('expired');
     expect(await requeueDelivery(db, { ...expired, expiresAt: undefined } as never, new Date().toISOString())).toBe('expired');
     expect(await getDelivery(db, expiredPk)).toMatchObject({ status: 'failed' });
+  });
+
+  it('records a page of deliveries with one read and batched writes, recognizing those recorded before', async () => {
+    const operations: string[] = [];
+    const metered = createDb({ endpoint: inject('dynamodbEndpoint'), table: db.table, onRequest: (operation) => operations.push(operation) });
+    const body = (n: number) => new TextEncoder().encode(`{"number":${n}}`);
+    const before = await recordDelivery(db, delivery('page-7', body(7)));
+    const page = Array.from({ length: 60 }, (_, n) => delivery(`page-${n}`, body(n)));
+
+    const recorded = await recordDeliveries(metered, [...page, delivery('page-3', body(3))]);
+
+    expect(recorded.map((r) => r.status)).toEqual([...page.map((_, n) => (n === 7 ? 'duplicate' : 'accepted')), 'duplicate']);
+    expect(recorded[7]!.pk).toBe(before.pk);
+    // 59 new rows: one BatchGetItem, then BatchWriteItem 25 rows at a time.
+    expect(operations).toEqual(['BatchGetItem', 'BatchWriteItem', 'BatchWriteItem', 'BatchWriteItem']);
+    // Recorded as the ack path records: pending, on the processor's queue.
+    const pending = await listPendingDeliveries(db, 1000);
+    expect(recorded.every((r) => pending.includes(r.pk))).toBe(true);
+    const stored = (await getDelivery(db, recorded[0]!.pk))!;
+    expect(stored).toMatchObject({ status: 'pending', attempts: 0, deliveryId: 'page-0', event: 'issues' });
+    expect(new TextDecoder().decode(stored.body)).toBe('{"number":0}');
+
+    // The same page read again (after a crash): every delivery is recognized, nothing is written.
+    operations.length = 0;
+    expect((await recordDeliveries(metered, page)).every((r) => r.status === 'duplicate')).toBe(true);
+    expect(operations).toEqual(['BatchGetItem']);
+  });
+
+  it('records a body over the item cap in a page: its parts before its record', async () => {
+    const body = randomBytes(700_000);
+    const [big] = await recordDeliveries(db, [delivery('page-big', body)]);
+    const stored = (await getDelivery(db, big!.pk))!;
+    expect(stored.bodyParts).toBeGreaterThan(1);
+    expect(Buffer.compare(Buffer.from(stored.body), body)).toBe(0);
   });
 
   it('hashes delivery ids too long for a partition key', async () => {
