@@ -28,6 +28,7 @@ import { upgradeSchema } from '../store/schema-upgrade.ts';
 import { SCHEMA_VERSION } from '../store/table.ts';
 import { startEmbeddedEngineProcess } from '../store/embedded-engine.ts';
 import { createTenant } from '../store/tenants.ts';
+import type { WriteUnits } from '../store/write-meter.ts';
 import { putToken } from '../store/tokens.ts';
 import { DEFAULT_TENANT, mintToken } from './http/auth.ts';
 import { createApp } from './http/app.ts';
@@ -91,9 +92,9 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     onRequest: (operation) => metrics.storageRequests.inc({ operation }),
     ...(config.TRIBUTARY_METER_WRITE_UNITS
       ? {
-          onWriteUnits: (units: { table: number; indexes: number }) => {
-            metrics.writeUnits.inc({ target: 'table' }, units.table);
-            metrics.writeUnits.inc({ target: 'indexes' }, units.indexes);
+          onWriteUnits: ({ row, table, indexes }: WriteUnits) => {
+            metrics.writeUnits.inc({ target: 'table', row }, table);
+            metrics.writeUnits.inc({ target: 'indexes', row }, indexes);
           },
         }
       : {}),

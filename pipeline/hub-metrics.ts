@@ -36,8 +36,8 @@ export const createHubMetrics = () => {
     ),
     writeUnits: registry.counter(
       'tributary_storage_write_units_total',
-      'Write units of the writes sent to DynamoDB, by its rules, on the table and on its indexes (only with TRIBUTARY_METER_WRITE_UNITS=true)',
-      ['target'],
+      'Write units of the writes sent to DynamoDB, by its rules, on the table and on its indexes, by kind of row (only with TRIBUTARY_METER_WRITE_UNITS=true)',
+      ['target', 'row'],
     ),
     batchSize: registry.histogram('tributary_processing_batch_size', 'Deliveries processed together in one batch', [], BATCH_SIZE_BUCKETS),
     retried: registry.counter('tributary_delivery_retries_total', 'Processing attempts that failed transiently and will be retried', ['source']),

@@ -4,7 +4,7 @@ import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSION, createTableInput } from './t
 import { keys } from './keys.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { type StorageRequestListener, meterStorageRequests } from './request-meter.ts';
-import { type WriteUnitTotals, meterWriteUnits } from './write-meter.ts';
+import { type WriteUnits, meterWriteUnits } from './write-meter.ts';
 
 /** A handle on the work index table: every repository function takes one. */
 export interface Db {
@@ -24,7 +24,7 @@ export interface DbOptions {
   /** told of every request sent to DynamoDB (`tributary_storage_requests_total`) */
   onRequest?: StorageRequestListener;
   /** told of the write units of every write, computed by DynamoDB's rules (store/write-meter.ts; a diagnostic that doubles each write's round trips) */
-  onWriteUnits?: (units: WriteUnitTotals) => void;
+  onWriteUnits?: (units: WriteUnits) => void;
 }
 
 const localClient = (options: DbOptions): DynamoDBClient =>

@@ -96,16 +96,31 @@ const readImages = async (shadow: DynamoDBClient, table: string, keys: readonly 
   return out;
 };
 
-export interface WriteUnitTotals {
+/** What one item's write cost, and what kind of row it was (see {@link rowKindOf}). */
+export interface WriteUnits {
+  row: string;
   table: number;
   indexes: number;
 }
 
 /**
- * Meters the writes `client` sends to `table`: adds each write's units to `totals` after it
- * completes (or fails its condition). `shadow` is a second client on the same endpoint.
+ * A row's kind for the meter's breakdown, from its key: the type segment of the partition key and
+ * the first segment of the sort key, e.g. `ITEM/ITEM`, `ITEM/FACET`, `LOG/E`, `DLV/DLV`. Ids,
+ * tenants and times are left out, so the kinds are few.
  */
-export const meterWriteUnits = (client: DynamoDBClient, shadow: DynamoDBClient, table: string, onUnits: (units: WriteUnitTotals) => void): void => {
+export const rowKindOf = (key: Key): string => {
+  const segments = key.pk.split('#');
+  // `T#{tenant}#{TYPE}#…` for a tenant's rows, `{TYPE}#…` for the hub's own.
+  const type = segments[0] === 'T' && segments.length > 2 ? segments[2]! : segments[0]!;
+  const head = key.sk.split(/[#:]/)[0]!;
+  return `${type}/${/^\d/.test(head) ? 'dated' : head}`;
+};
+
+/**
+ * Meters the writes `client` sends to `table`: tells `onUnits` what each written item cost once
+ * its write completed (or failed its condition). `shadow` is a second client on the same endpoint.
+ */
+export const meterWriteUnits = (client: DynamoDBClient, shadow: DynamoDBClient, table: string, onUnits: (units: WriteUnits) => void): void => {
   client.middlewareStack.add(
     (next, context) =>
       async function meterWriteUnitsOfCall(args) {
@@ -117,13 +132,8 @@ export const meterWriteUnits = (client: DynamoDBClient, shadow: DynamoDBClient, 
           return await next(args);
         } finally {
           const after = await readImages(shadow, table, keys);
-          const sum = { table: 0, indexes: 0 };
-          for (const key of new Set(keys.map((k) => `${k.pk}\u0000${k.sk}`))) {
-            const cost = writeUnitsOf(before.get(key), after.get(key));
-            sum.table += cost.table;
-            sum.indexes += cost.indexes;
-          }
-          onUnits(sum);
+          const unique = new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k]));
+          for (const [id, key] of unique) onUnits({ row: rowKindOf(key), ...writeUnitsOf(before.get(id), after.get(id)) });
         }
       },
     { step: 'initialize', name: 'tributaryWriteUnitMeter' },

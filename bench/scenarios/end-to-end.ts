@@ -149,13 +149,17 @@ const benchWriteUnits = async (quick: boolean): Promise<Figure> => {
     const table = done.delta('tributary_storage_write_units_total', { target: 'table' });
     const indexes = done.delta('tributary_storage_write_units_total', { target: 'indexes' });
     const perDelivery = (table + indexes) / total;
+    const byRow = [...done.deltaByLabel('tributary_storage_write_units_total', 'row')]
+      .sort((a, b) => b[1] - a[1])
+      .map(([row, units]) => `${row} ${(units / total).toFixed(1)}`)
+      .join(', ');
     return {
       scenario: SCENARIO,
       figure: 'write units per delivery (DynamoDB rules, GSI writes included)',
       value: perDelivery,
       target: '≤ 15',
       met: perDelivery <= 15,
-      note: `table ${(table / total).toFixed(2)} + indexes ${(indexes / total).toFixed(2)}; a separate metered run of ${total} new GitHub issues at c=${CONCURRENCY} (TRIBUTARY_METER_WRITE_UNITS=true doubles each write's round trips)`,
+      note: `table ${(table / total).toFixed(2)} + indexes ${(indexes / total).toFixed(2)}; by row: ${byRow}; a separate metered run of ${total} new GitHub issues at c=${CONCURRENCY} (TRIBUTARY_METER_WRITE_UNITS=true doubles each write's round trips)`,
     };
   } finally {
     await killHard(hub.child);
