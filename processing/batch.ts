@@ -1,12 +1,11 @@
 import { refOfChange } from '../core/changes.ts';
 import { DEFAULT_RETENTION, deliveryExpiry } from '../core/retention.ts';
-import { batchWrite } from '../store/batch.ts';
 import {
   type DeliveryStatus,
   type LoadedDelivery,
   countAttempt,
+  finishDeliveries,
   finishDelivery,
-  finishedDeliveryWrites,
   loadDeliveries,
   stampBodyParts,
 } from '../store/inbox.ts';
@@ -89,7 +88,7 @@ export const processBatch = async (deps: ProcessDeps, deliveryPks: readonly stri
 
   // Together, from the records as read; one whose stored body an erasure rewrote meanwhile is updated alone.
   const rewritten = new Set(pending.filter((_, i) => normalized[i]?.bodyRewritten).map((d) => d.pk));
-  await batchWrite(deps.db, finishedDeliveryWrites(deps.db, finished.filter((f) => !rewritten.has(f.delivery.pk))));
+  await finishDeliveries(deps.db, finished.filter((f) => !rewritten.has(f.delivery.pk)));
   for (const { delivery, outcome } of finished.filter((f) => rewritten.has(f.delivery.pk))) await finishDelivery(deps.db, delivery, outcome);
   for (const { delivery, outcome } of finished) {
     outcomes.set(delivery.pk, outcome.status);

@@ -1,16 +1,33 @@
 import { keys } from './keys.ts';
 
 /**
- * How deliveries are listed (`GET /v1/deliveries`, replay, bulk retry): three overloaded index rows
- * per delivery, all on the delivery record itself, so the ack path stays one conditional put and a
- * status change moves all three in the same update that changes the status.
+ * How deliveries are listed (`GET /v1/deliveries`, replay, bulk retry), without copying delivery
+ * records into indexes (issue 15: the record, ~3 KB with its body, was projected into three indexes
+ * and moved in all three by every status change):
  *
- * - gsi1: the tenant's deliveries in one status;
- * - gsi2: one connection's deliveries in one status;
- * - gsi3: one source's deliveries in one status.
+ * - a pending delivery is listed from the `queue` index, which the ack path's one put joins anyway
+ *   (partition `inbox`, sort key `{receivedAt}#{pk}`: within a tenant the same order as below);
+ * - a delivery with a final status, and a re-queued one (its queue position is when it was re-queued,
+ *   not when it was received), has a small **listing row** in its own partition (sk `LIST`, no body,
+ *   no headers) carrying three overloaded index keys:
+ *   - gsi1: the tenant's deliveries in one status;
+ *   - gsi2: one connection's deliveries in one status;
+ *   - gsi3: one source's deliveries in one status.
  *
  * Every sort key is `{receivedAt}#{source}#{deliveryId}`: newest first when read backwards, and one
  * position means the same delivery in every partition, so a cursor can span the four statuses.
+ *
+ * The listing row is written before the record it lists whenever the record leaves the queue (so a
+ * crash between the two leaves the record pending, on the queue, and the processor's next run
+ * writes both again), and after it when the record joins the queue again (a crash between leaves a
+ * queued record that its processing lists again). Nothing is left unlisted; a crash can only list a
+ * delivery with its next status a moment early.
+ *
+ * No schema version change and no copy: records written before listing rows (pending or finished,
+ * with gsi1–gsi3 keys on the record itself, in the same partitions and with the same sort keys) stay
+ * listed by those keys until they expire, and every write of such a record by this code removes
+ * them ({@link LEGACY_INDEX_ATTRIBUTES}) as it writes or removes the listing row. A reader that
+ * meets one delivery twice (its old keys and its listing row, or the queue) keeps one, by sort key.
  */
 
 export type DeliveryStatus = 'pending' | 'processed' | 'ignored' | 'failed';
@@ -50,21 +67,45 @@ export const deliveryPartitions = (delivery: IndexedDelivery, status: DeliverySt
   gsi3pk: keys.deliveriesBySource(delivery.tenantId, delivery.source, status),
 });
 
-/** Every index attribute of a delivery in `status`, for the ack path's put. */
+/** Every index attribute of a delivery in `status`, for its listing row. */
 export const deliveryIndexAttributes = (delivery: IndexedDelivery, status: DeliveryStatus): Record<string, string> => {
   const sortKey = deliverySortKey(delivery);
   return { ...deliveryPartitions(delivery, status), gsi1sk: sortKey, gsi2sk: sortKey, gsi3sk: sortKey };
 };
 
-/**
- * `SET` clauses and values that move a delivery's index rows to `status`. The sort keys never change;
- * they are set too, for deliveries recorded before they were indexed.
- */
-export const moveIndexTo = (delivery: IndexedDelivery, status: DeliveryStatus) => {
-  const attributes = deliveryIndexAttributes(delivery, status);
-  const names = Object.keys(attributes);
+/** Index attributes delivery records carried before listing rows: every write of a record removes them. */
+export const LEGACY_INDEX_ATTRIBUTES = ['gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'] as const;
+
+/** What a listing row shows: what `GET /v1/deliveries` answers, and what bulk retry and replay need to find the record. */
+export interface ListedDelivery extends IndexedDelivery {
+  deliveryId: string;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  reason?: string | null;
+  processedAt?: string;
+  expiresAt?: number;
+  /** the try it lists (store/deliveries.ts `requeueDelivery`): a listing row of a later try is never replaced by an earlier one's */
+  retriedAt?: string;
+  bodySha256: string;
+  bodyParts?: number;
+}
+
+/** The listing row of a delivery in `delivery.status`; it expires with the record. */
+export const deliveryListingRow = (delivery: ListedDelivery): Record<string, unknown> => {
+  const optional = { reason: delivery.reason, processedAt: delivery.processedAt, expiresAt: delivery.expiresAt, retriedAt: delivery.retriedAt, bodyParts: delivery.bodyParts };
   return {
-    clause: names.map((name) => `${name} = :${name}`).join(', '),
-    values: Object.fromEntries(names.map((name) => [`:${name}`, attributes[name]])),
+    ...keys.deliveryListing(delivery.pk),
+    tenantId: delivery.tenantId,
+    connectionId: delivery.connectionId,
+    source: delivery.source,
+    deliveryId: delivery.deliveryId,
+    event: delivery.event,
+    receivedAt: delivery.receivedAt,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    bodySha256: delivery.bodySha256,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined && value !== null)),
+    ...deliveryIndexAttributes(delivery, delivery.status),
   };
 };

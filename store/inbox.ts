@@ -1,11 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_RETENTION, ORPHAN_PART_DAYS, deliveryExpiry, expiryAfter } from '../core/retention.ts';
 import type { Source } from '../core/work-item.ts';
 import { type WriteRequest, batchGet, batchWrite, splitIntoParts } from './batch.ts';
 import type { Db } from './db.ts';
-import { type DeliveryStatus, type IndexedDelivery, deliveryIndexAttributes, moveIndexTo } from './delivery-index.ts';
+import { type DeliveryStatus, LEGACY_INDEX_ATTRIBUTES, deliveryListingRow } from './delivery-index.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -59,8 +59,9 @@ export const writeBodyParts = (db: Db, pk: string, bodySha: string, parts: Buffe
   batchWrite(db, bodyPartWrites(pk, bodySha, parts, expiresAt));
 
 /**
- * The row a new delivery is recorded as: pending, listed by status, on the processor's queue, its
- * body compressed inline, or in parts (to be written before the row) when it is too large.
+ * The row a new delivery is recorded as: pending, on the processor's queue (which is also where the
+ * deliveries listing finds it: store/delivery-index.ts), its body compressed inline, or in parts (to
+ * be written before the row) when it is too large. It joins no other index.
  */
 const newDeliveryRow = (delivery: NewDelivery): { pk: string; row: Record<string, unknown>; parts: WriteRequest[] } => {
   const { pk, sk } = keys.delivery(delivery.tenantId, delivery.source, delivery.deliveryId);
@@ -77,8 +78,7 @@ const newDeliveryRow = (delivery: NewDelivery): { pk: string; row: Record<string
       ...(parts.length > 0 ? { bodyParts: parts.length } : { body: compressed }),
       status: 'pending',
       attempts: 0,
-      // A pending delivery never expires (core/retention.ts); listed by status in the same put.
-      ...deliveryIndexAttributes({ ...meta, pk }, 'pending'),
+      // A pending delivery never expires (core/retention.ts); listed from the queue.
       qpk: keys.queue.inbox,
       qsk: `${delivery.receivedAt}#${pk}`,
     },
@@ -227,71 +227,109 @@ export const stampBodyParts = async (db: Db, pk: string, bodySha256: string, par
   }
 };
 
+type FinalOutcome = { status: Exclude<DeliveryStatus, 'pending'>; reason?: string; at: string };
+
+/** A delivery record with a final status, as written by a processor: off the queue, without the indexes' keys of old. */
+const finishedFields = (db: Db, outcome: FinalOutcome) => ({
+  status: outcome.status,
+  processedAt: outcome.at,
+  reason: outcome.reason ?? null,
+  expiresAt: deliveryExpiry(db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at),
+});
+
+/** `REMOVE` names for the index keys a record written before listing rows may still carry. */
+export const LEGACY_INDEX_REMOVALS = LEGACY_INDEX_ATTRIBUTES.join(', ');
+
 /**
- * Leaves the queue with a final status, in the same update moving its index rows to that status and
- * setting when it expires. Conditional on the try the caller read: still pending, and not re-queued
- * since (`retriedAt`), so a late run cannot overwrite what an operator's retry or another run
- * decided meanwhile. Resolves false when that condition failed (nothing was written).
+ * Makes a delivery's listing row agree with its record, read strongly consistently: the record's
+ * status when it is finished; pending when it is queued again (its queue position is when, not when
+ * it was received); none when it is listed from the queue, or gone. A listing row that a run of the
+ * record's current try wrote for its finish (written before that record write lands) is left alone.
+ * Called after a conditional write of the record failed, to undo a listing row written ahead of it.
  */
-export const finishDelivery = async (
-  db: Db,
-  delivery: IndexedDelivery & Pick<DeliveryRecord, 'bodySha256' | 'bodyParts' | 'retriedAt'>,
-  outcome: { status: Exclude<DeliveryStatus, 'pending'>; reason?: string; at: string },
-): Promise<boolean> => {
-  const move = moveIndexTo(delivery, outcome.status);
-  const expiresAt = deliveryExpiry(db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at);
+export const syncDeliveryListing = async (db: Db, pk: string): Promise<void> => {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: { pk, sk: 'DLV' }, ConsistentRead: true }));
+  const listing = keys.deliveryListing(pk);
+  if (!Item) {
+    await db.doc.send(new DeleteCommand({ TableName: db.table, Key: listing }));
+    return;
+  }
+  const record = toRecord(Item);
+  if (record.status !== 'pending') {
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: deliveryListingRow(record) }));
+    return;
+  }
+  const tryOf = record.retriedAt;
+  const notAFinishOfThisTry = {
+    ConditionExpression: `attribute_not_exists(pk) OR #s = :pending OR ${tryOf === undefined ? 'attribute_exists(retriedAt)' : 'attribute_not_exists(retriedAt) OR retriedAt <> :try'}`,
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExpressionAttributeValues: { ':pending': 'pending', ...(tryOf === undefined ? {} : { ':try': tryOf }) },
+  };
+  try {
+    if (String(Item.qsk ?? '').startsWith(`${record.receivedAt}#`)) {
+      await db.doc.send(new DeleteCommand({ TableName: db.table, Key: listing, ...notAFinishOfThisTry }));
+    } else {
+      await db.doc.send(new PutCommand({ TableName: db.table, Item: deliveryListingRow(record), ...notAFinishOfThisTry }));
+    }
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+};
+
+/**
+ * Leaves the queue with a final status, setting when it expires. Conditional on the try the caller
+ * read: still pending, and not re-queued since (`retriedAt`), so a late run cannot overwrite what an
+ * operator's retry or another run decided meanwhile. Its listing row is written first (a crash
+ * after it leaves the record pending, to be finished again); when the condition fails, the listing
+ * row is made to agree with the record again. Resolves false when the condition failed.
+ */
+export const finishDelivery = async (db: Db, delivery: DeliveryRecord, outcome: FinalOutcome): Promise<boolean> => {
+  const finished = finishedFields(db, outcome);
+  await db.doc.send(new PutCommand({ TableName: db.table, Item: deliveryListingRow({ ...delivery, ...finished }) }));
   try {
     await db.doc.send(
       new UpdateCommand({
         TableName: db.table,
         Key: { pk: delivery.pk, sk: 'DLV' },
-        UpdateExpression: `SET #s = :s, processedAt = :at, reason = :r, expiresAt = :e, ${move.clause} REMOVE qpk, qsk`,
+        UpdateExpression: `SET #s = :s, processedAt = :at, reason = :r, expiresAt = :e REMOVE qpk, qsk, ${LEGACY_INDEX_REMOVALS}`,
         ConditionExpression: `#s = :pending AND ${delivery.retriedAt === undefined ? 'attribute_not_exists(retriedAt)' : 'retriedAt = :try'}`,
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: {
-          ':s': outcome.status,
-          ':at': outcome.at,
-          ':r': outcome.reason ?? null,
-          ':e': expiresAt,
+          ':s': finished.status,
+          ':at': finished.processedAt,
+          ':r': finished.reason,
+          ':e': finished.expiresAt,
           ':pending': 'pending',
           ...(delivery.retriedAt === undefined ? {} : { ':try': delivery.retriedAt }),
-          ...move.values,
         },
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    await syncDeliveryListing(db, delivery.pk);
+    return false;
   }
-  if (delivery.bodyParts) await stampBodyParts(db, delivery.pk, delivery.bodySha256, delivery.bodyParts, expiresAt);
+  if (delivery.bodyParts) await stampBodyParts(db, delivery.pk, delivery.bodySha256, delivery.bodyParts, finished.expiresAt);
   return true;
 };
 
 /**
- * The rows that finish deliveries of a batch together (BatchWriteItem): each record as it was read,
- * with its final status, index rows moved and off the queue. Unconditional, unlike
- * {@link finishDelivery}: the batch read each record pending just before, and a pending delivery
- * can only be finished by a processor, with the same outcome, so a race changes nothing.
+ * Finishes the deliveries of a batch together (BatchWriteItem): first every listing row, then each
+ * record as it was read, with its final status, off the queue and without the indexes' keys of old.
+ * In that order, a crash between the two leaves records pending on the queue (listed a moment early
+ * with their next status), never a finished record without its listing row. Unconditional, unlike
+ * {@link finishDelivery}: the batch read each record pending just before, and a pending delivery can
+ * only be finished by a processor, with the same outcome, so a race changes nothing.
  */
-export const finishedDeliveryWrites = (
-  db: Db,
-  finished: readonly { delivery: LoadedDelivery; outcome: { status: Exclude<DeliveryStatus, 'pending'>; reason?: string; at: string } }[],
-): WriteRequest[] =>
-  finished.map(({ delivery, outcome }) => {
-    const { qpk: _q, qsk: _s, ...row } = delivery.row;
-    return {
-      PutRequest: {
-        Item: {
-          ...row,
-          status: outcome.status,
-          processedAt: outcome.at,
-          reason: outcome.reason ?? null,
-          expiresAt: deliveryExpiry(db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at),
-          ...deliveryIndexAttributes(delivery, outcome.status),
-        },
-      },
-    };
+export const finishDeliveries = async (db: Db, finished: readonly { delivery: LoadedDelivery; outcome: FinalOutcome }[]): Promise<void> => {
+  const rows = finished.map(({ delivery, outcome }) => {
+    const { qpk: _q, qsk: _s, gsi1pk: _1p, gsi1sk: _1s, gsi2pk: _2p, gsi2sk: _2s, gsi3pk: _3p, gsi3sk: _3s, ...row } = delivery.row;
+    const fields = finishedFields(db, outcome);
+    return { listing: deliveryListingRow({ ...delivery, ...fields }), record: { ...row, ...fields } };
   });
+  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.listing } })));
+  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.record } })));
+};
 
 /** Counts a failed attempt that will be retried (e.g. the store throttled). */
 export const countAttempt = async (db: Db, pk: string, reason: string): Promise<number> => {

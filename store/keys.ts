@@ -9,7 +9,8 @@
  * | token by id (id is part of the token)| TOKEN#{id} / TOKEN                        | gsi1: T#{t}#tokens / {createdAt}#{id}        |
  * | connection by id (webhook path)      | CONN#{id} / CONN                          | gsi1: T#{t}#connections / {createdAt}#{id}   |
  * | delivery by (tenant, source, id)     | T#{t}#DLV#{source}#{deliveryId} / DLV     | queue: inbox / {receivedAt}#{pk} (pending)   |
- * | deliveries by status (GET /v1/deliveries, replay), newest first | | gsi1: T#{t}#deliveries#{status} / {receivedAt}#{source}#{deliveryId}; gsi2: T#{t}#deliveries#conn#{c}#{status} / same; gsi3: T#{t}#deliveries#source#{s}#{status} / same. Written by the ack path's one put, moved by every status change |
+ * | pending deliveries (GET /v1/deliveries), newest first | (the record above)     | queue: inbox / {receivedAt}#{pk}, filtered by tenant (and connection or source); not a re-queued one (its qsk is when it was re-queued) |
+ * | deliveries by status (GET /v1/deliveries, replay), newest first, once finished or re-queued | T#{t}#DLV#{source}#{deliveryId} / LIST (a listing row: no body, no headers; expires with the record) | gsi1: T#{t}#deliveries#{status} / {receivedAt}#{source}#{deliveryId}; gsi2: T#{t}#deliveries#conn#{c}#{status} / same; gsi3: T#{t}#deliveries#source#{s}#{status} / same. Records written before listing rows carry these keys themselves until they expire (store/delivery-index.ts) |
  * | large delivery body, in parts        | same pk / PART#{sha}#{n}                  |                                              |
  * | item by id, with index rows          | T#{t}#ITEM#{id} / ITEM                    | gsi1: T#{t}#items / {updatedAt}#{id}         |
  * | items by status category             |                                           | gsi2: T#{t}#status#{category} / …            |
@@ -78,6 +79,8 @@ export const keys = {
     sk: 'DLV',
   }),
   deliveryPart: (deliveryPk: string, bodySha: string, n: number) => ({ pk: deliveryPk, sk: `PART#${bodySha.slice(0, 16)}#${n}` }),
+  /** what the deliveries listing shows of a finished or re-queued delivery, in the record's partition (store/delivery-index.ts) */
+  deliveryListing: (deliveryPk: string) => ({ pk: deliveryPk, sk: 'LIST' }),
   /** deliveries of a tenant in one status (gsi1), of one connection (gsi2) or one source (gsi3) */
   deliveriesByStatus: (tenantId: string, status: string) => `T#${tenantId}#deliveries#${status}`,
   deliveriesByConnection: (tenantId: string, connectionId: string, status: string) => `T#${tenantId}#deliveries#conn#${connectionId}#${status}`,

@@ -2,7 +2,7 @@ import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
-import { type IndexedDelivery, deliveryIndexAttributes } from './delivery-index.ts';
+import { LEGACY_INDEX_ATTRIBUTES } from './delivery-index.ts';
 
 /** Records that are the source of truth; everything else in the table is derived from deliveries. */
 const CONFIGURATION = new Set(['TENANT', 'TOKEN', 'CONN', 'BOOTSTRAP']);
@@ -34,11 +34,13 @@ export const rebuildIndex = async (source: Db, target: Db, onProgress?: (progres
       if (CONFIGURATION.has(String(row.sk)) || isDeliveryPart(row) || String(row.pk).endsWith('#ERASED')) {
         copy = row;
       } else if (row.sk === 'DLV') {
-        // Pending again: listed as pending, and no expiry until it is processed in the new table.
+        // Pending again: on the queue at the time it was received (which lists it as pending), no
+        // expiry until it is processed in the new table, and none of the index keys of old. Its
+        // listing row (sk LIST) is not copied: the processor writes the new one.
         const { reason: _reason, processedAt: _processedAt, expiresAt: _expiresAt, ...delivery } = row;
+        for (const name of LEGACY_INDEX_ATTRIBUTES) delete delivery[name];
         copy = {
           ...delivery,
-          ...deliveryIndexAttributes(row as unknown as IndexedDelivery, 'pending'),
           status: 'pending',
           attempts: 0,
           qpk: keys.queue.inbox,

@@ -8,8 +8,8 @@ import { keys } from './keys.ts';
  * - processor: delivery records on the inbox queue (written pending, or counted for a retry).
  * - publisher: item and alert records on the outbox queue (they hold unpublished events).
  *
- * Records leaving a queue drop `qpk`, and REMOVE records (TTL) have no new image, so neither
- * invokes anything.
+ * Records leaving a queue drop `qpk`, deliveries' listing rows (sk `LIST`, store/delivery-index.ts)
+ * never carry it, and REMOVE records (TTL) have no new image, so none of them invokes anything.
  */
 export const STREAM_FILTERS: Record<'processor' | 'publisher', Record<string, unknown>[]> = {
   processor: [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { qpk: { S: [keys.queue.inbox] } } } }],
