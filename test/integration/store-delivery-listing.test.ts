@@ -137,6 +137,31 @@ describe('the deliveries listing', () => {
     expect(oldest.rows.map((r) => r.pk)).toEqual([a1, b1, a2, a3].map((d) => d.pk));
   });
 
+  it("pages through a queue crowded with other tenants' deliveries, one bounded read at a time, without losing or repeating one", async () => {
+    const [t, other] = [tenant(), tenant()];
+    const mine: string[] = [];
+    for (let n = 0; n < 450; n++) {
+      const base = Date.UTC(2026, 1, 1, 0, 0, 0, n);
+      // Same receipt times as the tenant's own, on both sides of them in the queue's order (`T#{tenant}#…`).
+      if (n % 150 === 75) mine.push((await recordDelivery(db, newDelivery(t, { receivedAt: new Date(base).toISOString() }))).pk);
+      await recordDelivery(db, newDelivery(n % 2 ? other : `ten_a${n}`, { receivedAt: new Date(base).toISOString() }));
+    }
+    for (const order of ['newest', 'oldest'] as const) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      let requests = 0;
+      for (;;) {
+        const page = await queryDeliveries(db, { tenantId: t, statuses: ['pending'] }, { order, limit: 1, maxPages: 1, ...(after ? { after } : {}) });
+        requests++;
+        seen.push(...page.rows.map((r) => r.pk));
+        if (!page.more) break;
+        after = page.next;
+      }
+      expect(seen).toEqual(order === 'newest' ? [...mine].reverse() : mine);
+      expect(requests).toBeGreaterThan(mine.length);
+    }
+  });
+
   it('lists a re-queued delivery once, as pending, where it was received, and once with its next status', async () => {
     const t = tenant();
     const first = await recordDelivery(db, newDelivery(t));
