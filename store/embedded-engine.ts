@@ -11,39 +11,28 @@ const requireHere = createRequire(import.meta.url);
 const levelModule = createRequire(requireHere.resolve('dynalite'))('level') as typeof import('level');
 
 /**
- * LevelDB's defaults keep up to 1,000 table files open (about 2 MiB each), and LevelDB maps each
- * open table file into memory (leveldb `env_posix.cc`, `kDefaultMmapLimit`): every page a read
- * touched stays in the engine's resident memory until the file closes. After the queries bench at
- * 100k items that was about 360 MiB of the engine's 710–770. 74 is LevelDB's minimum: 64 table files open
- * (it keeps 10 descriptors for itself), at most about 128 MiB mapped; a read of a closed file
- * reopens it.
- */
-const LEVELDB_OPTIONS = { maxOpenFiles: 74 } as const;
-
-/**
  * dynalite's Query and Scan streams stop an iterator with `iterator.return()`, which abstract-level's
  * iterators lack (they have `close()`), so every Query and Scan left its LevelDB iterator open: the
- * database keeps open iterators until it closes, each with its native read state and the table files
- * it started on (about 90 KB of the engine's memory per Query, growing without bound).
+ * database keeps open iterators until it closes, each with its native read state (about 90 KB per
+ * 50-item Query, growing without bound) and the version of the table files it started on, which
+ * stayed open and memory-mapped after compactions replaced them (330 MiB of the engine's 700 after
+ * the queries bench at 100k items).
  */
 const closedByReturn = <I extends { close(): Promise<void> }>(iterator: I): I & { return(): Promise<void> } =>
   Object.assign(iterator, { return: () => iterator.close() });
 
 /**
- * dynalite, opening its data directory with {@link LEVELDB_OPTIONS} (classic-level's open options)
- * and with iterators its streams close ({@link closedByReturn}). dynalite takes `level`'s class when
- * its module first loads, so that class is replaced first (nothing else in this code loads dynalite).
+ * dynalite, reading its data directory with iterators its streams close ({@link closedByReturn}).
+ * dynalite takes `level`'s class when its module first loads, so that class is replaced first
+ * (nothing else in this code loads dynalite).
  */
 const loadDynalite = (): typeof import('dynalite').default => {
   type Iterator = { close(): Promise<void> };
   type LevelClass = new (location: string, options?: object) => { keys(options?: object): Iterator; values(options?: object): Iterator };
-  const Level = levelModule.Level as unknown as LevelClass & { withEngineOptions?: true };
-  if (!Level.withEngineOptions) {
-    class LevelWithEngineOptions extends Level {
-      static override withEngineOptions = true as const;
-      constructor(location: string, options?: object) {
-        super(location, { ...options, ...LEVELDB_OPTIONS });
-      }
+  const Level = levelModule.Level as unknown as LevelClass & { closesIterators?: true };
+  if (!Level.closesIterators) {
+    class LevelClosingIterators extends Level {
+      static override closesIterators = true as const;
       override keys(options?: object) {
         return closedByReturn(super.keys(options));
       }
@@ -51,7 +40,7 @@ const loadDynalite = (): typeof import('dynalite').default => {
         return closedByReturn(super.values(options));
       }
     }
-    levelModule.Level = LevelWithEngineOptions as unknown as typeof levelModule.Level;
+    levelModule.Level = LevelClosingIterators as unknown as typeof levelModule.Level;
   }
   return requireHere('dynalite') as typeof import('dynalite').default;
 };
