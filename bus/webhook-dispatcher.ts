@@ -112,13 +112,21 @@ export const buildWebhookRequest = async (deps: Pick<DispatchDeps, 'db' | 'publi
 
 /**
  * Disables an active subscription with its reason, raises its alert and audits it. False when it
- * was no longer active (paused or disabled meanwhile, or deleted).
+ * was no longer active (paused or disabled meanwhile, or deleted), or when `still` no longer holds
+ * of the record read just before the write (the write is conditional on that read's `rev`).
  */
-export const disableSubscription = async (deps: Pick<DispatchDeps, 'db' | 'clock' | 'log' | 'onEvents'>, tenantId: string, subscriptionId: string, reason: string): Promise<boolean> => {
+export const disableSubscription = async (
+  deps: Pick<DispatchDeps, 'db' | 'clock' | 'log' | 'onEvents'>,
+  tenantId: string,
+  subscriptionId: string,
+  reason: string,
+  still: (stored: StoredSubscription, now: Date) => boolean = () => true,
+): Promise<boolean> => {
   for (let attempt = 0; attempt < 10; attempt++) {
     const stored = await getSubscription(deps.db, tenantId, subscriptionId);
     if (!stored || stored.subscription.status !== 'active') return false;
     const now = deps.clock();
+    if (!still(stored, now)) return false;
     const at = now.toISOString();
     const next: Subscription = { ...stored.subscription, status: 'disabled', disabled: { at, reason }, updatedAt: at };
     if (!(await saveSubscription(deps.db, next, stored.rev))) continue;
@@ -186,13 +194,19 @@ const attemptDelivery = async (deps: DispatchDeps, stored: StoredSubscription, d
   const health = await recordSubscriptionFailure(db, subscription.tenantId, subscription.id, at, describeFailure(result));
   if (health) stored.health = health;
   if (health?.failingSince && finishedAt.getTime() - Date.parse(health.failingSince) >= DISABLE_AFTER_FAILING_MS) {
-    await disableSubscription(deps, subscription.tenantId, subscription.id, failingReason(health.failingSince, describeFailure(result)));
+    await disableSubscription(deps, subscription.tenantId, subscription.id, failingReason(health.failingSince, describeFailure(result)), stillFailing);
     return 'gone';
   }
   return outcome.kind;
 };
 
 const failingReason = (since: string, last: string) => `every attempt has failed since ${since} (24 hours or more); the last: ${last}`;
+
+/** Still failing for a day, as read now: a resume (which forgets the streak) between the decision and the write wins. */
+const stillFailing = (stored: StoredSubscription, now: Date): boolean => {
+  const since = stored.health.failingSince;
+  return since !== undefined && now.getTime() - Date.parse(since) >= DISABLE_AFTER_FAILING_MS;
+};
 
 /**
  * A subscription ready to send: read again (strongly consistent) and active. A quiet subscription
@@ -204,7 +218,7 @@ export const openLane = async (deps: DispatchDeps, tenantId: string, subscriptio
   if (!stored || stored.subscription.status !== 'active') return undefined;
   const since = stored.health.failingSince;
   if (since && deps.clock().getTime() - Date.parse(since) >= DISABLE_AFTER_FAILING_MS) {
-    await disableSubscription(deps, tenantId, subscriptionId, failingReason(since, stored.health.lastError ?? 'unknown'));
+    await disableSubscription(deps, tenantId, subscriptionId, failingReason(since, stored.health.lastError ?? 'unknown'), stillFailing);
     return undefined;
   }
   return stored;

@@ -18,8 +18,9 @@ import { queryPages } from './partition.ts';
  *   without touching the configuration, so neither write undoes the other.
  * - one row per (subscription, event) in the subscription's partition (`D#{eventId}`): the event
  *   itself (a copy, so a send needs no other read, and an erasure rewrites it like any stored
- *   event), its state and attempts. Keys are deterministic: queuing an event again finds its row
- *   and changes nothing, so a publisher that retries a batch never sends a delivered event again.
+ *   event), its state and attempts. Keys are deterministic and the row is created only if absent
+ *   (a conditional put): queuing an event again finds its row and changes nothing, so neither a
+ *   publisher that retries a batch nor two publishing the same event at once send it again.
  *   A pending row sits on the queue index in its subscription's own partition
  *   (`webhooks#{subId}`), sorted by when it is due.
  * - one row per attempt (`A#{at}#{eventId}#{n}`), listed newest first.
@@ -27,6 +28,8 @@ import { queryPages } from './partition.ts';
  * No transactions: a send is claimed with a conditional update that also pushes the row's due
  * time past a lease, so two dispatchers never send it at once, and a dispatcher that dies
  * mid-send leaves it due again when the lease ends (delivered at least once, same `webhook-id`).
+ * Nothing else takes a claimed row from its dispatcher before the lease ends: a resume queues
+ * again only what nobody holds (a replay, asked to send again, does replace it).
  */
 
 export interface StoredSubscription {
@@ -60,15 +63,17 @@ const storedOf = (row: Record<string, unknown>): StoredSubscription => ({
 
 /**
  * Writes a subscription's configuration: a new one (`rev` 0) if its id is free, else only if
- * nobody wrote it since `rev` was read. False when the condition failed.
+ * nobody wrote it since `rev` was read. False when the condition failed. `resetHealth` forgets the
+ * failing streak in the same write (a resume): a dispatcher that reads the subscription active
+ * never sees the streak that disabled it, so it cannot disable it again for that streak.
  */
-export const saveSubscription = (db: Db, subscription: Subscription, rev: number): Promise<boolean> =>
+export const saveSubscription = (db: Db, subscription: Subscription, rev: number, options: { resetHealth?: boolean } = {}): Promise<boolean> =>
   conditional(() =>
     db.doc.send(
       new UpdateCommand({
         TableName: db.table,
         Key: keys.subscription(subscription.tenantId, subscription.id),
-        UpdateExpression: 'SET tenantId = :t, doc = :doc, rev = :next, gsi3pk = :g, gsi3sk = :gs',
+        UpdateExpression: `SET tenantId = :t, doc = :doc, rev = :next, gsi3pk = :g, gsi3sk = :gs${options.resetHealth ? ' REMOVE failingSince' : ''}`,
         ConditionExpression: rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
         ExpressionAttributeValues: {
           ':t': subscription.tenantId,
@@ -151,20 +156,6 @@ export const recordSubscriptionFailure = async (db: Db, tenantId: string, subscr
     if (error instanceof ConditionalCheckFailedException) return undefined;
     throw error;
   }
-};
-
-/** Forgets the failing streak (a resume starts afresh). */
-export const resetSubscriptionHealth = async (db: Db, tenantId: string, subscriptionId: string): Promise<void> => {
-  await conditional(() =>
-    db.doc.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: keys.subscription(tenantId, subscriptionId),
-        UpdateExpression: 'REMOVE failingSince',
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
-    ),
-  );
 };
 
 // ── the queue ───────────────────────────────────────────────────────────────────────────────────
@@ -250,28 +241,50 @@ const pendingRow = (db: Db, entry: DeliveryToQueue, now: Date) => {
   };
 };
 
+/** Conditional puts of new queue rows under way at once (one enqueue call). */
+const ENQUEUE_CONCURRENCY = 8;
+
 /**
  * Queues events for subscriptions, due now. Rows that exist already (pending, delivered or
  * failed) are left as they are, unless `replace` (a replay: sent again from the first attempt).
  * Idempotent; resolves with the entries it wrote.
+ *
+ * Each new row is written with a conditional put (`attribute_not_exists`), not a batch write: an
+ * event is published at least once, so two publishers may queue it at the same moment, and the
+ * row the other one wrote may already be claimed or delivered when this one writes. An
+ * unconditional write would put it back on the queue, and the receiver would get it twice. The
+ * strongly consistent read first spares those writes for an event queued long before (a retried
+ * batch).
  */
 export const enqueueDeliveries = async (db: Db, entries: readonly DeliveryToQueue[], now: Date, options: { replace?: boolean } = {}): Promise<DeliveryToQueue[]> => {
   if (entries.length === 0) return [];
-  let fresh = [...new Map(entries.map((e) => [`${e.tenantId}\u0000${e.subscriptionId}\u0000${e.event.id}`, e])).values()];
-  if (!options.replace) {
-    const existing = await batchGet(
-      db,
-      fresh.map((e) => keys.subscriptionDelivery(e.tenantId, e.subscriptionId, e.event.id)),
-      { consistent: true },
-    );
-    const present = new Set(existing.map((row) => `${row.pk}\u0000${row.sk}`));
-    fresh = fresh.filter((e) => {
-      const key = keys.subscriptionDelivery(e.tenantId, e.subscriptionId, e.event.id);
-      return !present.has(`${key.pk}\u0000${key.sk}`);
-    });
+  const unique = [...new Map(entries.map((e) => [`${e.tenantId}\u0000${e.subscriptionId}\u0000${e.event.id}`, e])).values()];
+  if (options.replace) {
+    await batchWrite(db, unique.map((e) => ({ PutRequest: { Item: pendingRow(db, e, now) } })));
+    return unique;
   }
-  await batchWrite(db, fresh.map((e) => ({ PutRequest: { Item: pendingRow(db, e, now) } })));
-  return fresh;
+  const existing = await batchGet(
+    db,
+    unique.map((e) => keys.subscriptionDelivery(e.tenantId, e.subscriptionId, e.event.id)),
+    { consistent: true, attributes: ['pk', 'sk'] },
+  );
+  const present = new Set(existing.map((row) => `${row.pk}\u0000${row.sk}`));
+  const candidates = unique.filter((e) => {
+    const key = keys.subscriptionDelivery(e.tenantId, e.subscriptionId, e.event.id);
+    return !present.has(`${key.pk}\u0000${key.sk}`);
+  });
+  const written = new Array<boolean>(candidates.length).fill(false);
+  let next = 0;
+  const worker = async () => {
+    while (next < candidates.length) {
+      const i = next++;
+      written[i] = await conditional(() =>
+        db.doc.send(new PutCommand({ TableName: db.table, Item: pendingRow(db, candidates[i]!, now), ConditionExpression: 'attribute_not_exists(pk)' })),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ENQUEUE_CONCURRENCY, candidates.length) }, worker));
+  return candidates.filter((_, i) => written[i]);
 };
 
 /** Keys of a subscription's pending deliveries due at `now`, soonest due first (queue index: discovery only). */
@@ -387,6 +400,11 @@ export const completeDelivery = (db: Db, delivery: QueuedDelivery, claim: string
  * Queues again, due now and with a fresh retry schedule, every event of the subscription not
  * delivered yet (pending in backoff, or failed after its last attempt): what a resumed
  * subscription missed.
+ *
+ * A delivery a dispatcher holds (its claim's lease runs until `nextAt`) is left to it: taking it
+ * would drop the claim while the request is on the wire, the dispatcher's outcome would no longer
+ * be recorded, and the event would be sent again although the receiver got it. A claim whose lease
+ * has ended (its dispatcher died) is queued again like the rest.
  */
 export const requeueUndelivered = async (db: Db, tenantId: string, subscriptionId: string, now: Date): Promise<number> => {
   let count = 0;
@@ -407,7 +425,7 @@ export const requeueUndelivered = async (db: Db, tenantId: string, subscriptionI
             Key: { pk: row.pk, sk: row.sk },
             // The attempt numbers go on; the retry schedule starts again from here (`retryBase`).
             UpdateExpression: 'SET #s = :pending, retryBase = attempts, nextAt = :at, qpk = :qpk, qsk = :qsk REMOVE claim, failedAt',
-            ConditionExpression: '#s <> :delivered',
+            ConditionExpression: '#s <> :delivered AND (attribute_not_exists(claim) OR nextAt <= :at)',
             ExpressionAttributeNames: { '#s': 'status' },
             ExpressionAttributeValues: { ':pending': 'pending', ':at': at, ...prefixed(queueKeys(subscriptionId, at, String(row.eventId))), ':delivered': 'delivered' },
           }),

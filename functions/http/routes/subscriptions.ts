@@ -29,7 +29,6 @@ import {
   listAttempts,
   listSubscriptions,
   requeueUndelivered,
-  resetSubscriptionHealth,
   saveSubscription,
 } from '../../../store/subscriptions.ts';
 import type { AuthEnv } from '../auth.ts';
@@ -218,8 +217,8 @@ export const subscriptionRoutes = (deps: SubscriptionRouteDeps) => {
     return stored;
   };
   /** Writes a change read at `stored.rev`; a concurrent change (the dispatcher disabling it) answers 409: read and try again. */
-  const save = async (stored: StoredSubscription, next: Subscription) => {
-    if (!(await saveSubscription(deps.db, next, stored.rev))) {
+  const save = async (stored: StoredSubscription, next: Subscription, options: { resetHealth?: boolean } = {}) => {
+    if (!(await saveSubscription(deps.db, next, stored.rev, options))) {
       throw new AppError({ status: 409, type: 'subscription-changed', title: 'Conflict', detail: `Subscription ${next.id} changed meanwhile (the hub may have disabled it): read it again and retry.` });
     }
     cache.invalidate(next.tenantId);
@@ -283,13 +282,15 @@ export const subscriptionRoutes = (deps: SubscriptionRouteDeps) => {
         ...(status === 'disabled' && current.disabled ? { disabled: current.disabled } : {}),
         updatedAt: now.toISOString(),
       };
-      const saved = await save(stored, next);
-      let requeued = 0;
+      // A resume is a fresh start: everything not delivered is due now, and the failing streak is
+      // forgotten. Both happen before any dispatcher can read the subscription active: the queue
+      // is reset while nothing sends for it (a dispatcher's pass could otherwise claim and send
+      // an event that the reset then queues again), and the streak goes in the very write that
+      // makes it active (a pass reading it active with the old streak would disable it again).
+      const requeued = resuming ? await requeueUndelivered(deps.db, tenantId, current.id, now) : 0;
+      const saved = await save(stored, next, { resetHealth: resuming });
       if (resuming) {
-        // A fresh start: the failing streak is forgotten, and everything not delivered is due now.
-        await resetSubscriptionHealth(deps.db, tenantId, current.id);
         saved.health = {};
-        requeued = await requeueUndelivered(deps.db, tenantId, current.id, now);
         if (current.status === 'disabled') await resolveDisabledAlert(tenantId, current.id, now);
         deps.onSubscriptionWork?.(tenantId, current.id);
       }
