@@ -1,0 +1,132 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../store/db.ts';
+import { allItems, issueOpened, issueRef, issueUpdate } from '../support/fault-payloads.ts';
+import { type TestHub, postGithub, settled, startTestHub } from '../support/hub.ts';
+
+/**
+ * Batched processing (processing/batch.ts → plan.ts → write.ts), as a specification: the hub's
+ * processor is stopped while a batch is posted, so that the deliveries wait and are taken as one
+ * batch; every write request the batch sends to the table is recorded on the client.
+ */
+
+const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+const MIDDLEWARE = 'tributaryTestItemWrites';
+
+/** The primary keys a write request writes (every row of a BatchWriteItem). */
+const keysWritten = (command: string, input: any): { pk: string; sk: string }[] => {
+  if (command === 'BatchWriteItemCommand') {
+    return Object.values(input.RequestItems as Record<string, any[]>)
+      .flat()
+      .map((request) => request.PutRequest?.Item ?? request.DeleteRequest?.Key);
+  }
+  return [input.Item ?? input.Key];
+};
+
+interface ItemWrites {
+  /** writes of each item record (`ITEM` row), by item id */
+  readonly counts: Map<string, number>;
+  remove(): void;
+}
+
+/**
+ * Counts the writes of item records. `conflictOnce` answers the first conditional put of that item's
+ * record as DynamoDB does when another writer got there first, without applying it.
+ */
+const recordItemWrites = (db: Db, options: { conflictOnce?: string } = {}): ItemWrites => {
+  const counts = new Map<string, number>();
+  let conflicted = false;
+  const middleware =
+    (next: (args: any) => Promise<any>, context: { commandName?: string }) =>
+    async (args: any) => {
+      const command = context.commandName ?? '';
+      if (WRITES.has(command)) {
+        for (const key of keysWritten(command, args.input)) {
+          const itemId = key.sk === 'ITEM' ? String(key.pk).split('#ITEM#')[1] : undefined;
+          if (!itemId) continue;
+          counts.set(itemId, (counts.get(itemId) ?? 0) + 1);
+          if (command === 'PutItemCommand' && itemId === options.conflictOnce && !conflicted) {
+            conflicted = true;
+            throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
+          }
+        }
+      }
+      return next(args);
+    };
+  db.doc.middlewareStack.add(middleware as never, { name: MIDDLEWARE, step: 'initialize', priority: 'high', override: true });
+  return { counts, remove: () => db.doc.middlewareStack.remove(MIDDLEWARE) };
+};
+
+describe('batched processing', () => {
+  let hub: TestHub;
+  let connection: { id: string; secret: string };
+  let next = 0;
+
+  /** Posts deliveries while the processor is stopped, then processes them as one batch and waits until all is published. */
+  const processAsOneBatch = async (deliveries: { event?: string; payload: unknown }[], options: { conflictOnce?: string } = {}) => {
+    await hub.hub.pipeline.processor.stop();
+    for (const { event, payload } of deliveries) {
+      const answer = await postGithub(hub.url, connection, event ?? 'issues', payload, { deliveryId: `processing-batch-${++next}` });
+      expect(answer.status).toBe(202);
+    }
+    const writes = recordItemWrites(hub.hub.db, options);
+    try {
+      hub.hub.pipeline.processor.start();
+      await settled(hub, { timeoutMs: 30_000 });
+    } finally {
+      writes.remove();
+    }
+    return writes.counts;
+  };
+
+  const itemIdOf = async (number: number) => String((await allItems(hub)).get(issueRef(number))?.id);
+
+  beforeAll(async () => {
+    hub = await startTestHub();
+    connection = await hub.createConnection('github');
+    // Issues #1–#4 exist before the batches below, so that each batch only updates them.
+    await processAsOneBatch([1, 2, 3, 4].map((n) => ({ payload: issueOpened(n) })));
+  }, 30_000);
+  afterAll(() => hub?.close());
+
+  it('writes an item that several deliveries of the batch change once, holding the newest change', async () => {
+    // Six updates of #1 out of order, one of them twice under another delivery id.
+    const updates = [3, 1, 6, 2, 5, 4, 2].map((n) => ({ payload: issueUpdate(1, n) }));
+    const writes = await processAsOneBatch(updates);
+
+    const id = await itemIdOf(1);
+    expect(writes.get(id)).toBe(1);
+    const item = (await allItems(hub)).get(issueRef(1));
+    expect(item.title).toBe('Issue 1 revision 6');
+    expect(item.labels).toEqual(['rev-6']);
+    const { body } = await hub.api('GET', '/v1/deliveries?status=processed&limit=200');
+    expect(body.items.filter((d: any) => String(d.deliveryId).startsWith('processing-batch-')).length).toBe(next);
+  });
+
+  it('re-applies only the item whose conditional write lost a race; the others are written once', async () => {
+    const [two, three, four] = [await itemIdOf(2), await itemIdOf(3), await itemIdOf(4)];
+    const writes = await processAsOneBatch([2, 3, 4].map((n) => ({ payload: issueUpdate(n, 7) })), { conflictOnce: three });
+
+    // The refused put, then the item's changes applied again on what the table holds.
+    expect(writes.get(three)).toBe(2);
+    expect(writes.get(two)).toBe(1);
+    expect(writes.get(four)).toBe(1);
+    const items = await allItems(hub);
+    for (const n of [2, 3, 4]) expect(items.get(issueRef(n)).title).toBe(`Issue ${n} revision 7`);
+  });
+
+  it('records a delivery it cannot map as failed, with the path of the field, while the rest of the batch is indexed', async () => {
+    const unmappable = issueUpdate(2, 8);
+    unmappable.issue.number = { not: 'a number' };
+    await processAsOneBatch([{ payload: issueUpdate(4, 8) }, { payload: unmappable }, { payload: issueUpdate(3, 8) }]);
+
+    const items = await allItems(hub);
+    expect(items.get(issueRef(4)).title).toBe('Issue 4 revision 8');
+    expect(items.get(issueRef(3)).title).toBe('Issue 3 revision 8');
+    expect(items.get(issueRef(2)).title).toBe('Issue 2 revision 7');
+    const { body } = await hub.api('GET', '/v1/deliveries?status=failed');
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({ deliveryId: `processing-batch-${next - 1}`, status: 'failed' });
+    expect(body.items[0].reason).toMatch(/issue\.number/);
+  });
+});
