@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 /**
- * The normalized work item: one shape for every tool (DESIGN.md "Work item").
+ * The normalized work item: one shape for every tool (README, "Work items").
  * Types are inferred from these schemas; the OpenAPI document is generated from them.
  */
 

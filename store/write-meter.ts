@@ -3,7 +3,7 @@ import { TABLE_SCHEMA, type IndexName, projectionOf } from './table.ts';
 
 /**
  * Write units by DynamoDB's rules, computed from the writes themselves, because neither local engine
- * can say (dynalite ignores indexes in ConsumedCapacity and has no transactions; see DESIGN.md):
+ * can say (dynalite ignores indexes in ConsumedCapacity and has no transactions):
  *
  * - a table write costs the item's size rounded up per 1 KB; an update, a replacing put or a delete
  *   bills the larger of the item before and after, and a failed conditional write bills the item as

@@ -28,7 +28,7 @@ const parseJsonObject = (body: Uint8Array): Record<string, unknown> => {
 };
 
 /**
- * Identifies a verified Jira delivery. Accept, then judge (DESIGN.md): the ack path refuses only a
+ * Identifies a verified Jira delivery. Accept, then judge (README, "How it works"): the ack path refuses only a
  * request that can never be processed, a body that is not a UTF-8 JSON object (400) or not JSON
  * at all (415); Jira does not retry a 4xx, so nothing about the payload's content is judged here.
  * Whether it maps is decided in processing: indexed, ignored with its reason, or failed with the

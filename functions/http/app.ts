@@ -138,7 +138,7 @@ export const createApp = (deps: AppDeps) => {
   app.use('*', securityHeaders);
   // The dashboard's form posts (/login, /logout, and any later form) must come from the hub's own
   // pages. Not the API or the webhooks: csrf() refuses a bodiless or text/plain post without an
-  // Origin header, which is how SNS and API clients post (DESIGN.md, "Facts measured").
+  // Origin header, which is how SNS and API clients post.
   const dashboardCsrf = csrf({
     origin: (origin) => {
       try {
