@@ -54,6 +54,21 @@ const samples = (): PayloadSample[] => {
   return [...github, ...jira, ...email, postmark, ...sendgrid];
 };
 
+/**
+ * What a real tool could send: a JSON object of the sample's format under the size limit, with the
+ * tool's own content type and event header. Accept, then judge: such a delivery is never refused
+ * for its content (tools do not retry a 4xx), whatever its fields hold.
+ */
+const isWellFormed = (m: MutatedPayload): boolean => {
+  if (m.sample.format !== 'json' || m.contentType !== m.sample.contentType || m.event !== m.sample.event || m.body.length > MAX_BODY_BYTES) return false;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(m.body));
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+};
+
 const sha256 = (secret: string, body: Uint8Array) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 interface Outcome {
@@ -72,7 +87,7 @@ describe('fault: 10,000 mutated real payloads, validly signed', () => {
   let hub: TestHub | undefined;
   afterAll(() => hub?.close());
 
-  it('answers each with a 2xx or a 4xx problem+json, never a 5xx, and stays healthy', async () => {
+  it('answers each with a 2xx or a 4xx problem+json, never a 5xx nor a 4xx to a well-formed JSON object, and stays healthy', async () => {
     const ledger = faultLedger(`mutations: ${ONLY ? ONLY.length : COUNT} mutated GitHub/Jira/email payloads (seed ${SEED})`, { tracksIndex: false });
     process.stdout.write(`mutations: seed ${SEED} (FAULT_SEED=${SEED} reproduces this run; FAULT_ONLY=<index,…> sends only those)\n`);
     hub = await startTestHub({ env: { TRIBUTARY_MAX_BODY_BYTES: String(MAX_BODY_BYTES) } });
@@ -106,7 +121,9 @@ describe('fault: 10,000 mutated real payloads, validly signed', () => {
       const response = await fetch(`${hub!.url}/hooks/${source}/${connection.id}`, { method: 'POST', headers, body: new Uint8Array(m.body) });
       const text = await response.text();
       const outcome: Outcome = { mutation: m, status: response.status };
-      if (response.status >= 400 && response.status < 500) {
+      if (response.status >= 400 && response.status < 500 && isWellFormed(m)) {
+        outcome.problem = `a signed, well-formed delivery refused for its content: ${text.slice(0, 200)}`;
+      } else if (response.status >= 400 && response.status < 500) {
         const type = response.headers.get('content-type') ?? '';
         let problem: any;
         try {

@@ -70,12 +70,23 @@ describe('email (postmark provider): receive', () => {
     });
   });
 
-  it('rejects other content types (415) and bodies that are not a Postmark message (400)', async () => {
+  it('rejects other content types (415) and bodies that are not a JSON object (400)', async () => {
     await expect(rejection(() => email.receive(post(inbound, { 'content-type': 'application/x-www-form-urlencoded' }), connection))).rejects.toThrow(
       UnsupportedMediaTypeError,
     );
     await expect(rejection(() => email.receive(post([inbound]), connection))).rejects.toThrow(MalformedPayloadError);
-    await expect(rejection(() => email.receive(post({ ...inbound, Headers: 'none' }), connection))).rejects.toThrow(/invalid Headers/);
+  });
+
+  it('accepts optional fields in other forms, reading them as absent: a header or attachment that cannot be read is left out alone', async () => {
+    const headers = [...inbound.Headers.map((h: object, i: number) => (i === 1 ? { ...h, Value: { nested: ['x'] } } : h)), 42];
+    const odd = { ...inbound, FromFull: '2024-13-45T99:99:99Z', Subject: 7, Headers: headers, Attachments: [{ Name: 'a.txt', ContentLength: 'big', Content: 'aGk=' }] };
+    expect(await email.receive(post(odd), connection)).toEqual(await email.receive(post(inbound), connection));
+    expect(await email.receive(post({ ...inbound, Headers: 'none' }), connection)).toMatchObject({ event: 'postmark.inbound' });
+    const result = await normalize(odd);
+    if (result.outcome !== 'changes' || result.changes[0]!.op !== 'upsert') throw new Error('expected an upsert');
+    // FromFull unreadable: From names the sender; no Subject: the title comes from the text.
+    expect(result.changes[0]!.item.requester).toMatchObject({ emails: ['priya@retail.example'] });
+    expect(result.changes[0]!.item.title).not.toBe('Access to the prod read replica [P1]');
   });
 });
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { StoredDelivery } from '../../../core/connector.ts';
-import { MalformedPayloadError, UnsupportedMediaTypeError } from '../../../core/errors.ts';
+import { UnsupportedMediaTypeError } from '../../../core/errors.ts';
 import { verifyBasicAuth } from '../auth.ts';
 import type { HeaderField } from '../header-section.ts';
 import { type EmailMessage, htmlBodyToText, messageFromHeaders, messageFromMime } from '../message.ts';
@@ -8,26 +8,35 @@ import { type EmailProviderAdapter, contentIdOf, deliveryIdFor, mediaTypeOf, par
 import { stripQuotedText } from '../text.ts';
 
 /**
+ * An optional field of Postmark's JSON: absent when it holds something else. A message is never
+ * refused for a field's form (accept, then judge): what cannot be read degrades to absent, and the
+ * processor decides whether the rest is a request.
+ */
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().catch(undefined);
+
+/**
  * The fields of Postmark's inbound webhook JSON that are read.
  * https://postmarkapp.com/developer/webhooks/inbound-webhook
  */
-const PostmarkAddress = z.looseObject({ Email: z.string(), Name: z.string().nullish() });
+const PostmarkAddress = z.looseObject({ Email: z.string(), Name: optional(z.string()) });
+/** a header or attachment entry that cannot be read is left out, the others kept */
+const entries = <T extends z.ZodType>(entry: T) => optional(z.array(entry.nullable().catch(null)).transform((list) => list.filter((e): e is NonNullable<typeof e> => e !== null)));
 
 export const PostmarkInbound = z.looseObject({
-  From: z.string().nullish(),
-  FromFull: PostmarkAddress.nullish(),
-  To: z.string().nullish(),
-  Cc: z.string().nullish(),
-  Subject: z.string().nullish(),
-  Date: z.string().nullish(),
-  TextBody: z.string().nullish(),
-  HtmlBody: z.string().nullish(),
-  Headers: z.array(z.looseObject({ Name: z.string(), Value: z.string() })).nullish(),
-  Attachments: z
-    .array(z.looseObject({ Name: z.string().nullish(), ContentType: z.string().nullish(), ContentLength: z.number().nullish(), Content: z.string().nullish() }))
-    .nullish(),
+  From: optional(z.string()),
+  FromFull: optional(PostmarkAddress),
+  To: optional(z.string()),
+  Cc: optional(z.string()),
+  Subject: optional(z.string()),
+  Date: optional(z.string()),
+  TextBody: optional(z.string()),
+  HtmlBody: optional(z.string()),
+  Headers: entries(z.looseObject({ Name: z.string(), Value: z.string() })),
+  Attachments: entries(
+    z.looseObject({ Name: optional(z.string()), ContentType: optional(z.string()), ContentLength: optional(z.number()), Content: optional(z.string()) }),
+  ),
   /** the whole message, when "Include raw email content" is on for the inbound stream */
-  RawEmail: z.string().nullish(),
+  RawEmail: optional(z.string()),
 });
 export type PostmarkInbound = z.infer<typeof PostmarkInbound>;
 
@@ -54,14 +63,8 @@ const headersOf = (inbound: PostmarkInbound): HeaderField[] => {
   return [...lifted, ...rest];
 };
 
-const parseInbound = (body: Uint8Array): PostmarkInbound => {
-  const parsed = PostmarkInbound.safeParse(parseJsonObject(body, 'The body'));
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-    throw new MalformedPayloadError(`The body is not a Postmark inbound message: invalid ${fields}.`);
-  }
-  return parsed.data;
-};
+/** Any JSON object reads: only a body that is not one is refused (MalformedPayloadError). */
+const parseInbound = (body: Uint8Array): PostmarkInbound => PostmarkInbound.parse(parseJsonObject(body, 'The body'));
 
 const messageOf = async (inbound: PostmarkInbound): Promise<EmailMessage> => {
   if (inbound.RawEmail) return messageFromMime(new TextEncoder().encode(inbound.RawEmail));
