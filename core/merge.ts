@@ -3,38 +3,59 @@ import { categorize } from './category.ts';
 import { mergeDevelopment } from './development.ts';
 import { deepEqual } from './equal.ts';
 import { itemIdForRef } from './ids.ts';
-import { type Link, type LinkOrigin, type LinkStatement, type StatusCategory, type WorkItem, isClosed } from './work-item.ts';
+import { type Link, type LinkOrigin, type LinkStatement, type OrderedBy, type StatusCategory, type WorkItem, isClosed } from './work-item.ts';
 
 const STARTED: ReadonlySet<StatusCategory> = new Set(['in_progress', 'in_review']);
 
 const compareTimes = (a: string, b: string): number => Date.parse(a) - Date.parse(b);
 
+/** The kept dates (`activityAt`, `startedAt`, `closedAt`): the latest or earliest value, as read. */
 const later = (a: string | undefined, b: string | undefined): string | undefined =>
   a === undefined ? b : b === undefined ? a : compareTimes(a, b) >= 0 ? a : b;
 
 const earliest = (a: string | undefined, b: string | undefined): string | undefined =>
   a === undefined ? b : b === undefined ? a : compareTimes(a, b) <= 0 ? a : b;
 
-/** Older than what the index holds: an out-of-order delivery that must not roll the item back. */
-const isStale = (current: WorkItem, at: string): boolean => compareTimes(at, current.updatedAt) < 0;
+/** A time that orders a change against the state the index holds, and whether the tool wrote it with a zone. */
+interface OrderingTime {
+  at: string;
+  zoned: boolean;
+}
 
 /** Zones run from UTC−12 to UTC+14: a local time read as UTC is off by at most this much. */
 const UNZONED_WINDOW_MS = 14 * 60 * 60 * 1000;
 
 /**
- * Whether an observation is older than the state the index holds. Times compare as read, except
- * that a time written without a zone (`orderedBy.zoned: false`, read as UTC) never outranks a zoned
+ * The one order of ordering times, for every kind of change (observations, deletions, link
+ * statements): negative when `a` is older than `b`, positive when newer, 0 when neither. Times
+ * compare as read, except that a time written without a zone (read as UTC) never outranks a zoned
  * one: when exactly one of the two is unzoned and they are at most 14 hours apart, the zoned one is
  * the newer, whichever reads later. That is comparing an unzoned time as if it were 14 hours
- * earlier, a consistent order, so deliveries end in the same state whatever order they arrive in.
- * Two unzoned times come from the same server's clock and compare as read.
+ * earlier (and losing a tie to a zoned one), a total order, so deliveries end in the same state
+ * whatever order they arrive in. Two unzoned times come from the same server's clock and compare as
+ * read; a zoned and an unzoned one are never equal.
  */
-const isStaleObservation = (current: WorkItem, change: UpsertChange): boolean => {
-  const gap = compareTimes(change.item.updatedAt, current.updatedAt);
-  const zoned = change.orderedBy?.zoned !== false;
-  if (zoned === (current.orderedBy?.zoned !== false) || Math.abs(gap) > UNZONED_WINDOW_MS) return gap < 0;
-  return !zoned;
+const compareOrderingTimes = (a: OrderingTime, b: OrderingTime): number => {
+  const gap = compareTimes(a.at, b.at);
+  if (a.zoned === b.zoned || Math.abs(gap) > UNZONED_WINDOW_MS) return gap;
+  return a.zoned ? 1 : -1;
 };
+
+/** The ordering time of the observation the item holds (`orderedBy` absent: zoned, as every tool but Jira writes). */
+const itemTime = (item: Pick<WorkItem, 'updatedAt' | 'orderedBy'>): OrderingTime => ({ at: item.updatedAt, zoned: item.orderedBy?.zoned !== false });
+
+/** The ordering time of an observation, a deletion or a link change, by the `orderedBy` it carries. */
+const changeTime = (at: string, orderedBy: OrderedBy | undefined): OrderingTime => ({ at, zoned: orderedBy?.zoned !== false });
+
+/** The ordering time of a logged link statement or a tombstone, which keep `zoned: false` when unzoned. */
+const recordedTime = (record: { at: string; zoned?: false }): OrderingTime => ({ at: record.at, zoned: record.zoned !== false });
+
+/** `zoned: false` to record on a statement or a tombstone made from a change with an unzoned time. */
+const unzonedMark = (orderedBy: OrderedBy | undefined): { zoned?: false } => (orderedBy?.zoned === false ? { zoned: false } : {});
+
+/** Whether an observation is older than the state the index holds (an out-of-order delivery that must not roll it back). */
+const isStaleObservation = (current: WorkItem, change: UpsertChange): boolean =>
+  compareOrderingTimes(changeTime(change.item.updatedAt, change.orderedBy), itemTime(current)) < 0;
 
 /** `createdAt` when the tool did not say: the earliest delivery of the item seen, whatever order they arrive in. */
 const createdAtOf = (current: WorkItem | undefined, change: UpsertChange): string =>
@@ -81,7 +102,7 @@ const covers = (s: Pick<LinkStatement, 'type' | 'target' | 'origin'>, link: Link
 /** Whether `a` is newer than `b`. On a tie a removal wins, then the more confident addition: one answer in any order. */
 const supersedes = (a: LinkStatement, b: LinkStatement | undefined): boolean => {
   if (!b) return true;
-  const byTime = compareTimes(a.at, b.at);
+  const byTime = compareOrderingTimes(recordedTime(a), recordedTime(b));
   if (byTime !== 0) return byTime > 0;
   if (!a.link !== !b.link) return !a.link;
   return (a.link?.confidence ?? 0) > (b.link?.confidence ?? 0);
@@ -96,13 +117,13 @@ const sortLog = (log: Iterable<LinkStatement>): LinkStatement[] | undefined => {
 const replayNewerStatements = (
   links: Link[],
   log: readonly LinkStatement[],
-  observedAt: string,
+  observedAt: OrderingTime,
   authoritative: ReadonlySet<LinkOrigin>,
 ): Link[] => {
   let out = links;
   for (const statement of log) {
     // A statement the observations reflect loses a tie to the observation; any other wins it.
-    const order = compareTimes(statement.at, observedAt);
+    const order = compareOrderingTimes(recordedTime(statement), observedAt);
     if (order < 0 || (order === 0 && statement.reflected)) continue;
     if (statement.link) {
       if (authoritative.has(statement.link.origin)) out = [...out, statement.link];
@@ -116,10 +137,14 @@ const replayNewerStatements = (
 
 const applyLinkChange = (current: WorkItem, change: LinkChange): WorkItem | undefined => {
   const reflected = change.reflectedInItem === true;
-  if (reflected && compareTimes(change.at, current.updatedAt) <= 0) return undefined;
+  if (reflected && compareOrderingTimes(changeTime(change.at, change.orderedBy), itemTime(current)) <= 0) return undefined;
   const log = new Map((current.linkLog ?? []).map((s) => [statementKey(s), s]));
   let links = current.links;
-  const marker = { ...(reflected ? { reflected: true } : {}), ...(change.origin ? { origin: change.origin } : {}) };
+  const marker = {
+    ...(reflected ? { reflected: true } : {}),
+    ...(change.origin ? { origin: change.origin } : {}),
+    ...unzonedMark(change.orderedBy),
+  };
   for (const removal of change.remove) {
     const statement: LinkStatement = { type: removal.type, target: removal.target, at: change.at, ...marker };
     if (!supersedes(statement, log.get(statementKey(statement)))) continue;
@@ -211,7 +236,8 @@ const earliestFieldsOf = (current: WorkItem | undefined, change: UpsertChange): 
 
 const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem | undefined => {
   const observed = change.item;
-  if (current?.deleted && compareTimes(observed.updatedAt, current.deleted.at) <= 0) return undefined;
+  const observedAt = changeTime(observed.updatedAt, change.orderedBy);
+  if (current?.deleted && compareOrderingTimes(observedAt, recordedTime(current.deleted)) <= 0) return undefined;
   if (current && isStaleObservation(current, change)) return applyHistory(current, change);
   const closed = isClosed(observed.status);
   const authoritative = new Set(change.linkOrigins);
@@ -222,8 +248,8 @@ const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem |
     id: itemIdForRef(observed.ref),
     category: observed.category ?? categorize(observed),
     team: observed.team ?? current?.team,
-    links: sortLinks(replayNewerStatements(observedLinks, log, observed.updatedAt, authoritative)),
-    linkLog: sortLog(log.filter((s) => !s.reflected || compareTimes(s.at, observed.updatedAt) > 0)),
+    links: sortLinks(replayNewerStatements(observedLinks, log, observedAt, authoritative)),
+    linkLog: sortLog(log.filter((s) => !s.reflected || compareOrderingTimes(recordedTime(s), observedAt) > 0)),
     startedAt: startedAtOf(current, observed),
     closedAt: closed ? (observed.closedAt ?? current?.closedAt ?? observed.updatedAt) : undefined,
     activityAt: later(later(current?.activityAt, change.activityAt), observed.updatedAt) ?? observed.updatedAt,
@@ -252,8 +278,12 @@ const next = (current: WorkItem | undefined, change: ItemChange): WorkItem | und
     case 'development':
       return applyDevelopmentChange(current, change);
     case 'delete':
-      if (current.deleted || isStale(current, change.at)) return undefined;
-      return { ...current, deleted: { at: change.at, reason: change.reason, movedTo: change.movedTo }, version };
+      if (current.deleted || compareOrderingTimes(changeTime(change.at, change.orderedBy), itemTime(current)) < 0) return undefined;
+      return {
+        ...current,
+        deleted: { at: change.at, reason: change.reason, movedTo: change.movedTo, ...unzonedMark(change.orderedBy) },
+        version,
+      };
   }
 };
 

@@ -93,7 +93,13 @@ export const Priority = z.object({ name: z.string().optional(), level: PriorityL
 export type Priority = z.infer<typeof Priority>;
 
 export const DeletionReason = z.enum(['deleted', 'transferred', 'access_lost']);
-export const Tombstone = z.object({ at: IsoDateTime, reason: DeletionReason, movedTo: z.string().optional() });
+export const Tombstone = z.object({
+  at: IsoDateTime,
+  reason: DeletionReason,
+  movedTo: z.string().optional(),
+  /** the tool wrote the deletion's time without a zone: it is ordered as core/merge.ts says */
+  zoned: z.literal(false).optional(),
+});
 export type Tombstone = z.infer<typeof Tombstone>;
 
 /**
@@ -142,6 +148,8 @@ export const LinkStatement = z.object({
   reflected: z.boolean().optional(),
   /** the statement is about the link of this origin only (a manual link); absent: of every other origin */
   origin: LinkOrigin.optional(),
+  /** the tool wrote the statement's time without a zone: it is ordered as core/merge.ts says */
+  zoned: z.literal(false).optional(),
 });
 export type LinkStatement = z.infer<typeof LinkStatement>;
 

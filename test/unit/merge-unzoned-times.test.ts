@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { UpsertChange } from '../../core/changes.ts';
+import type { ItemChange, UpsertChange } from '../../core/changes.ts';
 import { applyChange } from '../../core/merge.ts';
-import type { OrderedBy, Status, WorkItem } from '../../core/work-item.ts';
+import type { Link, OrderedBy, Status, WorkItem } from '../../core/work-item.ts';
 import { applyAll, seededRandom, shuffled, upsert, withoutVersion } from '../fixtures/work-items.ts';
 
 /**
@@ -98,6 +98,120 @@ describe('applyChange: times written without a zone', () => {
       const inOrder = stateAfter(...history);
       expect(inOrder).toMatchObject({ status: DONE, updatedAt: hour(50), orderedBy: UNZONED });
       expect(withoutVersion(stateAfter(...shuffled(history, seededRandom(seed))))).toEqual(withoutVersion(inOrder));
+    },
+  );
+});
+
+/*
+ * Deletions and link statements follow the same rule as observations: one order of ordering times
+ * (core/merge.ts `compareOrderingTimes`) decides every comparison, whatever kind of change it is.
+ */
+describe('applyChange: deletions and link statements written without a zone', () => {
+  const REF = 'jira:acme.atlassian.net/ACME-1';
+  const B = 'jira:acme.atlassian.net/ACME-2';
+  const JIRA_ORIGINS: UpsertChange['linkOrigins'] = ['source_link', 'closing_keyword', 'key_mention'];
+  const blocksB: Link = { type: 'blocks', target: B, origin: 'source_link', confidence: 1 };
+  const TIMESTAMP_UNZONED: OrderedBy = { field: 'timestamp', zoned: false };
+  const TIMESTAMP_ZONED: OrderedBy = { field: 'timestamp', zoned: true };
+
+  const issue = (status: Status, updatedAt: string, orderedBy: OrderedBy, links: Link[] = []): UpsertChange => ({
+    ...upsert({ ref: REF, source: 'jira', kind: 'task', status, updatedAt, links }, { linkOrigins: JIRA_ORIGINS }),
+    orderedBy,
+  });
+  const deletion = (at: string, orderedBy: OrderedBy): ItemChange => ({ op: 'delete', ref: REF, at, reason: 'deleted', orderedBy });
+  const linkChange = (at: string, orderedBy: OrderedBy, change: { add?: Link[]; remove?: Link[] }, reflectedInItem = true): ItemChange => ({
+    op: 'link',
+    ref: REF,
+    at,
+    add: change.add ?? [],
+    remove: (change.remove ?? []).map(({ type, target }) => ({ type, target })),
+    ...(reflectedInItem ? { reflectedInItem } : {}),
+    orderedBy,
+  });
+  const after = (changes: ItemChange[]): WorkItem => {
+    const item = applyAll(changes);
+    if (!item) throw new Error('expected an item');
+    return item;
+  };
+
+  it('does not delete an item over a zoned update that an unzoned deletion reads up to 14 hours later than', () => {
+    for (const later of [1, 5, 14]) {
+      const updated = after([issue(IN_PROGRESS, hour(0), ZONED), issue(DONE, hour(10), ZONED)]);
+      expect(applyChange(updated, deletion(hour(10 + later), TIMESTAMP_UNZONED)), `${later} h`).toBeUndefined();
+    }
+  });
+
+  it('still deletes on an unzoned deletion that reads more than 14 hours after the zoned update', () => {
+    const updated = after([issue(IN_PROGRESS, hour(0), ZONED), issue(DONE, hour(10), ZONED)]);
+    expect(applyChange(updated, deletion(hour(25), TIMESTAMP_UNZONED))?.deleted).toEqual({ at: hour(25), reason: 'deleted', zoned: false });
+  });
+
+  it('does not drop a zoned update that arrives after an unzoned deletion reading up to 14 hours later', () => {
+    const deleted = after([issue(IN_PROGRESS, hour(0), ZONED), deletion(hour(20), TIMESTAMP_UNZONED)]);
+    expect(deleted.deleted).toEqual({ at: hour(20), reason: 'deleted', zoned: false });
+    const revived = applyChange(deleted, issue(DONE, hour(10), ZONED));
+    expect(revived).toMatchObject({ status: DONE, updatedAt: hour(10) });
+    expect(revived?.deleted).toBeUndefined();
+  });
+
+  it('ends an unzoned deletion and a zoned update in the same state in either order', () => {
+    const start = issue(IN_PROGRESS, hour(0), ZONED);
+    const update = issue(DONE, hour(10), ZONED);
+    const removal = deletion(hour(15), TIMESTAMP_UNZONED);
+    const updateFirst = after([start, update, removal]);
+    const deletionFirst = after([start, removal, update]);
+    expect(updateFirst.deleted).toBeUndefined();
+    expect(withoutVersion(deletionFirst)).toEqual(withoutVersion(updateFirst));
+  });
+
+  it('compares a zoned deletion with an unzoned state the same way: the zoned one is the newer', () => {
+    const unzoned = after([issue(DONE, hour(20), UNZONED)]);
+    expect(applyChange(unzoned, deletion(hour(10), TIMESTAMP_ZONED))?.deleted).toEqual({ at: hour(10), reason: 'deleted' });
+  });
+
+  it('ignores an unzoned link event the zoned observation of the item already reflects', () => {
+    const item = after([issue(IN_PROGRESS, hour(10), ZONED)]);
+    expect(applyChange(item, linkChange(hour(12), TIMESTAMP_UNZONED, { add: [blocksB] }))).toBeUndefined();
+    expect(applyChange(item, linkChange(hour(25), TIMESTAMP_UNZONED, { add: [blocksB] }))?.links).toEqual([blocksB]);
+  });
+
+  it('does not replay on a zoned observation an unzoned link statement it reads up to 14 hours earlier than', () => {
+    const start = issue(IN_PROGRESS, hour(0), ZONED);
+    const added = linkChange(hour(15), TIMESTAMP_UNZONED, { add: [blocksB] });
+    const observed = issue(IN_REVIEW, hour(10), ZONED);
+    const linkFirst = after([start, added, observed]);
+    const observationFirst = after([start, observed, added]);
+    expect(linkFirst.links).toEqual([]);
+    expect(withoutVersion(linkFirst)).toEqual(withoutVersion(observationFirst));
+  });
+
+  it('lets a zoned removal outrank an unzoned addition it reads up to 14 hours earlier than, in either order', () => {
+    const start = issue(IN_PROGRESS, hour(0), ZONED);
+    const removed = linkChange(hour(10), TIMESTAMP_ZONED, { remove: [blocksB] }, false);
+    const added = linkChange(hour(12), TIMESTAMP_UNZONED, { add: [blocksB] }, false);
+    const removalFirst = after([start, removed, added]);
+    const additionFirst = after([start, added, removed]);
+    expect(removalFirst.links).toEqual([]);
+    expect(withoutVersion(additionFirst)).toEqual(withoutVersion(removalFirst));
+  });
+
+  const history: ItemChange[] = [
+    issue(IN_PROGRESS, hour(0), ZONED),
+    linkChange(hour(3), TIMESTAMP_UNZONED, { add: [blocksB] }),
+    issue(IN_REVIEW, hour(6), UNZONED, [blocksB]),
+    linkChange(hour(9), TIMESTAMP_ZONED, { remove: [blocksB] }),
+    issue(IN_REVIEW, hour(12), ZONED),
+    deletion(hour(20), TIMESTAMP_UNZONED),
+    linkChange(hour(22), TIMESTAMP_UNZONED, { add: [blocksB] }),
+    issue(DONE, hour(30), ZONED, [blocksB]),
+    deletion(hour(40), TIMESTAMP_UNZONED),
+  ];
+
+  it.each(Array.from({ length: 20 }, (_, seed) => [seed + 1]))(
+    'ends observations, link events and deletions with and without zones in the same state in any order (seed %i)',
+    (seed) => {
+      const inOrder = after(history);
+      expect(withoutVersion(after(shuffled(history, seededRandom(seed))))).toEqual(withoutVersion(inOrder));
     },
   );
 });
