@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          globalSetup: ['test/setup/embedded-engine.ts'],
+          globalSetup: ['test/setup/embedded-engine.ts', 'test/setup/local-hub-bundle.ts'],
         },
       },
       {
@@ -39,7 +39,7 @@ export default defineConfig({
             'test/faults/bus-outage.test.ts',
             'test/faults/crash.test.ts',
           ],
-          globalSetup: ['test/setup/dynamodb-local.ts'],
+          globalSetup: ['test/setup/dynamodb-local.ts', 'test/setup/local-hub-bundle.ts'],
         },
       },
       {
@@ -58,7 +58,7 @@ export default defineConfig({
           // printing what was sent, acknowledged, indexed and published.
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
-          globalSetup: ['test/setup/embedded-engine.ts'],
+          globalSetup: ['test/setup/embedded-engine.ts', 'test/setup/local-hub-bundle.ts'],
         },
       },
     ],

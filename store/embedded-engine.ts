@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -117,6 +117,15 @@ const exited = (child: ChildProcess) =>
 const ENGINE_HEAP_MIB = 384;
 
 /**
+ * How the child starts: from `npm start`'s bundle (scripts/build-local.ts), its own bundled entry
+ * beside this code, run as it is; from source, the TypeScript entry through the loader.
+ */
+const engineEntry = (): string[] => {
+  const bundled = join(import.meta.dirname, 'embedded-engine-process.mjs');
+  return existsSync(bundled) ? [bundled] : ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, 'embedded-engine-process.ts')];
+};
+
+/**
  * The embedded engine in a child process (store/embedded-engine-process.ts): its CPU work runs on
  * the other core instead of the hub's event loop. The child stops when its stdin closes, which
  * also happens when this process dies without cleaning up.
@@ -128,9 +137,8 @@ export const startEmbeddedEngineProcess = async (
     onUnexpectedExit?: (how: string) => void;
   } = {},
 ): Promise<EmbeddedEngine> => {
-  const script = join(import.meta.dirname, 'embedded-engine-process.ts');
   const heap = `--max-old-space-size=${ENGINE_HEAP_MIB}`;
-  const child = spawn(process.execPath, [heap, '--import', import.meta.resolve('tsx'), script, ...(options.path ? [options.path] : [])], {
+  const child = spawn(process.execPath, [heap, ...engineEntry(), ...(options.path ? [options.path] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();

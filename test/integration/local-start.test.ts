@@ -41,6 +41,15 @@ describe('npm start on a fresh data directory', () => {
     expect((await fetch(`${hub.url}/healthz`)).headers.get('keep-alive')).toBe('timeout=65');
   }, 60_000);
 
+  it('runs from npm start\'s bundle, and starts its engine process from the bundle too, without the TypeScript loader', async () => {
+    const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-bundle-')) });
+    children.push(hub.child);
+    expect(hub.child.spawnargs.at(-1)).toMatch(/hub\.mjs$/);
+    const engine = execFileSync('ps', ['-o', 'args=', '--ppid', String(hub.child.pid)]).toString().trim();
+    expect(engine).toMatch(/embedded-engine-process\.mjs/);
+    expect(engine).not.toMatch(/tsx/);
+  }, 60_000);
+
   it('stops with a clear message when its engine process dies, instead of failing every request', async () => {
     const hub = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-engine-death-')) });
     children.push(hub.child);

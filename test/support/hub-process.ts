@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { buildLocalHub } from '../../scripts/build-local.ts';
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -13,12 +14,25 @@ export const freePort = () =>
   });
 
 /**
- * The hub as users run it (`functions/local.ts`), as a child process that a test can SIGKILL.
- * Node is started directly: killing `npm start` would kill npm, not necessarily its node child.
+ * `npm start`'s bundle: the one the test run built (test/setup/local-hub-bundle.ts), or, outside
+ * the tests (the bench), built where `npm start` builds it, once per process.
+ */
+let built: Promise<string> | undefined;
+const localHubBundle = (): Promise<string> => {
+  const fromSetup = process.env.TRIBUTARY_TEST_HUB_BUNDLE;
+  if (fromSetup) return Promise.resolve(fromSetup);
+  built ??= buildLocalHub();
+  return built;
+};
+
+/**
+ * The hub as users run it (`npm start`: the bundle of `functions/local.ts`), as a child process
+ * that a test can SIGKILL. Node is started directly: killing `npm start` would kill npm, not
+ * necessarily its node child.
  */
 export const startHubProcess = async (env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local.ts'], {
+  const child = spawn(process.execPath, [await localHubBundle()], {
     env: { ...process.env, ...env, PORT: String(port), TRIBUTARY_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
