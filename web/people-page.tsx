@@ -24,7 +24,7 @@ export const PeoplePage = (props: { people: readonly PersonEntry[] }) => (
       </thead>
       <tbody>
         {props.people.map((p) => (
-          <tr>
+          <tr data-person={p.id}>
             <td>
               {p.name ?? p.handles[0]?.handle ?? p.id}
               <br />

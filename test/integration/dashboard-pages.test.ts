@@ -254,6 +254,28 @@ describe('a page shows what the API answers, no more', () => {
     expect((await hub.api('GET', '/v1/views/team', undefined, scenario.token)).status).toBe(422);
   });
 
+  it('lists on /alerts what GET /v1/alerts answers, the filters read by the same schema', async () => {
+    const ids = (page: string) => [...page.matchAll(/<tr data-alert="([^"]+)"/g)].map((m) => m[1]);
+    for (const query of ['', 'state=open', 'state=resolved', 'kind=pr_merged_ticket_open', 'team=payments', 'state=open&team=platform', `team=${'x'.repeat(150)}`]) {
+      const api = await hub.api('GET', `/v1/alerts?${query}&limit=50`, undefined, scenario.token);
+      expect(api.status, query).toBe(200);
+      const response = await fetch(`${hub.url}/alerts?${query}`, { headers: { authorization: `Bearer ${scenario.token}` } });
+      expect(response.status, query).toBe(200);
+      expect(ids(await response.text()), query).toEqual(api.body.items.map((a: any) => a.id));
+    }
+    for (const query of ['kind=nope', 'state=closed']) {
+      expect((await hub.api('GET', `/v1/alerts?${query}`, undefined, scenario.token)).status, query).toBe(422);
+      expect((await fetch(`${hub.url}/alerts?${query}`, { headers: { authorization: `Bearer ${scenario.token}` } })).status, query).toBe(422);
+    }
+  });
+
+  it('lists on /people everyone GET /v1/people answers', async () => {
+    const { body } = await hub.api('GET', '/v1/people', undefined, scenario.token);
+    expect(body.items.length).toBeGreaterThan(2);
+    const page = await html('/people');
+    expect([...page.matchAll(/<tr data-person="([^"]+)"/g)].map((m) => m[1])).toEqual(body.items.map((p: any) => p.id));
+  });
+
   it('finds items by key, by owner/repo#number, by URL and by title words, through GET /v1/items?q=', async () => {
     for (const [q, ref] of [
       ['ACME-101', scenario.refs.story],

@@ -1,28 +1,24 @@
 import { Hono } from 'hono';
-import * as z from 'zod';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { AlertKind, AlertState } from '../../../core/alerts.ts';
 import { AppError } from '../../../core/errors.ts';
 import type { Clock } from '../../../core/ports.ts';
-import { listAlerts } from '../../../store/alerts.ts';
-import type { Db } from '../../../store/db.ts';
-import { listPersonRecords, peopleViews } from '../../../store/people.ts';
 import { recordSignInFailure, signInBlocked } from '../../../store/sign-in-throttle.ts';
 import { AlertsPage, type AlertsQuery, ItemPage, type ItemsQuery, ItemsPage, LoginPage, OverviewPage, PeoplePage, STYLESHEET, STYLESHEET_PATH, TeamPage } from '../../../web/dashboard.tsx';
 import type { AuthEnv, authenticate } from '../auth.ts';
 import { clientAddressOf } from '../client-address.ts';
+import { AlertListFilter, loadAlertList } from '../views/alerts.ts';
 import { type TimelineReader, loadItemView } from '../views/item.ts';
 import { ItemListFilter, loadItemList } from '../views/items.ts';
 import { loadOverview } from '../views/overview.ts';
+import { loadPeople } from '../views/people.ts';
 import { loadTeamView } from '../views/team.ts';
-
-const AlertsFilter = z.object({ state: AlertState.optional(), kind: AlertKind.optional(), team: z.string().max(100).optional() });
+import type { ViewDeps } from '../views/viewed.ts';
 
 export const SESSION_COOKIE = 'tributary_token';
 
 export interface DashboardDeps {
-  db: Db;
+  db: ViewDeps['db'];
   clock: Clock;
   publicUrl: string;
   resolve: ReturnType<typeof authenticate>;
@@ -33,7 +29,8 @@ const ITEM_FILTERS = ['q', 'source', 'status', 'category', 'owner', 'container',
 
 /**
  * The dashboard's pages. Each page calls the query function its API route calls (functions/http/views/),
- * so a page shows exactly what the API answers, rendered by web/. A leader signs in with a tenant
+ * with the same filter schema, so a page shows exactly what the API answers, rendered by web/. The
+ * only read of its own is the sign-in throttle, which is no view. A leader signs in with a tenant
  * token, kept in an HttpOnly, SameSite=Strict cookie (never readable by scripts, never sent by
  * another site's requests); scripts may send `Authorization: Bearer` instead. Without either, `/`
  * shows the sign-in form and the other pages send the browser there. Repeated failed sign-ins from
@@ -95,10 +92,10 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       const raw = c.req.query();
       const now = deps.clock();
       const query: AlertsQuery = Object.fromEntries(['state', 'kind', 'team'].filter((k) => raw[k]).map((k) => [k, raw[k]!]));
-      const parsed = AlertsFilter.safeParse(query);
+      const parsed = AlertListFilter.safeParse(query);
       if (!parsed.success) return c.html(AlertsPage({ alerts: [], query, nextCursor: null, now, error: 'A filter value is not valid.' }), 422);
       try {
-        const page = await listAlerts(deps.db, c.get('principal').tenantId, parsed.data, { limit: 50, ...(raw.cursor ? { cursor: raw.cursor } : {}) });
+        const page = await loadAlertList(deps.db, c.get('principal').tenantId, parsed.data, { limit: 50, ...(raw.cursor ? { cursor: raw.cursor } : {}) });
         return c.html(AlertsPage({ alerts: page.items, query, nextCursor: page.nextCursor, now }));
       } catch (error) {
         if (!(error instanceof AppError) || error.status !== 400) throw error;
@@ -125,7 +122,7 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       const older = view.timeline.nextCursor ? `/items/${encodeURIComponent(view.item.id)}?before=${encodeURIComponent(view.timeline.nextCursor)}` : undefined;
       return c.html(ItemPage({ view, now: deps.clock(), ...(older ? { olderEvents: older } : {}) }));
     })
-    .get('/people', session, async (c) => c.html(PeoplePage({ people: peopleViews(await listPersonRecords(deps.db, c.get('principal').tenantId)) })))
+    .get('/people', session, async (c) => c.html(PeoplePage({ people: (await loadPeople(deps.db, c.get('principal').tenantId)).items })))
     .get('/teams/:team', session, async (c) => {
       const team = c.req.param('team');
       if (team.length === 0 || team.length > 100) return c.redirect('/', 303);

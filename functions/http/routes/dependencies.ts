@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { Alert, AlertKind, AlertSettings, AlertState } from '../../../core/alerts.ts';
+import { Alert, AlertSettings } from '../../../core/alerts.ts';
 import type { ItemChange } from '../../../core/changes.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import { criticalPath, edgeKey, findCycles } from '../../../core/graph.ts';
@@ -11,7 +11,6 @@ import { loadAlertSettings } from '../../../pipeline/alerts.ts';
 import { applyOne } from '../../../processing/one-change.ts';
 import { sweepTenantWip } from '../../../pipeline/wip-alerts.ts';
 import { applyWithReferences, referenceDirectoryFor } from '../../../processing/references.ts';
-import { listAlerts } from '../../../store/alerts.ts';
 import type { Db } from '../../../store/db.ts';
 import { getDependencyStates, putSettingsRecord } from '../../../store/dependency-state.ts';
 import { exploreGraph } from '../../../store/graph.ts';
@@ -21,6 +20,7 @@ import { recordAudit } from '../../../store/audit.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody, parseQuery } from '../problem.ts';
+import { AlertListFilter, loadAlertList } from '../views/alerts.ts';
 import { Pagination, pageOf } from './items.ts';
 
 /** Graph walks are bounded so one request costs at most MAX_NODES partition queries. */
@@ -68,7 +68,7 @@ const Graph = z.object({
   truncated: z.boolean().describe('the node budget cut the walk short'),
 });
 
-const AlertsQuery = z.object({ state: AlertState.optional(), kind: AlertKind.optional(), team: z.string().optional() }).extend(Pagination.shape);
+const AlertsQuery = AlertListFilter.extend(Pagination.shape);
 
 const SettingsBody = AlertSettings.partial().strict();
 
@@ -214,7 +214,7 @@ export const dependencyRoutes = (deps: DependencyRouteDeps) => {
     })
     .get('/alerts', async (c) => {
       const { limit, cursor, ...query } = parseQuery(c, AlertsQuery);
-      return c.json(await listAlerts(db, c.get('principal').tenantId, query, { limit, cursor }));
+      return c.json(await loadAlertList(db, c.get('principal').tenantId, query, { limit, cursor }));
     })
     .get('/settings', async (c) => c.json(await loadAlertSettings(db, c.get('principal').tenantId)))
     .put('/settings', async (c) => {

@@ -3,10 +3,11 @@ import * as z from 'zod';
 import { Person } from '../../../core/work-item.ts';
 import type { Clock } from '../../../core/ports.ts';
 import type { Db } from '../../../store/db.ts';
-import { listAudit, listPersonRecords, mergePeople, peopleViews, splitPerson } from '../../../store/people.ts';
+import { listAudit, mergePeople, splitPerson } from '../../../store/people.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody } from '../problem.ts';
+import { loadPeople } from '../views/people.ts';
 import { pageOf } from './items.ts';
 
 const PersonView = Person.extend({
@@ -70,7 +71,7 @@ export const peopleOperations: Operation[] = [
 
 export const peopleRoutes = (deps: { db: Db; clock: Clock }) =>
   new Hono<AuthEnv>()
-    .get('/', async (c) => c.json({ items: peopleViews(await listPersonRecords(deps.db, c.get('principal').tenantId)), nextCursor: null }))
+    .get('/', async (c) => c.json(await loadPeople(deps.db, c.get('principal').tenantId)))
     .get('/audit', async (c) => c.json({ items: await listAudit(deps.db, c.get('principal').tenantId), nextCursor: null }))
     .post('/merge', async (c) => {
       const { into, people } = await parseJsonBody(c, MergeBody);
