@@ -85,15 +85,29 @@ export type ItemContext = z.infer<typeof ItemContext>;
 export const TimelineEvent = z.object({
   id: z.string(),
   type: z.string(),
-  time: IsoDateTime,
+  time: IsoDateTime.describe('when the hub recorded the event (processed the change)'),
   subject: z.string(),
   data: z.record(z.string(), z.unknown()),
   cursor: z.string().describe('pass as `before` to read older events'),
 });
 export type TimelineEvent = z.infer<typeof TimelineEvent>;
 
+/** A page of an item's events as the event log answers it, newest first. */
+export interface EventLogPage {
+  events: TimelineEvent[];
+  nextCursor: string | null;
+}
+
+/** An event as the timeline shows it: with when its change happened in its tool. */
+export const TimelineEntry = TimelineEvent.extend({
+  at: IsoDateTime.describe(
+    "when the change happened in its tool, when the event's data says so (`work.item.created`: the item's `createdAt`; a close: its `closedAt`; a deletion: the tombstone's time; commits and branches: the latest time GitHub reported); otherwise, and never later than, `time`",
+  ),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
 export const Timeline = z.object({
-  events: z.array(TimelineEvent).describe('newest first'),
+  events: z.array(TimelineEntry).describe('newest first, in the order of the event log (not of `at`)'),
   nextCursor: z.string().nullable().describe('older events: `?before=` this cursor'),
 });
 export type Timeline = z.infer<typeof Timeline>;
@@ -302,3 +316,62 @@ export const buildItemContext = (input: ItemContextInput): ItemContext => {
     blocks: chainOf(input, 'down'),
   };
 };
+
+type Data = Record<string, unknown>;
+const record = (value: unknown): Data | undefined => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Data) : undefined);
+const isoTime = (value: unknown): string | undefined => (typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? value : undefined);
+const latest = (times: readonly (string | undefined)[]): string | undefined =>
+  times.filter((t): t is string => t !== undefined).sort((a, b) => Date.parse(b) - Date.parse(a))[0];
+const timesOf = (list: unknown): (string | undefined)[] => (Array.isArray(list) ? list.map((entry) => isoTime(record(entry)?.at)) : []);
+
+/** The tool's close time a `work.item.updated` of the same change reports (`changes.closedAt.after`). */
+const closedAtOf = (event: TimelineEvent): string | undefined =>
+  event.type === 'work.item.updated' ? isoTime(record(record(event.data.changes)?.closedAt)?.after) : undefined;
+
+const CLOSED_CATEGORIES = new Set(['done', 'cancelled']);
+
+/**
+ * When the change an event reports happened in its tool, as far as the event's data says (pure);
+ * undefined when it does not say. `change` holds the events of the same change (one processing of
+ * the item writes its events with one `time`): a close's `work.item.closed` and `status_changed`
+ * carry no time of their own, the `work.item.updated` beside them carries the tool's `closedAt`.
+ * Status changes, assignments and links carry none: they show when the hub recorded them.
+ */
+export const toolTimeOf = (event: TimelineEvent, change: readonly TimelineEvent[] = [event]): string | undefined => {
+  const data = event.data;
+  switch (event.type) {
+    case 'work.item.created':
+      return isoTime(record(data.item)?.createdAt);
+    case 'work.item.updated': {
+      const changes = record(data.changes);
+      return closedAtOf(event) ?? isoTime(record(record(changes?.deleted)?.after)?.at);
+    }
+    case 'work.item.closed':
+    case 'work.item.status_changed': {
+      const closing = event.type === 'work.item.closed' || CLOSED_CATEGORIES.has(String(record(data.to)?.category));
+      return closing ? latest(change.map(closedAtOf)) : undefined;
+    }
+    case 'work.item.deleted':
+      return isoTime(record(data.tombstone)?.at);
+    case 'work.item.development_changed':
+      return latest([...timesOf(data.commitsAdded), ...timesOf(data.branchesAdded), ...timesOf(data.branchesRemoved)]);
+    default:
+      return undefined;
+  }
+};
+
+/**
+ * A page of the event log as the timeline shows it (pure): each event with `at`, the tool's time of
+ * its change when the data says it ({@link toolTimeOf}), else the hub's `time`. A tool time later
+ * than the hub's (a tool's clock ahead) is taken as the hub's: nothing is recorded before it
+ * happens. The order stays the log's.
+ */
+export const timelineOf = (page: EventLogPage): Timeline => ({
+  events: page.events.map((event) => {
+    const change = page.events.filter((other) => other.time === event.time && other.subject === event.subject);
+    const tool = toolTimeOf(event, change);
+    const at = tool !== undefined && Date.parse(tool) <= Date.parse(event.time) ? tool : event.time;
+    return { ...event, at };
+  }),
+  nextCursor: page.nextCursor,
+});

@@ -1,4 +1,5 @@
 import type { Development } from '../core/work-item.ts';
+import { Time, exactTime } from './format.tsx';
 
 /** Only web links: a URL from a payload is never rendered as `javascript:` or anything else. */
 const safeHref = (url: string | undefined): string | undefined => (url && /^https?:\/\//i.test(url) ? url : undefined);
@@ -14,23 +15,27 @@ const Linked = (props: { href: string | undefined; children: string }) => {
   );
 };
 
+/** As people read it ("6 hours ago", exact on hover); the exact time when no `now` is given. */
+const When = (props: { at: string; now: Date | undefined }) =>
+  props.now ? <Time at={props.at} now={props.now} /> : <time datetime={props.at}>{exactTime(props.at)}</time>;
+
 /**
  * The item page's development section, like Jira's development panel: the branches named after the
  * item and the commits whose message names it, newest first. Text from the tools goes through
  * hono/jsx, which escapes it. Nothing when no push or branch named the item.
  */
-export const DevelopmentSection = (props: { development: Development | undefined }) => {
+export const DevelopmentSection = (props: { development: Development | undefined; now?: Date }) => {
   const { development } = props;
   if (!development || (development.commits.length === 0 && development.branches.length === 0)) return null;
   return (
-    <section aria-label="development">
+    <section aria-label="development" data-section="development">
       <h2>Development</h2>
       {development.branches.length > 0 ? (
         <ul class="branches">
           {development.branches.map((branch) => (
             <li data-deleted={branch.deleted ? 'true' : undefined}>
               {branch.deleted ? <s>{branch.name}</s> : <Linked href={branch.url}>{branch.name}</Linked>} in {branch.repository}
-              {branch.deleted ? ' (deleted)' : ''} · <time datetime={branch.at}>{branch.at}</time>
+              {branch.deleted ? ' (deleted)' : ''} · <When at={branch.at} now={props.now} />
             </li>
           ))}
         </ul>
@@ -59,7 +64,7 @@ export const DevelopmentSection = (props: { development: Development | undefined
                 </td>
                 <td class="optional">{commit.author.name ?? commit.author.login ?? '—'}</td>
                 <td class="optional">
-                  <time datetime={commit.at}>{commit.at}</time>
+                  <When at={commit.at} now={props.now} />
                 </td>
               </tr>
             ))}

@@ -138,7 +138,7 @@ export const ItemPage = (props: { view: ItemView; now: Date; olderEvents?: strin
       <LinkedSection id="mentions" title="Mentions" items={context.mentions} now={now} />
       <LinkedSection id="related" title="Related" items={context.related} now={now} />
       {linked === 0 ? <p class="muted">No other item links to this one, or is linked from it, yet.</p> : null}
-      <DevelopmentSection development={item.development} />
+      <DevelopmentSection development={item.development} now={now} />
       <Timeline events={timeline.events} now={now} nextPage={props.olderEvents} />
     </Layout>
   );

@@ -2,7 +2,7 @@ import type { Alert } from '../../../core/alerts.ts';
 import { confirmedIncoming, directDependencies } from '../../../core/dependencies.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import { itemIdForRef } from '../../../core/ids.ts';
-import { type ItemDetail, type ItemView, type Timeline, buildItemContext } from '../../../core/item-context.ts';
+import { type EventLogPage, type ItemDetail, type ItemView, buildItemContext, timelineOf } from '../../../core/item-context.ts';
 
 export { ItemDetail, ItemView } from '../../../core/item-context.ts';
 import { type WorkItem, isClosed } from '../../../core/work-item.ts';
@@ -17,7 +17,7 @@ import { readPartition } from '../../../store/partition.ts';
 import type { ViewDeps } from './viewed.ts';
 
 /** Reads one page of an item's events from the durable per-subject event log, newest first. */
-export type TimelineReader = (tenantId: string, subjectRef: string, page: { limit: number; before?: string }) => Promise<Timeline>;
+export type TimelineReader = (tenantId: string, subjectRef: string, page: { limit: number; before?: string }) => Promise<EventLogPage>;
 
 /** A reader for a hub without an event log: no events. */
 export const noTimeline: TimelineReader = async () => ({ events: [], nextCursor: null });
@@ -66,7 +66,8 @@ const byRelevance = (a: Alert, b: Alert) =>
 
 /**
  * The item page's data, all of it: the item (as `GET /v1/items/{id}`), its context across tools
- * (core/item-context.ts), its alerts and a page of its timeline. Reads: the item's partition
+ * (core/item-context.ts), its alerts and a page of its timeline (each event with the tool's time of
+ * its change where the event says it, `timelineOf`). Reads: the item's partition
  * (item, reverse edges, dependency state, alerts), the linked items (one BatchGet), two bounded
  * walks of the blocking graph (what blocks it, what it blocks), the dependency states of the items
  * met (one BatchGet), the alerts of up to 20 linked items, and one page of the event log.
@@ -98,6 +99,6 @@ export const loadItemView = async (deps: ItemViewDeps, tenantId: string, param: 
     item: { ...detail, ...(state.blocked && state.blockedSince ? { blockedSince: state.blockedSince } : {}) },
     context,
     alerts,
-    timeline,
+    timeline: timelineOf(timeline),
   };
 };
