@@ -232,6 +232,79 @@ describe('a page shows what the API answers, no more', () => {
     expect((await hub.api('GET', '/v1/items/wi_nothing/context', undefined, scenario.token)).status).toBe(404);
   });
 
+  it('shows the commits and branches that name the story, as GET /v1/items/{id} holds them', async () => {
+    const { body } = await hub.api('GET', `/v1/items/${encodeURIComponent(scenario.refs.story)}`, undefined, scenario.token);
+    expect(body.development.commits.map((c: any) => [c.sha, c.message, c.branches])).toEqual([[scenario.commit.sha, scenario.commit.message, [scenario.commit.branch]]]);
+    expect(body.development.branches.map((b: any) => b.name)).toEqual([scenario.commit.branch]);
+    const page = await html(`/items/${itemIdForRef(scenario.refs.story)}`);
+    const section = /<section aria-label="development" data-section="development">(.*?)<\/section>/s.exec(page)?.[1];
+    expect(section, 'the development section').toBeDefined();
+    expect(section).toContain(`href="${body.development.commits[0].url}"`);
+    expect(section).toContain(`>${scenario.commit.sha.slice(0, 7)}</a>`);
+    expect(section).toContain(scenario.commit.message);
+    expect(section).toContain(`href="${body.development.branches[0].url}"`);
+    // Times as people read them, exact on hover: the push was six hours ago.
+    expect(section).toMatch(new RegExp(`<time datetime="${body.development.commits[0].at}" title="[^"]+ UTC">6 hours ago</time>`));
+    // A page without commits or branches has no such section.
+    expect(await html(`/items/${itemIdForRef(scenario.refs.blockedStory)}`)).not.toContain('data-section="development"');
+  });
+
+  it('shows in the timeline an alert raised, then resolved when the team answered', async () => {
+    const { body } = await hub.api('GET', `/v1/items/${encodeURIComponent(scenario.refs.answeredEmail)}/context`, undefined, scenario.token);
+    expect(body.item.status).toEqual({ name: 'answered', category: 'in_progress' });
+    expect(body.alerts).toEqual([expect.objectContaining({ kind: 'request_unanswered', state: 'resolved' })]);
+    const alertEvents = body.timeline.events.filter((e: any) => e.type.startsWith('work.alert.')).map((e: any) => [e.type, e.data.alert.kind]);
+    expect(alertEvents).toEqual([
+      ['work.alert.resolved', 'request_unanswered'],
+      ['work.alert.raised', 'request_unanswered'],
+    ]);
+    const page = await html(`/items/${itemIdForRef(scenario.refs.answeredEmail)}`);
+    const timeline = page.slice(page.indexOf('data-section="timeline"'));
+    const entries = [...timeline.matchAll(/<li data-event="(work\.alert\.[a-z]+)">(.*?)<\/li>/gs)].map((m) => [m[1], m[2]!.replace(/<[^>]+>/g, '')]);
+    expect(entries).toEqual([
+      ['work.alert.resolved', expect.stringMatching(/^just now · Alert resolved: request_unanswered — .*Our invoices lack the VAT number.* past the 24-hour SLA$/)],
+      ['work.alert.raised', expect.stringMatching(/^just now · Alert raised: request_unanswered — /)],
+    ]);
+    // The alert itself, resolved, above the links.
+    expect(page).toMatch(/data-section="alerts".*data-kind="request_unanswered"/s);
+  });
+
+  it('says of each root blocker of a blocked chain for how long it has been open', async () => {
+    const { body } = await hub.api('GET', `/v1/items/${encodeURIComponent(scenario.refs.chainEnd)}/context`, undefined, scenario.token);
+    const roots = body.context.blockedBy.nodes.filter((n: any) => n.root);
+    // #79 waits on #78, which waits on #77 (open 4 days) and on ACME-102, which waits on ACME-101 (open 7 days).
+    expect(roots.map((n: any) => n.ref).sort()).toEqual([scenario.refs.story, scenario.refs.xss].sort());
+    const page = await html(`/items/${itemIdForRef(scenario.refs.chainEnd)}`);
+    const chain = page.slice(page.indexOf('data-chain="up"'));
+    for (const [ref, days] of [
+      [scenario.refs.story, 7],
+      [scenario.refs.xss, 4],
+    ] as const) {
+      const root = roots.find((n: any) => n.ref === ref);
+      const entry = new RegExp(`<li data-chain-node="${root.id}" data-depth="\\d" data-root="true">(.*?)</li>`, 's').exec(chain)?.[1];
+      expect(entry, ref).toBeDefined();
+      expect(entry, ref).toContain(`root blocker, open <time datetime="${root.createdAt}" title="since `);
+      expect(entry, ref).toContain(`>for ${days} days</time>`);
+    }
+    // What is blocked says since when instead, and is no root.
+    const blocked = body.context.blockedBy.nodes.find((n: any) => n.ref === `github:${scenario.repo}#78`);
+    expect(blocked.root).toBe(false);
+    expect(new RegExp(`<li data-chain-node="${blocked.id}" data-depth="1">(.*?)<ul>`, 's').exec(chain)?.[1]).toMatch(/ · blocked <time[^>]*>for [^<]+<\/time>/);
+  });
+
+  it('dates the timeline by the tools: the story created seven days ago, not when the hub saw it', async () => {
+    const { body } = await hub.api('GET', `/v1/items/${encodeURIComponent(scenario.refs.story)}/context`, undefined, scenario.token);
+    const created = body.timeline.events.find((e: any) => e.type === 'work.item.created');
+    expect(created.at).toBe(body.item.createdAt);
+    expect(Date.parse(created.time) - Date.parse(created.at)).toBeGreaterThan(6 * 86_400_000);
+    const pushed = body.timeline.events.find((e: any) => e.type === 'work.item.development_changed');
+    const reported = [body.item.development.commits[0].at, body.item.development.branches[0].at].sort().at(-1);
+    expect(pushed.at).toBe(reported);
+    const page = await html(`/items/${itemIdForRef(scenario.refs.story)}`);
+    expect(page).toMatch(new RegExp(`<li data-event="work.item.created"><time datetime="${created.at}" title="[^"]+, recorded by the hub [^"]+">7 days ago</time> · Created as To Do</li>`));
+    expect(page).toMatch(/<li data-event="work.item.development_changed"><time [^>]+>6 hours ago<\/time> · Development: 1 commit pushed, 1 branch named after it<\/li>/);
+  });
+
   it('draws the overview from GET /v1/views/overview', async () => {
     const { body } = await hub.api('GET', '/v1/views/overview', undefined, scenario.token);
     expect(body.weeks).toHaveLength(12);

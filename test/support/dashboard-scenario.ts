@@ -1,5 +1,5 @@
 import { cloudPayload, type CloudFixture } from '../fixtures/jira-examples.ts';
-import { githubExample } from '../fixtures/github-examples.ts';
+import { githubExample, githubExamples } from '../fixtures/github-examples.ts';
 import { tributarySignature } from './email.ts';
 import { type TestHub, postGithub, settled } from './hub.ts';
 import { postJira } from './jira.ts';
@@ -9,7 +9,10 @@ import { postJira } from './jira.ts';
  * - Jira Cloud `ACME-101` (in progress, Alana Grant), which blocks `ACME-102`, which blocks GitHub issue #78;
  * - a pull request titled with ACME-101's key (open, in review), and one for ACME-102, merged three
  *   days ago while ACME-102 is still To Do (`pr_merged_ticket_open`);
+ * - a push to the PR's branch, of a commit naming ACME-101 (its development: a commit and a branch);
  * - a customer's email naming ACME-101, unanswered for two days (`request_unanswered`);
+ * - another customer's request, unanswered for a day, then answered by the team (its
+ *   `request_unanswered` raised, then resolved);
  * - an issue titled with markup, a dozen issues done over the last weeks (flow charts), a team map.
  * Times are relative to the real clock, so "3 days ago" reads as it should.
  */
@@ -24,7 +27,9 @@ const DAY = 24 * HOUR;
 export interface Scenario {
   token: string;
   repo: string;
-  refs: { story: string; blockedStory: string; pr: string; mergedPr: string; email: string; xss: string; chainEnd: string };
+  refs: { story: string; blockedStory: string; pr: string; mergedPr: string; email: string; answeredEmail: string; xss: string; chainEnd: string };
+  /** the commit pushed naming ACME-101 */
+  commit: { sha: string; message: string; branch: string };
 }
 
 const jiraTime = (at: number) => new Date(at).toISOString().replace('Z', '+0000');
@@ -40,13 +45,14 @@ const jiraAt = (name: CloudFixture, at: number, createdAt = at) => {
   return payload;
 };
 
-const rawEmail = (fields: { from: string; subject: string; date: Date; messageId: string; body: string }) =>
+const rawEmail = (fields: { from: string; to?: string; subject: string; date: Date; messageId: string; inReplyTo?: string; body: string }) =>
   [
     `From: ${fields.from}`,
-    `To: Platform Requests <${MAILBOX}>`,
+    `To: ${fields.to ?? `Platform Requests <${MAILBOX}>`}`,
     `Subject: ${fields.subject}`,
     `Date: ${fields.date.toUTCString()}`,
     `Message-ID: ${fields.messageId}`,
+    ...(fields.inReplyTo ? [`In-Reply-To: ${fields.inReplyTo}`, `References: ${fields.inReplyTo}`] : []),
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=UTF-8',
     '',
@@ -117,20 +123,58 @@ export const seedDashboardScenario = async (hub: TestHub, name = 'acme'): Promis
   merged.number = 42;
   expect202(await postGithub(hub.url, github, 'pull_request', merged));
 
+  // A commit naming ACME-101 pushed to the PR's branch six hours ago: the story's development.
+  const push = structuredClone(githubExamples('push').find((e) => (e.payload as any).commits?.length > 0)!.payload as any);
+  const commit = { sha: `a101c0de${push.commits[0].id.slice(8)}`, message: 'ACME-101: page the cart before pricing it', branch: 'acme-101-retry-checkout' };
+  push.ref = `refs/heads/${commit.branch}`;
+  push.created = false;
+  push.commits = [{ ...push.commits[0], id: commit.sha, message: `${commit.message}\n\nPages of 50 lines.`, timestamp: new Date(now - 6 * HOUR).toISOString(), url: `https://github.com/${repo}/commit/${commit.sha}` }];
+  push.head_commit = push.commits[0];
+  push.repository.pushed_at = Math.floor((now - 6 * HOUR) / 1000);
+  expect202(await postGithub(hub.url, github, 'push', push));
+
+  const sendEmail = async (message: string) => {
+    const response = await fetch(`${hub.url}/hooks/email/${email.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'message/rfc822', 'x-tributary-signature': tributarySignature(message, email.secret) },
+      body: message,
+    });
+    if (response.status !== 202) throw new Error(`the email answered ${response.status}: ${await response.text()}`);
+  };
   // A customer asks about ACME-101 by email, two days ago; nobody answered.
-  const message = rawEmail({
-    from: 'Ana Lima <ana.lima@customer.example>',
-    subject: 'Checkout fails for our large orders (ACME-101)',
-    date: new Date(now - 2 * DAY),
-    messageId: '<checkout-large-orders@customer.example>',
-    body: 'Hello platform team,\r\n\r\nour orders with more than 100 lines fail at checkout. Is ACME-101 the fix?\r\n\r\nAna',
-  });
-  const response = await fetch(`${hub.url}/hooks/email/${email.id}`, {
-    method: 'POST',
-    headers: { 'content-type': 'message/rfc822', 'x-tributary-signature': tributarySignature(message, email.secret) },
-    body: message,
-  });
-  if (response.status !== 202) throw new Error(`the email answered ${response.status}: ${await response.text()}`);
+  await sendEmail(
+    rawEmail({
+      from: 'Ana Lima <ana.lima@customer.example>',
+      subject: 'Checkout fails for our large orders (ACME-101)',
+      date: new Date(now - 2 * DAY),
+      messageId: '<checkout-large-orders@customer.example>',
+      body: 'Hello platform team,\r\n\r\nour orders with more than 100 lines fail at checkout. Is ACME-101 the fix?\r\n\r\nAna',
+    }),
+  );
+  // Another customer asked three days ago and waited past the 24-hour SLA (the alert is raised); the
+  // team answered the day after (it is resolved). Processed apart, as they arrived days apart.
+  const question = '<invoice-vat-number@other.example>';
+  await sendEmail(
+    rawEmail({
+      from: 'Noor Haddad <noor@other.example>',
+      subject: 'Our invoices lack the VAT number',
+      date: new Date(now - 3 * DAY),
+      messageId: question,
+      body: 'Hello,\r\n\r\nthe invoices of March show no VAT number. Can you add it?\r\n\r\nNoor',
+    }),
+  );
+  await settled(hub);
+  await sendEmail(
+    rawEmail({
+      from: `Sam Ortiz <sam.ortiz@${MAILBOX.split('@')[1]}>`,
+      to: 'Noor Haddad <noor@other.example>',
+      subject: 'Re: Our invoices lack the VAT number',
+      date: new Date(now - 1 * DAY),
+      messageId: '<re-invoice-vat-number@acme.example>',
+      inReplyTo: question,
+      body: 'Hello Noor,\r\n\r\nthe next invoices carry it; we are reissuing those of March.\r\n\r\nSam',
+    }),
+  );
 
   // GitHub issues: one titled with markup that blocks a chain (#77 → #78 → #79), #78 also waiting on ACME-102.
   const issue = (number: number, fields: Record<string, unknown>) => {
@@ -168,9 +212,11 @@ export const seedDashboardScenario = async (hub: TestHub, name = 'acme'): Promis
       pr: `github:${lower}#41`,
       mergedPr: `github:${lower}#42`,
       email: `email:${MAILBOX}/checkout-large-orders@customer.example`,
+      answeredEmail: `email:${MAILBOX}/invoice-vat-number@other.example`,
       xss: `github:${lower}#77`,
       chainEnd: `github:${lower}#79`,
     },
+    commit,
   };
 };
 
