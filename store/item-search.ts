@@ -3,11 +3,14 @@ import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 
 /**
- * Title words as an index: one row per (item, word), shaped like the owner and label facet rows
- * (`T#{t}#ITEM#{id} / FACET#word#{word}`, gsi1 `T#{t}#word#{word}` by updatedAt), so the facet
- * writer keeps them with the item (the processor writes the facets of `core/search.ts`
- * `titleWords(item.title)` as the `word` facet). Reads are re-checked against the item, like
- * every facet: a row left by an older title never shows a wrong result.
+ * The read side of a title-word index: one row per (item, word), shaped like the owner and label
+ * facet rows (`T#{t}#ITEM#{id} / FACET#word#{word}`, gsi1 `T#{t}#word#{word}` by updatedAt).
+ * Nothing writes these rows yet: the processor writes the owner and label facets only, so this
+ * query finds nothing today, and a title search (functions/http/views/items.ts) finds words among
+ * the 1,000 most recently updated items (docs/views.md, "The search box"). Once a writer keeps the
+ * `word` facet of `core/search.ts` `titleWords(item.title)` with the item, older items are found
+ * too. Reads are re-checked against the item, like every facet: a row left by an older title
+ * would never show a wrong result.
  */
 export const WORD_FACET = 'word';
 

@@ -23,7 +23,7 @@ export const ItemListFilter = ItemFilter.extend({
 });
 export type ItemListFilter = z.infer<typeof ItemListFilter>;
 
-/** Items read at most by a title search when the word index has nothing: the most recently updated ones. */
+/** Items a title search reads, the most recently updated first: where its words are found today (the word index is not written yet). */
 const RECENT_SCANNED = 1000;
 const WORD_INDEX_READ = 200;
 
@@ -35,9 +35,9 @@ const itemsNamed = async (db: Db, tenantId: string, refs: readonly string[]): Pr
 };
 
 /**
- * Items whose title has every word (as the start of one of its words): through the word index
- * (store/item-search.ts) for the longest word, and through the most recently updated items, so a
- * word typed in part, or items indexed before the word index, are found too.
+ * Items whose title has every word (as the start of one of its words), among the 1,000 most
+ * recently updated items, which also finds a word typed in part; and through the word index
+ * (store/item-search.ts) for the longest word, which finds nothing until a writer keeps its rows.
  */
 const itemsWithWords = async (db: Db, tenantId: string, words: readonly string[]): Promise<WorkItem[]> => {
   const longest = [...words].sort((a, b) => b.length - a.length)[0]!;
