@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhookSender } from '../../bus/webhook-sender.ts';
 import { type Resolver, TargetRefusedError, checkTarget } from '../../bus/webhook-target.ts';
@@ -175,14 +177,27 @@ describe('the sender: connects to the address it checked, follows no redirect, g
     expect(receiver.received.length).toBe(before);
   });
 
-  it('does not follow a redirect: a 3xx is an answer like any other non-2xx', async () => {
-    receiver.respond = () => 302;
+  it.each([301, 302, 303, 307, 308])('does not follow a redirect: a %i to a second receiver is an answer like any other non-2xx', async (status) => {
+    // A receiver that redirects to another on loopback, which would answer 204 to a request that followed.
+    const redirects: string[] = [];
+    const redirecting = createServer((req, res) => {
+      redirects.push(String(req.url));
+      req.resume();
+      req.on('end', () => res.writeHead(status, { location: other.url }).end());
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
     try {
-      const result = await createWebhookSender({ allowPrivate: true, resolver: table({}).resolver })(request(receiver.url));
-      expect(result.status).toBe(302);
-      expect(other.received).toHaveLength(0);
+      const before = other.received.length;
+      const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hooks/tributary`;
+      const result = await createWebhookSender({ allowPrivate: true, resolver: table({}).resolver })(request(url));
+      expect(result.status).toBe(status);
+      expect(redirects).toEqual(['/hooks/tributary']);
+      // Give a follow-up request (if one were made) time to arrive: the second receiver gets none.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(other.received.length).toBe(before);
     } finally {
-      receiver.respond = () => 204;
+      redirecting.closeAllConnections();
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
     }
   });
 
