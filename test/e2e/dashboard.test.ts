@@ -103,9 +103,18 @@ describe('the dashboard in a real browser', () => {
     expect(await changed.textContent()).toMatch(/ago$/);
     expect(await changed.getAttribute('title')).toMatch(/UTC$/);
 
+    // The commit pushed to the PR's branch, and the branch.
+    const development = page.locator('[data-section="development"]');
+    expect(await development.locator('table.commits tbody tr').textContent()).toContain(scenario.commit.message);
+    expect(await development.locator('ul.branches li').textContent()).toMatch(new RegExp(`^${scenario.commit.branch} in .* · 6 hours ago$`));
+
     const timeline = page.locator('[data-section="timeline"] li');
     const types = await timeline.evaluateAll((items) => items.map((i) => i.getAttribute('data-event')));
-    expect(types).toEqual(expect.arrayContaining(['work.item.created', 'work.item.status_changed', 'work.link.added']));
+    expect(types).toEqual(expect.arrayContaining(['work.item.created', 'work.item.status_changed', 'work.link.added', 'work.item.development_changed']));
+    // Dated by Jira, where the story was created a week ago, not by when the hub first saw it.
+    const created = page.locator('[data-section="timeline"] li[data-event="work.item.created"]');
+    expect(await created.textContent()).toBe('7 days ago · Created as To Do');
+    expect(await created.locator('time').getAttribute('title')).toMatch(/UTC, recorded by the hub .* UTC$/);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-item.png'), fullPage: true });
     await context.close();
   });
