@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Branch, Commit, IsoDateTime, Link, ObservedItem, DeletionReason, LinkOrigin, OrderedBy } from './work-item.ts';
+import { Branch, Commit, IsoDateTime, Link, ObservedItem, DeletionReason, LinkOrigin, OrderedBy, isCommentOrigin } from './work-item.ts';
 
 /** Fields an observation may declare as belonging to the earliest observation of its item. */
 export const EarliestField = z.enum(['title', 'requester', 'team', 'priority', 'labels', 'url']);
@@ -59,8 +59,17 @@ export const LinkChange = z.object({
    * ordered apart from the tool's. Absent: about the link of every origin but `manual`.
    */
   origin: LinkOrigin.optional(),
-  /** which time gave `at`, for operators */
+  /**
+   * `add` is every link of `origin` as of `at` (a comment's mentions after it was written or edited;
+   * none once it is deleted): the links of that origin it does not list are removed, and `remove` is
+   * not read. Only for an origin whose links are stated whole, a comment's (core/merge.ts).
+   */
+  complete: z.literal(true).optional(),
+  /** which time gave `at`, for operators and for the merge (an unzoned time never outranks a zoned one) */
   orderedBy: OrderedBy.optional(),
+}).refine((change) => !change.complete || (change.origin !== undefined && isCommentOrigin(change.origin)), {
+  message: 'a complete link change states the links of a comment origin',
+  path: ['origin'],
 });
 
 /**
@@ -75,7 +84,7 @@ export const DeleteChange = z.object({
   at: IsoDateTime,
   reason: DeletionReason,
   movedTo: z.string().optional(),
-  /** which time gave `at`, for operators */
+  /** which time gave `at`, for operators and for the merge (an unzoned time never outranks a zoned one) */
   orderedBy: OrderedBy.optional(),
 });
 

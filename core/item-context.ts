@@ -3,7 +3,7 @@ import { Alert } from './alerts.ts';
 import { Dependencies, IncomingLink } from './dependencies.ts';
 import type { BlockingEdge } from './graph.ts';
 import { itemIdForRef } from './ids.ts';
-import { IsoDateTime, Kind, type Link, LinkOrigin, LinkType, type Person, Source, Status, WorkItem, isClosed } from './work-item.ts';
+import { IsoDateTime, Kind, type Link, LinkOrigin, LinkType, type Person, Source, Status, WorkItem, isClosed, isCommentOrigin } from './work-item.ts';
 
 /**
  * An item's whole story across tools (pure): what implements it and what it implements, where it
@@ -71,8 +71,8 @@ export type DependencyChain = z.infer<typeof DependencyChain>;
 export const ItemContext = z.object({
   implementedBy: z.array(LinkedItem).describe('pull requests (and other work) implementing this item'),
   implements: z.array(LinkedItem).describe('what this item implements'),
-  mentionedIn: z.array(LinkedItem).describe('emails, issues and pull requests whose text names this item'),
-  mentions: z.array(LinkedItem).describe('what this item’s own text names'),
+  mentionedIn: z.array(LinkedItem).describe('emails, issues and pull requests whose text, or a comment on which, names this item'),
+  mentions: z.array(LinkedItem).describe('what this item’s own text and its comments name'),
   related: z.array(LinkedItem).describe('other links: relates to, duplicates'),
   parents: z.array(LinkedItem),
   children: z.array(LinkedItem),
@@ -130,6 +130,9 @@ export const ItemView = z.object({
 export type ItemView = z.infer<typeof ItemView>;
 
 const MENTION_ORIGINS: ReadonlySet<Link['origin']> = new Set(['key_mention', 'email_thread', 'closing_keyword', 'branch_name']);
+
+/** Links read from text: an item's own, an email thread's, a branch name, or a comment's (`comment:…`). */
+const isMentionOrigin = (origin: Link['origin']): boolean => MENTION_ORIGINS.has(origin) || isCommentOrigin(origin);
 
 export const personName = (p: Person): string => p.name ?? p.handles[0]?.handle ?? p.emails[0] ?? p.id;
 
@@ -200,7 +203,7 @@ const categoryOf = (link: Link, heldBy: Via['heldBy']): Category | undefined => 
       return 'parents';
     case 'relates':
     case 'mentions':
-      if (!MENTION_ORIGINS.has(link.origin)) return 'related';
+      if (!isMentionOrigin(link.origin)) return 'related';
       return heldBy === 'other' ? 'mentionedIn' : 'mentions';
     case 'duplicates':
       return 'related';

@@ -3,7 +3,17 @@ import { categorize } from './category.ts';
 import { mergeDevelopment } from './development.ts';
 import { deepEqual } from './equal.ts';
 import { itemIdForRef } from './ids.ts';
-import { type Link, type LinkOrigin, type LinkStatement, type OrderedBy, type StatusCategory, type WorkItem, isClosed } from './work-item.ts';
+import {
+  type Link,
+  type LinkOrigin,
+  type LinkStatement,
+  type OrderedBy,
+  type OriginStatement,
+  type StatusCategory,
+  type WorkItem,
+  isClosed,
+  isCommentOrigin,
+} from './work-item.ts';
 
 const STARTED: ReadonlySet<StatusCategory> = new Set(['in_progress', 'in_review']);
 
@@ -91,13 +101,17 @@ const sortLinks = (links: Link[]): Link[] => {
 const statementKey = (s: Pick<LinkStatement, 'type' | 'target' | 'origin'>): string =>
   s.origin ? `${s.type} ${s.target} ${s.origin}` : `${s.type} ${s.target}`;
 
+/** Origins whose links only their own statements change: a person's manual links, and each comment's mentions. */
+const isStatedApart = (origin: LinkOrigin): boolean => origin === 'manual' || isCommentOrigin(origin);
+
 /**
  * Whether a statement is about this link. A statement with an origin (a manual link's) concerns
- * only the link of that origin; a tool's statement concerns the link of every origin but `manual`:
- * the link a person added stays until that person's statement removes it.
+ * only the link of that origin; a tool's statement concerns the link of every origin but `manual`
+ * and the comments': the link a person added stays until that person's statement removes it, and a
+ * comment's mention until the comment no longer names it.
  */
 const covers = (s: Pick<LinkStatement, 'type' | 'target' | 'origin'>, link: Link): boolean =>
-  s.type === link.type && s.target === link.target && (s.origin ? link.origin === s.origin : link.origin !== 'manual');
+  s.type === link.type && s.target === link.target && (s.origin ? link.origin === s.origin : !isStatedApart(link.origin));
 
 /** Whether `a` is newer than `b`. On a tie a removal wins, then the more confident addition: one answer in any order. */
 const supersedes = (a: LinkStatement, b: LinkStatement | undefined): boolean => {
@@ -164,6 +178,40 @@ const applyLinkChange = (current: WorkItem, change: LinkChange): WorkItem | unde
     links = [...links, link];
   }
   return { ...current, links: sortLinks(links), linkLog: sortLog(log.values()), version: current.version + 1 };
+};
+
+/*
+ * A comment states its links whole (`complete` link changes): "comment C names X and Y since t",
+ * then after an edit "C names Y since t2", after its deletion "C names nothing since t3". The item
+ * keeps the latest statement's time per origin in `originLog` and holds exactly the links that
+ * statement made, so the end state does not depend on the order deliveries arrive in: an older
+ * statement changes nothing, and a newer one replaces the origin's links, leaving every other
+ * origin's alone (the issue's own mentions, another comment naming the same item).
+ */
+
+/** Which of two statements of an origin made at the same time wins: the one naming less, then the first by key (a deletion names nothing). */
+const winsTie = (stated: readonly Link[], held: readonly Link[]): boolean => {
+  if (stated.length !== held.length) return stated.length < held.length;
+  const keys = (links: readonly Link[]) => links.map((l) => `${linkKey(l)} ${l.confidence}`).sort().join('\n');
+  return keys(stated) < keys(held);
+};
+
+const applyOriginStatement = (current: WorkItem, change: LinkChange & { origin: LinkOrigin }): WorkItem | undefined => {
+  const { origin } = change;
+  const at = changeTime(change.at, change.orderedBy);
+  const log = current.originLog ?? [];
+  const logged = log.find((s) => s.origin === origin);
+  const held = current.links.filter((l) => l.origin === origin);
+  // An item never links to itself (a comment found by its issue's id may name the issue's key).
+  const stated = sortLinks(change.add.filter((link) => link.target !== current.ref).map((link) => ({ ...link, origin })));
+  if (logged) {
+    const order = compareOrderingTimes(at, recordedTime(logged));
+    if (order < 0 || (order === 0 && !winsTie(stated, held))) return undefined;
+  }
+  const statement: OriginStatement = { origin, at: change.at, ...unzonedMark(change.orderedBy) };
+  const originLog = [...log.filter((s) => s.origin !== origin), statement].sort((a, b) => a.origin.localeCompare(b.origin));
+  const links = sortLinks([...current.links.filter((l) => l.origin !== origin), ...stated]);
+  return { ...current, links, originLog, version: current.version + 1 };
 };
 
 /** Links to a provisional ref now name what it resolved to; an item never links to itself. */
@@ -256,8 +304,9 @@ const upsert = (current: WorkItem | undefined, change: UpsertChange): WorkItem |
     deleted: undefined,
     createdAt: createdAtOf(current, change),
     ...(change.orderedBy ? { orderedBy: change.orderedBy } : {}),
-    // What pushes and branches told about the item: no observation of the item itself carries it.
+    // What pushes, branches and comments told about the item: no observation of the item itself carries it.
     ...(current?.development ? { development: current.development } : {}),
+    ...(current?.originLog ? { originLog: current.originLog } : {}),
     ...earliestFieldsOf(current, change),
     version: (current?.version ?? 0) + 1,
   };
@@ -272,7 +321,7 @@ const next = (current: WorkItem | undefined, change: ItemChange): WorkItem | und
     case 'activity':
       return { ...current, activityAt: later(current.activityAt, change.at) ?? current.activityAt, version };
     case 'link':
-      return applyLinkChange(current, change);
+      return change.complete && change.origin ? applyOriginStatement(current, { ...change, origin: change.origin }) : applyLinkChange(current, change);
     case 'retarget':
       return retarget(current, change.from, change.to);
     case 'development':

@@ -1,4 +1,4 @@
-import type { Link, LinkOrigin, LinkType, Source } from './work-item.ts';
+import type { CommentOrigin, Link, LinkOrigin, LinkType, Source } from './work-item.ts';
 
 /**
  * Cross-tool reference extraction: the links a piece of free text (a title, a description, a
@@ -299,4 +299,33 @@ export function extractReferences(input: ReferenceInput): Link[] {
   }
 
   return [...links.values()];
+}
+
+/** The origin of the links a GitHub comment states: comment ids are unique within the item it is on. */
+export const githubCommentOrigin = (commentId: number | string): CommentOrigin => `comment:github:${commentId}`;
+
+/** The origin of the links a Jira comment states: comment ids are unique per site, whichever key the issue has. */
+export const jiraCommentOrigin = (site: string, commentId: number | string): CommentOrigin => `comment:jira:${site.toLowerCase()}/${commentId}`;
+
+/**
+ * What a comment names: every item its text refers to, read as {@link extractReferences} reads a
+ * body (Jira keys, `owner/repo#12`, `#12` in a GitHub repository, GitHub and Jira URLs; code and
+ * quotes of templates left out), as one `mentions` link each with the comment as origin. A comment
+ * names an item; it does not implement or block it, whatever its words. Targets not placed on a
+ * site (`jira:ACME-42`, while the tenant has no Jira site) are left out: a comment's links are
+ * stated whole, and one naming a provisional ref would wait for that ref before any applied.
+ */
+export function commentMentions(
+  input: Omit<ReferenceInput, 'title' | 'branch' | 'githubMentions'>,
+  origin: CommentOrigin,
+): Link[] {
+  const mentions = new Map<string, Link>();
+  for (const link of extractReferences({ ...input, githubMentions: true })) {
+    if (isProvisionalRef(link.target)) continue;
+    const seen = mentions.get(link.target);
+    if (!seen || link.confidence > seen.confidence) {
+      mentions.set(link.target, { type: 'mentions', target: link.target, origin, confidence: link.confidence });
+    }
+  }
+  return [...mentions.values()];
 }

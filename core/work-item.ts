@@ -62,8 +62,22 @@ export const LinkType = z.enum([
 ]);
 export type LinkType = z.infer<typeof LinkType>;
 
-export const LinkOrigin = z.enum(['source_link', 'closing_keyword', 'key_mention', 'branch_name', 'email_thread', 'manual']);
+/**
+ * The links one comment states (`comment:github:492700400`, `comment:jira:acme.atlassian.net/10050`):
+ * what the comment's text names. Each comment is an origin of its own, unique within the item it is
+ * on, so its edits and its deletion change its own links only (core/references.ts `commentMentions`).
+ */
+export const CommentOrigin = z.templateLiteral(['comment:', z.string().min(1)]);
+export type CommentOrigin = z.infer<typeof CommentOrigin>;
+
+export const LinkOrigin = z.union([
+  z.enum(['source_link', 'closing_keyword', 'key_mention', 'branch_name', 'email_thread', 'manual']),
+  CommentOrigin,
+]);
 export type LinkOrigin = z.infer<typeof LinkOrigin>;
+
+/** Whether links of this origin are a comment's: stated whole by the comment's own deliveries. */
+export const isCommentOrigin = (origin: LinkOrigin): origin is CommentOrigin => origin.startsWith('comment:');
 
 export const Link = z.object({
   type: LinkType,
@@ -153,6 +167,19 @@ export const LinkStatement = z.object({
 });
 export type LinkStatement = z.infer<typeof LinkStatement>;
 
+/**
+ * The latest statement of an origin whose links are stated whole (a comment's mentions, see
+ * {@link CommentOrigin}): the item holds exactly the links that statement made, and an older one
+ * changes nothing, whatever order the deliveries arrive in.
+ */
+export const OriginStatement = z.object({
+  origin: LinkOrigin,
+  at: IsoDateTime,
+  /** the tool wrote the statement's time without a zone: it is ordered as core/merge.ts says */
+  zoned: z.literal(false).optional(),
+});
+export type OriginStatement = z.infer<typeof OriginStatement>;
+
 /** Who wrote a commit, as a push names them: the git author's name and, when GitHub matched it to an account, the login. */
 export const CommitAuthor = z.object({ name: z.string().optional(), login: z.string().optional() });
 export type CommitAuthor = z.infer<typeof CommitAuthor>;
@@ -215,6 +242,8 @@ export const WorkItem = ObservedItem.extend({
   orderedBy: OrderedBy.optional(),
   /** merge bookkeeping, present once link changes touched the item: see {@link LinkStatement} */
   linkLog: z.array(LinkStatement).optional(),
+  /** merge bookkeeping, present once a comment stated its links: see {@link OriginStatement} */
+  originLog: z.array(OriginStatement).optional(),
   /** commits and branches that name the item, newest first; absent until a push or branch names it */
   development: Development.optional(),
   version: z.number().int().positive(),

@@ -1,7 +1,8 @@
 import type { ItemChange, Normalized } from '../../core/changes.ts';
 import type { NormalizeContext, StoredDelivery } from '../../core/connector.ts';
 import { MalformedPayloadError } from '../../core/errors.ts';
-import { githubRef } from '../../core/references.ts';
+import { commentMentions, githubCommentOrigin, githubRef } from '../../core/references.ts';
+import type { CommentOrigin, Link } from '../../core/work-item.ts';
 import { normalizeCreate, normalizeDelete, normalizePush } from './development.ts';
 import { type ObserveContext, observeIssue, observePullRequest } from './observe.ts';
 import { parsePayload } from './parse-payload.ts';
@@ -111,14 +112,57 @@ const normalizePullRequestReview: EventNormalizer = (payload, _delivery, context
   return changes('pull_request_review', [{ op: 'upsert', ...observation, ...(activityAt ? { activityAt } : {}) }]);
 };
 
-const normalizeIssueComment: EventNormalizer = (payload, _delivery, context) => {
+/** What a comment's text names (see core/references.ts `commentMentions`), read where the comment lives. */
+const mentionsIn = (body: string | null | undefined, event: IssueCommentEvent, origin: CommentOrigin, context: NormalizeContext) =>
+  commentMentions(
+    {
+      body: body ?? '',
+      container: { source: 'github', key: event.repository.full_name.toLowerCase() },
+      jiraProjects: context.jiraProjects,
+      ...(context.jiraSites ? { jiraSites: context.jiraSites } : {}),
+      self: githubRef(event.repository.full_name, event.issue.number),
+    },
+    origin,
+  );
+
+/**
+ * A new comment is activity on its issue (or pull request), which the payload carries in full.
+ * What a comment names is stated whole under the comment's own origin (a `complete` link change):
+ * all its mentions when created or edited, none once deleted, so an edit that drops a reference
+ * removes that mention and a deletion removes them all, while the issue's own mentions and other
+ * comments' stay. Edits and deletions are not activity: they give only that statement, and nothing
+ * when the comment named nothing before or after (GitHub sends the body before an edit). GitHub does
+ * not say when a comment was deleted: the latest time the payload carries, which is at least its
+ * last edit's.
+ */
+const normalizeIssueComment: EventNormalizer = (payload, delivery, context) => {
   const action = actionOf(payload);
-  if (action !== 'created') {
+  if (action !== 'created' && action !== 'edited' && action !== 'deleted') {
     return ignored('issue_comment', `issue_comment.${action} is not new activity on the issue.`);
   }
   const event = parsePayload(IssueCommentEvent, payload, 'issue_comment');
-  const observation = observeIssue(event.issue, contextFor(event.repository, context));
-  return changes('issue_comment', [{ op: 'upsert', ...observation, activityAt: event.comment.created_at }]);
+  const ref = githubRef(event.repository.full_name, event.issue.number);
+  const { comment } = event;
+  const origin = comment.id === undefined || comment.id === null || comment.id === '' ? undefined : githubCommentOrigin(comment.id);
+  const mentions = origin ? mentionsIn(comment.body, event, origin, context) : [];
+  const statement = (at: string, add: Link[]): ItemChange => ({ op: 'link', ref, at, add, remove: [], origin: origin!, complete: true });
+  if (action === 'created') {
+    const observation = observeIssue(event.issue, contextFor(event.repository, context));
+    const upsert: ItemChange = { op: 'upsert', ...observation, activityAt: comment.created_at };
+    return changes('issue_comment', mentions.length > 0 ? [upsert, statement(comment.created_at, mentions)] : [upsert]);
+  }
+  if (action === 'edited') {
+    const before = origin && event.changes?.body ? mentionsIn(event.changes.body.from, event, origin, context) : undefined;
+    if (!origin || (mentions.length === 0 && before?.length === 0)) {
+      return ignored('issue_comment', 'issue_comment.edited: the comment names no other item, before or after the edit.');
+    }
+    return changes('issue_comment', [statement(comment.updated_at ?? delivery.receivedAt, mentions)]);
+  }
+  if (!origin || mentions.length === 0) {
+    return ignored('issue_comment', 'issue_comment.deleted: the comment named no other item.');
+  }
+  const at = latest(comment.updated_at, comment.created_at, event.issue.updated_at) ?? delivery.receivedAt;
+  return changes('issue_comment', [statement(at, [])]);
 };
 
 /** One entry per supported event: supporting another is adding a line, not a branch elsewhere. */

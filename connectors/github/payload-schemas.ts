@@ -129,10 +129,20 @@ export const PullRequestReviewEvent = z.object({
 
 export const IssueCommentEvent = z.object({
   action: z.string(),
-  comment: z.object({ created_at: GithubTimestamp }),
+  comment: z.object({
+    /** unique within the issue: the comment's mentions are stated under it (without one, none are) */
+    id: z.union([z.number(), z.string()]).nullish().catch(undefined),
+    /** read for the items it names: one that is not text names none */
+    body: z.string().nullish().catch(undefined),
+    created_at: GithubTimestamp,
+    updated_at: optionalTimestamp.catch(undefined),
+  }),
+  /** `edited`: the body before the edit (unreadable: not known) */
+  changes: z.object({ body: z.object({ from: z.string().nullish() }).nullish() }).nullish().catch(undefined),
   issue: GithubIssue,
   repository: GithubRepository,
 });
+export type IssueCommentEvent = z.infer<typeof IssueCommentEvent>;
 
 export const PingEvent = z.object({
   zen: z.string().nullish(),

@@ -2,10 +2,10 @@ import type * as z from 'zod';
 import type { ItemChange, LinkChange, Normalized } from '../../core/changes.ts';
 import type { NormalizeContext, StoredDelivery } from '../../core/connector.ts';
 import { MalformedPayloadError, ValidationError } from '../../core/errors.ts';
-import { jiraIssueIdRef, jiraRef } from '../../core/references.ts';
+import { commentMentions, jiraCommentOrigin, jiraIssueIdRef, jiraRef } from '../../core/references.ts';
 import { isoOfJiraTime, orderingTimeOf } from './dates.ts';
 import { linkTypesOf } from './link-types.ts';
-import { type JiraObserveContext, observeIssue } from './observe.ts';
+import { type JiraObserveContext, descriptionText, observeIssue } from './observe.ts';
 import {
   CommentEvent,
   IssueDeletedEvent,
@@ -13,6 +13,7 @@ import {
   IssueLinkEvent,
   JIRA_EVENT_NAME,
   UNNAMED_JIRA_EVENT,
+  commentIdOfCommentUrl,
   issueIdOfCommentUrl,
 } from './payload-schemas.ts';
 import { parseJiraSettings } from './settings.ts';
@@ -123,7 +124,18 @@ const normalizeIssueLink: EventNormalizer = (payload, delivery, context) => {
   return [side(source, types.outward, destination), side(destination, types.inward, source)];
 };
 
-/** A comment is activity on its issue at the comment's time; the payload's partial issue is not a state to index. */
+/** The project of an issue key (`ACME-42` → `ACME`). */
+const projectOfKey = (key: string | null | undefined): string | undefined => (key ? key.slice(0, key.lastIndexOf('-')).toUpperCase() : undefined);
+
+/**
+ * A comment is activity on its issue at the comment's time; the payload's partial issue is not a
+ * state to index. What the comment names is stated whole under the comment's own origin (a
+ * `complete` link change): all its mentions when written or edited, none once deleted, so an edit
+ * that drops a key removes that mention and a deletion removes them all, while the issue's own
+ * mentions and other comments' stay. A new comment that names nothing states nothing, nor does the
+ * deletion of one whose last text named nothing (its edits stated that). A deletion is ordered by
+ * the webhook's time, else by the comment's last update (which it must not lose to).
+ */
 const normalizeComment: EventNormalizer = (payload, delivery, context) => {
   const nothing = without(payload, delivery.event, 'comment');
   if (nothing) return nothing;
@@ -137,8 +149,29 @@ const normalizeComment: EventNormalizer = (payload, delivery, context) => {
       : delivery.event === 'comment_updated'
         ? [['comment.updated', event.comment.updated]]
         : [];
-  const { at, orderedBy } = orderingTimeOf([...commentTime, ['timestamp', event.timestamp]], delivery.receivedAt);
-  return [{ op: 'activity', ref, at, orderedBy }];
+  const afterTimestamp: [string, unknown][] = delivery.event === 'comment_deleted' ? [['comment.updated', event.comment.updated]] : [];
+  const { at, orderedBy } = orderingTimeOf([...commentTime, ['timestamp', event.timestamp], ...afterTimestamp], delivery.receivedAt);
+  const changes: ItemChange[] = [{ op: 'activity', ref, at, orderedBy }];
+  const commentId = event.comment.id ?? commentIdOfCommentUrl(event.comment.self);
+  if (commentId === undefined || commentId === null || commentId === '') return changes;
+  const origin = jiraCommentOrigin(site, commentId);
+  const project = projectOfKey(event.issue?.key);
+  const mentions = commentMentions(
+    {
+      body: descriptionText(event.comment.body ?? ''),
+      container: { source: 'jira', key: project ?? '' },
+      // The issue's own project is known to be on this site even before the tenant's directory says so.
+      jiraProjects: { ...context.jiraProjects, ...(project ? { [project]: site } : {}) },
+      jiraSites: [...new Set([...(context.jiraSites ?? []), site])],
+      ...(event.issue?.key ? { self: ref } : {}),
+    },
+    origin,
+  );
+  const deleted = delivery.event === 'comment_deleted';
+  // Nothing to state: a new comment naming nothing, or a deleted one whose last text named nothing.
+  if (mentions.length === 0 && (delivery.event === 'comment_created' || (deleted && event.comment.body !== undefined))) return changes;
+  changes.push({ op: 'link', ref, at, add: deleted ? [] : mentions, remove: [], origin, complete: true, orderedBy });
+  return changes;
 };
 
 /** One entry per supported event: supporting another is adding a line, not a branch elsewhere. */

@@ -161,6 +161,10 @@ export const CommentEvent = z
     timestamp: z.unknown().optional(),
     comment: z.looseObject({
       self: z.string().nullish(),
+      /** the comment's id, unique per site: its mentions are stated under it (also read from `self`) */
+      id: z.union([z.string(), z.number()]).nullish().catch(undefined),
+      /** wiki markup, or Atlassian Document Format: read for the items it names */
+      body: z.unknown().optional(),
       created: z.unknown().optional(),
       updated: z.unknown().optional(),
     }),
@@ -174,3 +178,7 @@ export const CommentEvent = z
 /** `…/rest/api/2/issue/10042/comment/10100` → `10042` */
 export const issueIdOfCommentUrl = (url: string | null | undefined): string | undefined =>
   /\/issue\/(\d+)\/comment\//.exec(url ?? '')?.[1];
+
+/** `…/rest/api/2/issue/10042/comment/10100` → `10100` */
+export const commentIdOfCommentUrl = (url: string | null | undefined): string | undefined =>
+  /\/comment\/(\d+)\/?$/.exec(url ?? '')?.[1];

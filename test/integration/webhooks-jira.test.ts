@@ -93,7 +93,11 @@ describe('Jira webhooks over HTTP', () => {
       startedAt: '2024-03-01T10:30:00.000Z',
       closedAt: '2024-03-02T16:00:00.000Z',
       activityAt: '2024-03-02T16:00:00.000Z',
-      links: [{ type: 'child', target: ref('ACME-100'), origin: 'source_link', confidence: 1 }],
+      links: [
+        { type: 'child', target: ref('ACME-100'), origin: 'source_link', confidence: 1 },
+        // "Blocked on ACME-102" in the comment: a mention stated by the comment, which the updates leave.
+        { type: 'mentions', target: ref('ACME-102'), origin: 'comment:jira:acme.atlassian.net/10050', confidence: 0.9 },
+      ],
     });
     expect(done.owners[0].handles[0]).toMatchObject({ source: 'jira', handle: '5b10ac8d82e05b22cc7d4ef5' });
     expect((await tenant.item(ref('ACME-102'))).dependencies.upstream).toEqual([]);

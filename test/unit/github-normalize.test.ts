@@ -349,10 +349,96 @@ describe('github.normalize: activity', () => {
     expect(item.kind).toBe('pull_request');
   });
 
-  it('ignores edited and deleted comments', () => {
-    expect(normalize('issue_comment', example('issue_comment', 'edited')).outcome).toBe('ignored');
-    expect(normalize('issue_comment', example('issue_comment', 'deleted')).outcome).toBe('ignored');
+  it('ignores the edit and the deletion of a comment that names no other item: they are not activity', () => {
+    expect(normalize('issue_comment', example('issue_comment', 'edited'))).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('names no other item') });
+    expect(normalize('issue_comment', example('issue_comment', 'deleted'))).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('named no other item') });
   });
+});
+
+describe('github.normalize: what a comment names', () => {
+  // Comment 492700400 on Codertocat/Hello-World#1, as the examples deliver it.
+  const ISSUE = 'github:codertocat/hello-world#1';
+  const ORIGIN = 'comment:github:492700400';
+  const mention = (target: string, confidence = 0.8) => ({ type: 'mentions', target, origin: ORIGIN, confidence });
+
+  it('states what a new comment names as mentions of its issue, beside the activity', () => {
+    const payload = example('issue_comment', 'created');
+    payload.comment.body = 'Same as Codertocat/Hello-World#7 and octo/api#12, see ACME-42 and https://github.com/octo/web/pull/3.';
+    const [upsert, statement] = changesOf(normalize('issue_comment', payload, ACME));
+    expect(upsert).toMatchObject({ op: 'upsert', item: { ref: ISSUE }, activityAt: '2019-05-15T15:20:21.000Z' });
+    expect(statement).toEqual({
+      op: 'link',
+      ref: ISSUE,
+      at: '2019-05-15T15:20:21.000Z',
+      add: [mention('github:codertocat/hello-world#7'), mention('github:octo/api#12'), mention('jira:acme.atlassian.net/ACME-42'), mention('github:octo/web#3')],
+      remove: [],
+      origin: ORIGIN,
+      complete: true,
+    });
+    expect(ItemChange.parse(statement)).toEqual(statement);
+  });
+
+  it('reads a bare #12 as an issue of the repository, and a closing keyword as a mention only', () => {
+    const payload = example('issue_comment', 'created');
+    payload.comment.body = 'Fixes #7, I think; not `#8`.';
+    const [, statement] = changesOf(normalize('issue_comment', payload));
+    expect(statement).toMatchObject({ add: [mention('github:codertocat/hello-world#7', 1)] });
+  });
+
+  it('never makes a comment mention its own issue, and leaves out keys no Jira site can place', () => {
+    const payload = example('issue_comment', 'created');
+    payload.comment.body = 'Like #1 says: GPT-4 and ACME-42.';
+    expect(changesOf(normalize('issue_comment', payload)).map((c) => c.op)).toEqual(['upsert']);
+  });
+
+  it('states the mentions of an edited comment whole, at its update', () => {
+    const payload = example('issue_comment', 'edited');
+    payload.changes.body.from = 'Blocked on ACME-42.';
+    payload.comment.body = 'Blocked on ACME-43.';
+    expect(changesOf(normalize('issue_comment', payload, ACME))).toEqual([
+      { op: 'link', ref: ISSUE, at: '2019-05-15T15:20:22.000Z', add: [mention('jira:acme.atlassian.net/ACME-43', 0.9)], remove: [], origin: ORIGIN, complete: true },
+    ]);
+  });
+
+  it('states that an edited comment no longer names anything', () => {
+    const payload = example('issue_comment', 'edited');
+    payload.changes.body.from = 'Blocked on ACME-42.';
+    expect(changesOf(normalize('issue_comment', payload, ACME))).toEqual([
+      { op: 'link', ref: ISSUE, at: '2019-05-15T15:20:22.000Z', add: [], remove: [], origin: ORIGIN, complete: true },
+    ]);
+  });
+
+  it('states that a deleted comment names nothing, at the latest time the payload carries', () => {
+    const payload = example('issue_comment', 'deleted');
+    payload.comment.body = 'Blocked on ACME-42.';
+    payload.issue.updated_at = '2019-05-16T08:00:00Z';
+    expect(changesOf(normalize('issue_comment', payload, ACME))).toEqual([
+      { op: 'link', ref: ISSUE, at: '2019-05-16T08:00:00.000Z', add: [], remove: [], origin: ORIGIN, complete: true },
+    ]);
+  });
+
+  it('gives the same changes for a comment on a pull request, addressed to the pull request', () => {
+    const payload = example('issue_comment', 'created');
+    payload.issue.number = 2;
+    payload.issue.pull_request = { url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/2' };
+    payload.comment.body = 'Implements ACME-42.';
+    const [upsert, statement] = changesOf(normalize('issue_comment', payload, ACME));
+    expect(upsert).toMatchObject({ item: { ref: 'github:codertocat/hello-world#2', kind: 'pull_request' } });
+    expect(statement).toMatchObject({ ref: 'github:codertocat/hello-world#2', add: [{ type: 'mentions', target: 'jira:acme.atlassian.net/ACME-42' }] });
+  });
+
+  it.each(githubExamples('issue_comment', { hosts: 'all' }).map((e) => [e.name, e] as const))(
+    'gives valid changes for %s when its comment names an item',
+    (_, example) => {
+      const payload = example.payload as any;
+      payload.comment.body = 'See octo/api#12.';
+      if (payload.changes?.body) payload.changes.body.from = 'See octo/api#11.';
+      const result = changesOf(normalize('issue_comment', payload));
+      for (const change of result) expect(ItemChange.parse(change)).toEqual(change);
+      const statement = result.find((c) => c.op === 'link');
+      expect(statement).toMatchObject({ origin: `comment:github:${payload.comment.id}`, complete: true, add: example.action === 'deleted' ? [] : [mention('github:octo/api#12')].map((m) => ({ ...m, origin: `comment:github:${payload.comment.id}` })) });
+    },
+  );
 });
 
 describe('github.normalize: removal', () => {

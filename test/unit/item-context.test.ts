@@ -54,6 +54,24 @@ describe('an item’s context across tools', () => {
     expect(context.related).toEqual([]);
   });
 
+  it('lists an item whose comment names the story under "mentioned in", and the story among what that item mentions', () => {
+    const issue = indexedItem({ ref: 'github:octo/api#7', title: 'Timeouts', links: [link('mentions', STORY, 'comment:github:492700400', 0.8)] });
+    const withComment = buildItemContext({
+      item: story,
+      incoming: [...incoming, ...confirmedIncoming(STORY, [{ from: issue.ref, link: issue.links[0]! }], new Map([[issue.id, issue]]))],
+      related: new Map([...related, [issue.id, issue]]),
+      upstream: none,
+      downstream: none,
+      blockedSince: new Map(),
+    });
+    expect(withComment.mentionedIn.map((m) => [m.ref, m.via.origin])).toEqual(
+      expect.arrayContaining([[issue.ref, 'comment:github:492700400'], [EMAIL, 'key_mention']]),
+    );
+    const fromIssue = buildItemContext({ item: issue, incoming: [], related: new Map([[story.id, story]]), upstream: none, downstream: none, blockedSince: new Map() });
+    expect(fromIssue.mentions.map((m) => m.ref)).toEqual([STORY]);
+    expect(fromIssue.related).toEqual([]);
+  });
+
   it('reads parent and child links the way Jira states them', () => {
     expect(context.parents.map((p) => p.ref)).toEqual([EPIC]);
     expect(context.children.map((c) => c.ref)).toEqual([SUBTASK]);

@@ -14,6 +14,7 @@ import {
   type CloudFixture,
   cloudPayload,
   dataCenterPayload,
+  jiraFixture,
   normalizeJira,
 } from '../fixtures/jira-examples.ts';
 import { seededRandom, shuffled, withoutVersion } from '../fixtures/work-items.ts';
@@ -35,6 +36,9 @@ const upsertOf = (payload: unknown, settings?: Record<string, unknown>): UpsertC
 };
 
 const sourceLink = (type: Link['type'], target: string): Link => ({ type, target, origin: 'source_link', confidence: 1 });
+
+/** The origin of the links comment 10050 on ACME-101 states. */
+const COMMENT_ORIGIN = 'comment:jira:acme.atlassian.net/10050';
 
 describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
   it.each(CLOUD_HISTORY.map((name) => [name]))('gives valid changes for %s', (name) => {
@@ -179,30 +183,114 @@ describe('jira.normalize on real-shaped Jira Cloud payloads', () => {
     expect(fromEvent).toEqual(fromFields);
   });
 
-  it('records a comment as activity on its issue at the comment time', () => {
+  it('records a comment as activity on its issue at the comment time, and what it names as its mentions', () => {
     expect(changesOf(normalizeJira(cloudPayload('comment-created-acme-101')))).toEqual([
       { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:00:00.321Z', orderedBy: { field: 'comment.created', zoned: true } },
+      {
+        op: 'link',
+        ref: ref('ACME-101'),
+        at: '2024-03-01T12:00:00.321Z',
+        // "Blocked on ACME-102": a comment names an item, it does not make a dependency.
+        add: [{ type: 'mentions', target: ref('ACME-102'), origin: COMMENT_ORIGIN, confidence: 0.9 }],
+        remove: [],
+        origin: COMMENT_ORIGIN,
+        complete: true,
+        orderedBy: { field: 'comment.created', zoned: true },
+      },
     ]);
   });
 
   it('finds the issue of a comment by the id in comment.self when the payload has no issue (older servers)', () => {
     const payload = cloudPayload('comment-created-acme-101');
     delete payload.issue;
-    expect(changesOf(normalizeJira(payload))).toEqual([
-      { op: 'activity', ref: 'jira:acme.atlassian.net/id/10101', at: '2024-03-01T12:00:00.321Z', orderedBy: { field: 'comment.created', zoned: true } },
+    delete payload.comment.id;
+    const [activity, mentions] = changesOf(normalizeJira(payload));
+    expect(activity).toEqual({ op: 'activity', ref: 'jira:acme.atlassian.net/id/10101', at: '2024-03-01T12:00:00.321Z', orderedBy: { field: 'comment.created', zoned: true } });
+    // The comment's id comes from comment.self too; the key of its own project is read on the connection's site.
+    expect(mentions).toMatchObject({ op: 'link', ref: 'jira:acme.atlassian.net/id/10101', origin: COMMENT_ORIGIN, add: [{ target: ref('ACME-102') }] });
+  });
+
+  it('states the mentions of an edited comment whole, ordered by its update', () => {
+    expect(changesOf(normalizeJira(jiraFixture('cloud/comment-updated-acme-101')))).toEqual([
+      { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:30:00.000Z', orderedBy: { field: 'comment.updated', zoned: true } },
+      {
+        op: 'link',
+        ref: ref('ACME-101'),
+        at: '2024-03-01T12:30:00.000Z',
+        // ACME-102 is no longer named: stated whole, the edit removes that mention.
+        add: [{ type: 'mentions', target: ref('ACME-104'), origin: COMMENT_ORIGIN, confidence: 0.8 }],
+        remove: [],
+        origin: COMMENT_ORIGIN,
+        complete: true,
+        orderedBy: { field: 'comment.updated', zoned: true },
+      },
     ]);
   });
 
-  it('records edited and deleted comments as activity too', () => {
-    const edited = { ...cloudPayload('comment-created-acme-101'), webhookEvent: 'comment_updated' };
-    edited.comment.updated = '2024-03-01T12:30:00.000+0000';
-    expect(changesOf(normalizeJira(edited))).toEqual([
-      { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T12:30:00.000Z', orderedBy: { field: 'comment.updated', zoned: true } },
-    ]);
-    const deleted = { ...cloudPayload('comment-created-acme-101'), webhookEvent: 'comment_deleted', timestamp: 1709298000000 };
-    expect(changesOf(normalizeJira(deleted))).toEqual([
+  it('states an edited comment that names nothing any more: its mentions are removed', () => {
+    const payload = jiraFixture('cloud/comment-updated-acme-101');
+    payload.comment.body = 'Fixed by the rule engine change.';
+    expect(changesOf(normalizeJira(payload))[1]).toMatchObject({ op: 'link', add: [], origin: COMMENT_ORIGIN, complete: true });
+  });
+
+  it('states that a deleted comment names nothing, at the time of the webhook', () => {
+    expect(changesOf(normalizeJira(jiraFixture('cloud/comment-deleted-acme-101')))).toEqual([
       { op: 'activity', ref: ref('ACME-101'), at: '2024-03-01T13:00:00.000Z', orderedBy: { field: 'timestamp', zoned: true } },
+      {
+        op: 'link',
+        ref: ref('ACME-101'),
+        at: '2024-03-01T13:00:00.000Z',
+        add: [],
+        remove: [],
+        origin: COMMENT_ORIGIN,
+        complete: true,
+        orderedBy: { field: 'timestamp', zoned: true },
+      },
     ]);
+  });
+
+  it('orders a deletion whose timestamp has no zone by the comment\'s last update, which it must not lose to', () => {
+    const payload = jiraFixture('cloud/comment-deleted-acme-101');
+    payload.timestamp = '2024-03-01 13:00:00,000';
+    const [, deletion] = changesOf(normalizeJira(payload));
+    expect(deletion).toMatchObject({ at: '2024-03-01T12:30:00.000Z', orderedBy: { field: 'comment.updated', zoned: true, skipped: ['timestamp'] } });
+  });
+
+  it('states nothing for a new comment that names nothing, nor for the deletion of one whose text named nothing', () => {
+    const created = cloudPayload('comment-created-acme-101');
+    created.comment.body = 'Reproduced with 120 items.';
+    expect(changesOf(normalizeJira(created)).map((c) => c.op)).toEqual(['activity']);
+    const deleted = jiraFixture('cloud/comment-deleted-acme-101');
+    deleted.comment.body = 'Reproduced with 120 items.';
+    expect(changesOf(normalizeJira(deleted)).map((c) => c.op)).toEqual(['activity']);
+    // Without its text, a deletion still states that the comment names nothing.
+    delete deleted.comment.body;
+    expect(changesOf(normalizeJira(deleted))[1]).toMatchObject({ op: 'link', add: [], complete: true });
+  });
+
+  it('reads a comment in Atlassian Document Format, URLs and GitHub references included', () => {
+    const payload = cloudPayload('comment-created-acme-101');
+    payload.comment.body = {
+      type: 'doc',
+      version: 1,
+      content: [
+        { type: 'paragraph', content: [{ type: 'text', text: 'Same as OPS-7, fixed by octo/api#12 and ' }, { type: 'inlineCard', attrs: { url: 'https://github.com/octo/web/pull/3' } }] },
+      ],
+    };
+    const [, mentions] = changesOf(normalizeJira(payload, { context: { jiraProjects: { OPS: SITE } } }));
+    if (mentions?.op !== 'link') throw new Error('expected a link change');
+    expect(mentions.add.map((l) => [l.type, l.target])).toEqual([
+      ['mentions', ref('OPS-7')],
+      ['mentions', 'github:octo/api#12'],
+      ['mentions', 'github:octo/web#3'],
+    ]);
+  });
+
+  it('never makes a comment mention the issue it is on', () => {
+    const payload = cloudPayload('comment-created-acme-101');
+    payload.comment.body = 'As said in ACME-101 and ACME-102.';
+    const [, mentions] = changesOf(normalizeJira(payload));
+    expect(mentions).toMatchObject({ add: [{ target: ref('ACME-102') }] });
   });
 
   it('tombstones a deleted issue at the time of the webhook', () => {
@@ -559,7 +647,8 @@ describe('jira: deliveries in any order end in the in-order state', () => {
     expect(WorkItemSchema.parse(acme101)).toEqual(acme101);
     expect(acme101).toMatchObject({ status: { category: 'done' }, startedAt: '2024-03-01T10:30:00.000Z', closedAt: '2024-03-02T16:00:00.000Z' });
     expect(acme101.activityAt).toBe('2024-03-02T16:00:00.000Z');
-    expect(acme101.links).toEqual([sourceLink('child', ref('ACME-100'))]);
+    // The comment's mention of ACME-102 is its own statement: the issue's updates leave it.
+    expect(acme101.links).toEqual([sourceLink('child', ref('ACME-100')), { type: 'mentions', target: ref('ACME-102'), origin: COMMENT_ORIGIN, confidence: 0.9 }]);
     expect(inOrder.get(ref('ACME-102'))!.links).toEqual([sourceLink('child', ref('ACME-100'))]);
   });
 
@@ -569,5 +658,46 @@ describe('jira: deliveries in any order end in the in-order state', () => {
     for (const key of [ref('ACME-101'), ref('ACME-102')]) {
       expect(withoutVersion(reordered.get(key)!)).toEqual(withoutVersion(inOrder.get(key)!));
     }
+  });
+});
+
+describe('jira: a comment created, edited and deleted, in any order', () => {
+  const history = (): ItemChange[] =>
+    [
+      cloudPayload('issue-created-acme-101'),
+      cloudPayload('comment-created-acme-101'),
+      cloudPayload('issue-updated-acme-101-in-progress'),
+      jiraFixture('cloud/comment-updated-acme-101'),
+      jiraFixture('cloud/comment-deleted-acme-101'),
+    ].flatMap((payload) => changesOf(normalizeJira(payload)));
+  const run = (changes: readonly ItemChange[]): WorkItem | undefined => {
+    // Amendments of an item not indexed yet wait for it, as the pipeline keeps them.
+    let item: WorkItem | undefined;
+    const waiting: ItemChange[] = [];
+    for (const change of changes) {
+      if (!item && change.op !== 'upsert') {
+        waiting.push(change);
+        continue;
+      }
+      item = applyChange(item, change) ?? item;
+      if (change.op === 'upsert') for (const kept of waiting.splice(0)) item = applyChange(item, kept) ?? item;
+    }
+    return item;
+  };
+  const mentionsOf = (item: WorkItem | undefined) => item?.links.filter((l) => l.type === 'mentions').map((l) => l.target);
+
+  it('names ACME-102, then ACME-104 after the edit, then nothing after the deletion', () => {
+    const changes = history();
+    const upTo = (fixtures: number) => run(changes.slice(0, [1, 3, 4, 6, 8][fixtures - 1]));
+    expect(mentionsOf(upTo(2))).toEqual([ref('ACME-102')]);
+    expect(mentionsOf(upTo(4))).toEqual([ref('ACME-104')]);
+    expect(mentionsOf(upTo(5))).toEqual([]);
+  });
+
+  it.each(Array.from({ length: 20 }, (_, seed) => [seed + 1]))('ends with no mention left whatever the order (seed %i)', (seed) => {
+    const inOrder = run(history())!;
+    const reordered = run(shuffled(history(), seededRandom(seed)))!;
+    expect(mentionsOf(reordered)).toEqual([]);
+    expect(withoutVersion(reordered)).toEqual(withoutVersion(inOrder));
   });
 });
