@@ -127,28 +127,35 @@ describe('GET /metrics', () => {
     expect((await postGithub(hub.url, connection, 'pull_request', pullRequest(10, 'first'), { deliveryId })).status).toBe(202);
     expect((await postGithub(hub.url, connection, 'pull_request', pullRequest(10, 'first'), { deliveryId })).body.status).toBe('duplicate');
     expect((await postGithub(hub.url, connection, 'star', githubExample('star').payload)).status).toBe(202);
+    // Signed and well formed, but the mapping needs the title: accepted, then failed by the processor.
+    const untitled = pullRequest(13, 'no title');
+    delete untitled.pull_request.title;
+    expect((await postGithub(hub.url, connection, 'pull_request', untitled)).status).toBe(202);
     expect((await postGithub(hub.url, connection, 'pull_request', pullRequest(11, 'forged'), { secret: 'not-the-secret' })).status).toBe(401);
     expect((await postGithub(hub.url, { id: 'con_unknown', secret: 'x' }, 'pull_request', pullRequest(12, 'nowhere'))).status).toBe(404);
     await settled(hub);
 
     const after = await scrape(hub);
     const grew = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
-    expect(grew('tributary_deliveries_received_total', { source: 'github' })).toBe(5);
-    expect(grew('tributary_deliveries_accepted_total', { source: 'github' })).toBe(2);
+    expect(grew('tributary_deliveries_received_total', { source: 'github' })).toBe(6);
+    expect(grew('tributary_deliveries_accepted_total', { source: 'github' })).toBe(3);
     expect(grew('tributary_deliveries_duplicate_total', { source: 'github' })).toBe(1);
     expect(grew('tributary_deliveries_rejected_total', { source: 'github', reason: 'invalid-signature' })).toBe(1);
     expect(grew('tributary_deliveries_rejected_total', { source: 'github', reason: 'not-found' })).toBe(1);
     expect(grew('tributary_deliveries_completed_total', { source: 'github', outcome: 'processed' })).toBe(1);
     expect(grew('tributary_deliveries_completed_total', { source: 'github', outcome: 'ignored' })).toBe(1);
+    expect(grew('tributary_deliveries_completed_total', { source: 'github', outcome: 'failed' })).toBe(1);
+    // A failure that needs a fix, not a retry: no transient retries counted.
+    expect(grew('tributary_delivery_retries_total', { source: 'github' })).toBe(0);
     expect(grew('tributary_events_published_total')).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'tributary_processing_lag_seconds')).toBe(0);
     expect(sample(after, 'tributary_inbox_depth')).toBe(0);
     expect(sample(after, 'tributary_outbox_depth')).toBe(0);
 
     const hook = { method: 'POST', route: '/hooks/:source/:connectionId' };
-    expect(grew('tributary_http_request_duration_seconds_count', { ...hook, status_class: '2xx' })).toBe(3);
+    expect(grew('tributary_http_request_duration_seconds_count', { ...hook, status_class: '2xx' })).toBe(4);
     expect(grew('tributary_http_request_duration_seconds_count', { ...hook, status_class: '4xx' })).toBe(2);
-    expect(sample(after, 'tributary_http_request_duration_seconds_bucket', { ...hook, status_class: '2xx', le: '+Inf' })).toBeGreaterThanOrEqual(3);
+    expect(sample(after, 'tributary_http_request_duration_seconds_bucket', { ...hook, status_class: '2xx', le: '+Inf' })).toBeGreaterThanOrEqual(4);
     // Route patterns, never raw paths: no connection id in any label.
     expect(after).not.toContain(connection.id);
   });
