@@ -6,6 +6,7 @@ import {
   DISABLE_AFTER_FAILING_MS,
   MAX_ATTEMPTS,
   type Subscription,
+  type SubscriptionHealth,
   retryDelayMs,
   signingSecrets,
   subjectItemId,
@@ -18,6 +19,7 @@ import { getItems } from '../store/item-queries.ts';
 import {
   type DeliveryOutcome,
   type QueuedDelivery,
+  type SendSlot,
   type StoredSubscription,
   claimDelivery,
   completeDelivery,
@@ -27,7 +29,9 @@ import {
   recordAttempt,
   recordSubscriptionFailure,
   recordSubscriptionSuccess,
+  releaseSendSlot,
   saveSubscription,
+  takeSendSlot,
 } from '../store/subscriptions.ts';
 import type { SendResult, WebhookRequest, WebhookSender } from './webhook-sender.ts';
 
@@ -57,15 +61,38 @@ export interface DispatchDeps {
 /** A claim outlives the longest attempt (15 s) with room for the writes around it. */
 export const CLAIM_LEASE_MS = 30_000;
 
+/** Sends of one subscription under way at once, wherever they run. */
+export const SENDS_PER_SUBSCRIPTION = 2;
+/** How long a send waits for one of its subscription's slots in the table before leaving the delivery to their holders. */
+export const SLOT_WAIT_MS = 2_000;
+
+/**
+ * How many sends a subscription may have under way at once: SENDS_PER_SUBSCRIPTION, or one while
+ * its attempts fail (its last attempt failed: a receiver that hangs holds one slot for 15 s, not two).
+ */
+export const sendsAtOnce = (health: SubscriptionHealth, perSubscription = SENDS_PER_SUBSCRIPTION): number =>
+  health.failingSince ? 1 : perSubscription;
+
 export interface LaneOptions {
   /** due deliveries claimed in this pass at most */
   limit?: number;
-  /** sends of this subscription at once */
+  /** sends of this subscription at once in this pass (default: `sendsAtOnce` of its health) */
   concurrency?: number;
   /** epoch ms: claim nothing that could not finish by then */
   deadline?: number;
   /** a slot of a shared bound on sends in flight (the process's), released by calling what it resolves */
   acquire?: () => Promise<() => void>;
+  /**
+   * Other dispatchers send for this subscription too (Lambda invocations, the sweep): each send
+   * takes one of the subscription's send slots in the table first (`sendsAtOnce` of them), so its
+   * sends run in at most that many places at once. With no slot free, it tries again for up to
+   * `slotWaitMs` (a receiver that answers frees its slot within moments), then the pass stops
+   * (`busy`): what it leaves stays due, for the dispatchers holding the slots, a later pass or the
+   * sweep.
+   */
+  slotsInTable?: boolean;
+  /** how long a send waits for a slot in the table (default SLOT_WAIT_MS) */
+  slotWaitMs?: number;
 }
 
 export interface LaneReport {
@@ -74,6 +101,8 @@ export interface LaneReport {
   delivered: number;
   /** the pass took as many as it could: more may be due */
   full: boolean;
+  /** every send slot of the subscription was held by other dispatchers: the pass left what is due to them */
+  busy?: boolean;
   /** when the soonest of what is left is due */
   nextDueAt?: string;
 }
@@ -239,28 +268,51 @@ export const sendDue = async (deps: DispatchDeps, stored: StoredSubscription, ke
 
 /**
  * One pass over a subscription's due deliveries: at most `limit` claimed, `concurrency` sent at
- * once. Nothing is sent for a subscription that is not active. Idempotent and safe to run
- * concurrently with other dispatchers (claims decide who sends). The Lambda dispatcher and the
- * sweep run passes; the local runner (bus/webhook-runner.ts) keeps each lane full instead.
+ * once (`sendsAtOnce`: 2, or 1 while it fails). Nothing is sent for a subscription that is not
+ * active. Idempotent and safe to run concurrently with other dispatchers (claims decide who sends;
+ * with `slotsInTable`, the subscription's send slots bound how many send at once). The Lambda
+ * dispatcher and the sweep run passes; the local runner (bus/webhook-runner.ts) keeps each lane
+ * full instead.
  */
 export const dispatchSubscription = async (deps: DispatchDeps, tenantId: string, subscriptionId: string, options: LaneOptions = {}): Promise<LaneReport> => {
   const limit = options.limit ?? 25;
+  const leaseMs = deps.leaseMs ?? CLAIM_LEASE_MS;
   const report: LaneReport = { attempted: 0, delivered: 0, full: false };
   const stored = await openLane(deps, tenantId, subscriptionId);
   if (!stored) return report;
   const due = await listDueDeliveries(deps.db, subscriptionId, deps.clock(), limit);
   report.full = due.length >= limit;
+  const slots = sendsAtOnce(stored.health);
   let next = 0;
   let stop = false;
+  const late = () => options.deadline !== undefined && Date.now() + leaseMs > options.deadline;
+  const random = deps.random ?? Math.random;
+  const takeSlot = async (): Promise<SendSlot | undefined> => {
+    const until = Date.now() + (options.slotWaitMs ?? SLOT_WAIT_MS);
+    for (let pause = 50; ; pause = Math.min(pause * 2, 400)) {
+      const slot = await takeSendSlot(deps.db, tenantId, subscriptionId, slots, deps.clock(), leaseMs, random);
+      if (slot || stop || Date.now() + pause > until || late()) return slot;
+      await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + random())));
+    }
+  };
   const worker = async () => {
     while (!stop && next < due.length) {
-      if (options.deadline !== undefined && Date.now() + (deps.leaseMs ?? CLAIM_LEASE_MS) > options.deadline) {
+      if (late()) {
         report.full = true;
         return;
       }
       const key = due[next++]!;
       const release = options.acquire ? await options.acquire() : () => undefined;
+      let slot: SendSlot | undefined;
       try {
+        if (options.slotsInTable) {
+          slot = await takeSlot();
+          if (!slot) {
+            report.busy = true;
+            stop = true;
+            return;
+          }
+        }
         const outcome = await sendDue(deps, stored, key);
         if (outcome === undefined) continue;
         report.attempted++;
@@ -269,11 +321,13 @@ export const dispatchSubscription = async (deps: DispatchDeps, tenantId: string,
       } catch (error) {
         deps.log.warn('webhook delivery could not be recorded, it is sent again after its claim lapses', { tenantId, subscriptionId, key: key.sk, error: String(error) });
       } finally {
+        // A slot that cannot be freed frees itself when its lease ends.
+        if (slot) await releaseSendSlot(deps.db, slot).catch(() => undefined);
         release();
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 2, Math.max(due.length, 1)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? slots, Math.max(due.length, 1)) }, worker));
   const soonest = await nextDueAt(deps.db, subscriptionId);
   return { ...report, ...(soonest ? { nextDueAt: soonest } : {}) };
 };
@@ -288,7 +342,9 @@ export interface DispatchAllReport {
 
 /**
  * A pass over every subscription of the hub (the scheduled sweep in AWS: retries later than SQS
- * can delay, and what a crash left claimed), `lanes` subscriptions at once, until `deadline`.
+ * can delay, what a crash left claimed, and what a dispatcher left because the subscription's send
+ * slots were held), `lanes` subscriptions at once, until `deadline`. Each send takes one of its
+ * subscription's slots in the table, like the dispatcher function's.
  */
 export const dispatchAll = async (deps: DispatchDeps, options: { deadline?: number; lanes?: number; listAll: () => Promise<{ tenantId: string; subscriptionId: string }[]> }): Promise<DispatchAllReport> => {
   const all = await options.listAll();
@@ -302,7 +358,11 @@ export const dispatchAll = async (deps: DispatchDeps, options: { deadline?: numb
       }
       const { tenantId, subscriptionId } = all[next++]!;
       try {
-        const lane = await dispatchSubscription(deps, tenantId, subscriptionId, { ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), limit: 100 });
+        const lane = await dispatchSubscription(deps, tenantId, subscriptionId, {
+          ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+          limit: 100,
+          slotsInTable: true,
+        });
         report.attempted += lane.attempted;
         report.delivered += lane.delivered;
         if (lane.full) report.incomplete = true;

@@ -123,3 +123,13 @@ export const SUBSCRIPTION_QUEUE = { visibilityTimeout: '5 minutes', maxReceiveCo
 export const DISPATCHER_FUNCTION = { memory: '512 MB', timeout: '2 minutes' } as const;
 /** Up to 10 events per invocation, collected for at most a second; failed messages alone come back. */
 export const DISPATCHER_BATCH = { size: 10, window: '1 second', partialResponses: true } as const;
+/**
+ * Dispatcher invocations at once (the SQS event source mapping's maximum concurrency; Lambda allows
+ * 2 to 1,000): 5 % of an account's default 1,000, so a flood of events for slow receivers never
+ * takes the concurrency ingest needs (Api, Processor, Publisher). Beyond it, messages wait in the
+ * queue (no throttling, no receive counted). Each subscription sends from at most 2 places at once,
+ * 1 while it fails (its send slots in the table, bus/webhook-dispatcher.ts), so a receiver that
+ * hangs holds at most one invocation, and about 50 of them hang at once before other
+ * subscriptions' events wait.
+ */
+export const DISPATCHER_CONCURRENCY = 50;

@@ -3,6 +3,7 @@ import { bus, busDeadLetters } from './bus.ts';
 import {
   DEAD_LETTER_RETENTION_SECONDS,
   DISPATCHER_BATCH,
+  DISPATCHER_CONCURRENCY,
   DISPATCHER_FUNCTION,
   FUNCTION_DEFAULTS,
   HANDLERS,
@@ -14,7 +15,8 @@ import { table } from './storage.ts';
 /**
  * Webhook subscriptions: every hub event goes from the bus to the `SubscriptionEvents` queue, and
  * the dispatcher function (functions/lambda/dispatcher.ts) matches each against the tenant's
- * subscriptions, queues its deliveries in the table and sends them. A message handed back five
+ * subscriptions, queues its deliveries in the table and sends them, at most DISPATCHER_CONCURRENCY
+ * invocations at once, each subscription from at most 2 places at once. A message handed back five
  * times (storage failing) is parked in `SubscriptionEventsDeadLetter`; its event stays in the event
  * log, so `POST /v1/subscriptions/{id}/replay` sends it. Retries hours apart come from the table's
  * queue and the scheduled sweep (infra/jobs.ts).
@@ -50,5 +52,9 @@ export const dispatcher = subscriptionEvents.subscribe(
       TRIBUTARY_PUBLIC_URL: process.env.TRIBUTARY_PUBLIC_URL ?? api.url,
     },
   },
-  { batch: DISPATCHER_BATCH },
+  {
+    batch: DISPATCHER_BATCH,
+    // Invocations at once: bounded, so that slow receivers never take the concurrency ingest needs.
+    transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: DISPATCHER_CONCURRENCY } } },
+  },
 );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../core/events.ts';
@@ -24,6 +25,8 @@ import { queryPages } from './partition.ts';
  *   A pending row sits on the queue index in its subscription's own partition
  *   (`webhooks#{subId}`), sorted by when it is due.
  * - one row per attempt (`A#{at}#{eventId}#{n}`), listed newest first.
+ * - a few send slots (`SLOT#{n}`), which bound the sends under way for the subscription across
+ *   dispatchers (below).
  *
  * No transactions: a send is claimed with a conditional update that also pushes the row's due
  * time past a lease, so two dispatchers never send it at once, and a dispatcher that dies
@@ -452,6 +455,76 @@ export const deleteSubscriptionRows = async (db: Db, tenantId: string, subscript
     count += rows.length;
   }
   return count;
+};
+
+// ── send slots ──────────────────────────────────────────────────────────────────────────────────
+
+/*
+ * Where several dispatchers send for one subscription (Lambda invocations and the sweep), each send
+ * first takes one of the subscription's few send slots: a row per slot in the subscription's
+ * partition (`SLOT#{n}`), held until its lease ends, deleted when the send ends. A subscription's
+ * sends so run in at most that many places at once, whatever the number of dispatchers; a slot
+ * whose holder died frees itself when its lease ends. No index, about 1 WRU to take and 1 to free.
+ */
+
+const slotKey = (tenantId: string, subscriptionId: string, slot: number) => ({ pk: keys.subscriptionPartition(tenantId, subscriptionId), sk: `SLOT#${slot}` });
+
+/** One of a subscription's send slots, taken. */
+export interface SendSlot {
+  tenantId: string;
+  subscriptionId: string;
+  slot: number;
+  holder: string;
+}
+
+/**
+ * Takes a free send slot among the subscription's first `slots` (free: nobody holds it, or its
+ * holder's lease ended) until `now + leaseMs`; undefined when every one is held.
+ */
+export const takeSendSlot = async (
+  db: Db,
+  tenantId: string,
+  subscriptionId: string,
+  slots: number,
+  now: Date,
+  leaseMs: number,
+  random: () => number = Math.random,
+): Promise<SendSlot | undefined> => {
+  const holder = randomUUID();
+  const until = new Date(now.getTime() + leaseMs);
+  // A random first slot: dispatchers that look at once do not all write to slot 0.
+  const first = Math.floor(random() * slots);
+  for (let i = 0; i < slots; i++) {
+    const slot = (first + i) % slots;
+    const taken = await conditional(() =>
+      db.doc.send(
+        new PutCommand({
+          TableName: db.table,
+          Item: { ...slotKey(tenantId, subscriptionId, slot), tenantId, holder, heldUntil: until.toISOString(), expiresAt: Math.floor(until.getTime() / 1000) + 86_400 },
+          ConditionExpression: 'attribute_not_exists(pk) OR #u <= :now',
+          ExpressionAttributeNames: { '#u': 'heldUntil' },
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+        }),
+      ),
+    );
+    if (taken) return { tenantId, subscriptionId, slot, holder };
+  }
+  return undefined;
+};
+
+/** Frees a send slot, if its holder still holds it (a lapsed lease may have gone to another). */
+export const releaseSendSlot = async (db: Db, slot: SendSlot): Promise<void> => {
+  await conditional(() =>
+    db.doc.send(
+      new DeleteCommand({
+        TableName: db.table,
+        Key: slotKey(slot.tenantId, slot.subscriptionId, slot.slot),
+        ConditionExpression: '#h = :h',
+        ExpressionAttributeNames: { '#h': 'holder' },
+        ExpressionAttributeValues: { ':h': slot.holder },
+      }),
+    ),
+  );
 };
 
 // ── attempts ────────────────────────────────────────────────────────────────────────────────────

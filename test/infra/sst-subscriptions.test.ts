@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EVENT_SOURCE } from '../../core/events.ts';
 import { ATTEMPT_TIMEOUT_MS, RETRY_DELAYS_MS } from '../../core/subscriptions.ts';
 import { LINKED } from '../../functions/aws-config.ts';
+import { SENDS_PER_SUBSCRIPTION } from '../../bus/webhook-dispatcher.ts';
 import { SQS_REACH_MS } from '../../functions/lambda/dispatcher.ts';
+import { DISPATCHER_CONCURRENCY } from '../../infra/definitions.ts';
 import { applyTransform, createFakeSst } from '../support/fake-sst.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -58,6 +60,18 @@ describe('webhook subscriptions on AWS (infra/subscriptions.ts, synthesized agai
     expect(subscription.args.batch.size).toBeLessThanOrEqual(10);
     // A function run can hold a send (15 s), the in-invocation retry (5 s) and another send.
     expect(durationMs(fn.timeout)).toBeGreaterThanOrEqual(2 * ATTEMPT_TIMEOUT_MS + RETRY_DELAYS_MS[0]!);
+  });
+
+  it('bounds the dispatcher’s invocations at once on its event source mapping (maximum concurrency), leaving room beside hanging receivers', async () => {
+    const { sst } = await synth('ci');
+    const mapping = applyTransform(sst.subscription('SubscriptionEventsSubscriber').args.transform?.eventSourceMapping);
+    const maximum = mapping.scalingConfig?.maximumConcurrency;
+    expect(maximum).toBe(DISPATCHER_CONCURRENCY);
+    // Lambda takes 2 to 1,000; an account's default concurrency (1,000) is shared with ingest.
+    expect(maximum).toBeGreaterThanOrEqual(2);
+    expect(maximum).toBeLessThanOrEqual(100);
+    // Each hanging receiver holds at most SENDS_PER_SUBSCRIPTION sends (one once it fails): many of them still leave invocations free.
+    expect(maximum).toBeGreaterThanOrEqual(10 * SENDS_PER_SUBSCRIPTION);
   });
 
   it('hands a message back after the visibility timeout for the 5-minute retry, within SQS’s 15 minutes, and parks it after 5 receives', async () => {
