@@ -111,7 +111,7 @@ export const ItemPage = (props: { view: ItemView; now: Date; olderEvents?: strin
       ) : null}
       <LinkedSection id="implemented-by" title="Implemented by" items={context.implementedBy} now={now} />
       <LinkedSection id="implements" title="Implements" items={context.implements} now={now} />
-      <LinkedSection id="mentioned-in" title="Mentioned in" items={context.mentionedIn} now={now} requester={context.mentionedIn.every((m) => m.request !== undefined)} />
+      <LinkedSection id="mentioned-in" title="Mentioned in" items={context.mentionedIn} now={now} />
       <section aria-labelledby="dependencies-h" data-section="dependencies">
         <h2 id="dependencies-h">Dependencies</h2>
         <p>

@@ -48,15 +48,24 @@ export const ItemName = (props: { item: ItemEntry }) => {
 
 const owners = (item: ItemEntry) => (item.owners.length > 0 ? item.owners.join(', ') : item.indexed ? 'unowned' : '—');
 
+/** Who an entry is for: an email request's requester, else the item's owners. */
+const ownerOrRequester = (item: ItemEntry) => (item.request ? (item.request.requester ?? '—') : owners(item));
+
+/** The column's name for what the entries hold: requesters, owners, or both (an issue and an email mentioning it). */
+const personColumn = (items: readonly ItemEntry[]) => {
+  const requests = items.filter((i) => i.request).length;
+  return requests === 0 ? 'Owner' : requests === items.length ? 'Requester' : 'Owner or requester';
+};
+
 /** A table of linked items. */
-export const ItemTable = (props: { items: readonly ItemEntry[]; now: Date; label: string; requester?: boolean }) => (
+export const ItemTable = (props: { items: readonly ItemEntry[]; now: Date; label: string }) => (
   <table aria-label={props.label}>
     <thead>
       <tr>
         <th scope="col">Item</th>
         <th scope="col">State</th>
         <th scope="col" class="optional">
-          {props.requester ? 'Requester' : 'Owner'}
+          {personColumn(props.items)}
         </th>
         <th scope="col" class="optional">
           Team
@@ -75,7 +84,7 @@ export const ItemTable = (props: { items: readonly ItemEntry[]; now: Date; label
           <td>
             <ItemState item={item} />
           </td>
-          <td class="optional">{props.requester ? (item.request?.requester ?? '—') : owners(item)}</td>
+          <td class="optional">{ownerOrRequester(item)}</td>
           <td class="optional">{item.team ?? '—'}</td>
           <td class="optional">{item.updatedAt ? <Time at={item.updatedAt} now={props.now} /> : '—'}</td>
         </tr>
@@ -85,13 +94,13 @@ export const ItemTable = (props: { items: readonly ItemEntry[]; now: Date; label
 );
 
 /** A section of linked items, left out when there are none. */
-export const LinkedSection = (props: { id: string; title: string; items: readonly LinkedItem[]; now: Date; requester?: boolean }) =>
+export const LinkedSection = (props: { id: string; title: string; items: readonly LinkedItem[]; now: Date }) =>
   props.items.length === 0 ? null : (
     <section aria-labelledby={`${props.id}-h`} data-section={props.id}>
       <h2 id={`${props.id}-h`}>
         {props.title} <small>({props.items.length})</small>
       </h2>
-      <ItemTable items={props.items} now={props.now} label={props.title} requester={props.requester} />
+      <ItemTable items={props.items} now={props.now} label={props.title} />
     </section>
   );
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { niceMax } from '../../web/charts.tsx';
 import { durationText, exactTime, relativeTime, safeHref } from '../../web/format.tsx';
+import { ItemTable } from '../../web/linked-items.tsx';
 
 describe('times as people read them', () => {
   const now = new Date('2024-03-20T12:00:00.000Z');
@@ -27,5 +28,24 @@ describe('what the pages render from the tools', () => {
   });
   it('rounds chart axes to 1, 2 or 5 times a power of ten', () => {
     expect([0, 1, 3, 7, 12, 48, 230].map(niceMax)).toEqual([1, 1, 5, 10, 20, 50, 500]);
+  });
+});
+
+describe('linked items', () => {
+  const now = new Date('2024-03-20T12:00:00.000Z');
+  const issue = { id: 'wi_1', ref: 'github:octo/api#12', indexed: true, source: 'github', title: 'Retry checkout', owners: ['Alana Grant'] } as const;
+  const email = { id: 'wi_2', ref: 'email:platform@acme.example/m1', indexed: true, source: 'email', title: 'Checkout fails', owners: [], request: { requester: 'Ana Lima', answer: 'waiting' } } as const;
+  const cells = (html: string) => [...html.matchAll(/<td class="optional">([^<]*)<\/td>/g)].map((m) => m[1]);
+
+  it('names each entry’s owners, or the requester of an email request, when a list holds both', () => {
+    const html = String(ItemTable({ items: [issue, email], now, label: 'Mentioned in' }));
+    expect(html).toContain('Owner or requester');
+    // owner or requester, team, last change
+    expect(cells(html)).toEqual(['Alana Grant', '—', '—', 'Ana Lima', '—', '—']);
+  });
+
+  it('names the column after what every entry holds', () => {
+    expect(String(ItemTable({ items: [email], now, label: 'Mentioned in' }))).toContain('>Requester<');
+    expect(String(ItemTable({ items: [issue], now, label: 'Implemented by' }))).toContain('>Owner<');
   });
 });
