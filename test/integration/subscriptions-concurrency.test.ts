@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dispatchAll } from '../../bus/webhook-dispatcher.ts';
+import { WebhookRunner } from '../../bus/webhook-runner.ts';
 import { createWebhookSender } from '../../bus/webhook-sender.ts';
 import { EVENT_SCHEMA_VERSION, type EventEnvelope } from '../../core/events.ts';
 import type { Logger } from '../../core/ports.ts';
@@ -11,8 +12,10 @@ import { createDispatcherHandler } from '../../functions/lambda/dispatcher.ts';
 import { createLambdaRuntime } from '../../functions/lambda/runtime.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import {
+  enqueueDeliveries,
   getDelivery,
   listAllSubscriptions,
+  recordSubscriptionFailure,
   releaseSendSlot,
   saveSubscription,
   takeSendSlot,
@@ -24,7 +27,8 @@ import { type Receiver, startReceiver } from '../support/webhook-receiver.ts';
 /*
  * A slow or dead receiver never delays other subscriptions: each subscription's sends are bounded
  * (2 at once, 1 while its attempts fail), in the Lambda dispatcher across the messages of a batch
- * and across invocations (send slots in the table).
+ * and across invocations (send slots in the table), and in the local runner, whose process-wide
+ * slots keep a share for receivers that answer however many others hang.
  */
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
@@ -193,4 +197,65 @@ describe('the Lambda dispatcher bounds each subscription’s sends across a batc
     for (const e of created) expect(await getDelivery(db, 'default', dead.id, e.id)).toMatchObject({ status: 'delivered' });
     expect(hanging.most).toBeLessThanOrEqual(2);
   }, 60_000);
+});
+
+describe('the local runner keeps slots for receivers that answer, however many others hang', () => {
+  let db: Db;
+  let hanging: Awaited<ReturnType<typeof startHangingReceiver>>;
+  let healthy: Receiver;
+  let runner: WebhookRunner | undefined;
+
+  beforeAll(async () => {
+    db = createDb({ endpoint: inject('dynamodbEndpoint'), table: uniqueTable('runfair') });
+    await ensureTable(db);
+    hanging = await startHangingReceiver();
+    healthy = await startReceiver();
+  });
+  afterAll(async () => {
+    await hanging.close();
+    await runner?.stop();
+    await healthy.close();
+  });
+
+  it('sends a healthy subscription’s event at once while 12 failing subscriptions’ receivers hang, each with one request open, 4 in all', async () => {
+    const now = new Date();
+    const dead: Subscription[] = [];
+    for (let n = 0; n < 12; n++) {
+      const subscription = await subscribe(db, `sub_dead${n}`, `${hanging.url}/hooks/${n}`, ['work.item.created']);
+      // Their last attempts timed out: failing.
+      await recordSubscriptionFailure(db, 'default', subscription.id, now.toISOString(), 'no answer within 15 s');
+      dead.push(subscription);
+    }
+    await enqueueDeliveries(
+      db,
+      dead.flatMap((s) => Array.from({ length: 3 }, () => ({ tenantId: 'default', subscriptionId: s.id, event: eventOf('work.item.created') }))),
+      now,
+    );
+    const alive = await subscribe(db, 'sub_alive', healthy.url, ['work.item.created']);
+    runner = new WebhookRunner({
+      db,
+      clock: () => new Date(),
+      log: silent,
+      // 10 s: a slot a hanging receiver holds stays held for the whole test.
+      send: createWebhookSender({ allowPrivate: true, resolver: noNames }, { timeoutMs: 10_000 }),
+      passMs: 60_000,
+      maxInFlight: 8,
+    });
+    runner.start();
+    // The failing subscriptions fill their share of the process's slots (half of 8), one request each.
+    await expect.poll(() => hanging.openNow, { timeout: 5_000, interval: 20 }).toBe(4);
+
+    const event = eventOf('work.item.created');
+    await enqueueDeliveries(db, [{ tenantId: 'default', subscriptionId: alive.id, event }], new Date());
+    const started = Date.now();
+    runner.kick('default', alive.id);
+    await expect.poll(() => healthy.delivered().length, { timeout: 5_000, interval: 20 }).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(healthy.received[0]!.headers['webhook-id']).toBe(event.id);
+
+    // Still: one request per hanging receiver, four in all.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hanging.most).toBe(4);
+    expect(Math.max(...hanging.mostPerPath.values())).toBe(1);
+  }, 30_000);
 });
