@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ItemEntry } from '../../core/item-context.ts';
 import { niceMax } from '../../web/charts.tsx';
 import { durationText, exactTime, relativeTime, safeHref } from '../../web/format.tsx';
 import { ItemTable } from '../../web/linked-items.tsx';
@@ -33,8 +34,8 @@ describe('what the pages render from the tools', () => {
 
 describe('linked items', () => {
   const now = new Date('2024-03-20T12:00:00.000Z');
-  const issue = { id: 'wi_1', ref: 'github:octo/api#12', indexed: true, source: 'github', title: 'Retry checkout', owners: ['Alana Grant'] } as const;
-  const email = { id: 'wi_2', ref: 'email:platform@acme.example/m1', indexed: true, source: 'email', title: 'Checkout fails', owners: [], request: { requester: 'Ana Lima', answer: 'waiting' } } as const;
+  const issue: ItemEntry = { id: 'wi_1', ref: 'github:octo/api#12', indexed: true, source: 'github', title: 'Retry checkout', owners: ['Alana Grant'] };
+  const email: ItemEntry = { id: 'wi_2', ref: 'email:platform@acme.example/m1', indexed: true, source: 'email', title: 'Checkout fails', owners: [], request: { requester: 'Ana Lima', answer: 'waiting' } };
   const cells = (html: string) => [...html.matchAll(/<td class="optional">([^<]*)<\/td>/g)].map((m) => m[1]);
 
   it('names each entry’s owners, or the requester of an email request, when a list holds both', () => {
