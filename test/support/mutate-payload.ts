@@ -283,6 +283,9 @@ const MIME_MUTATIONS: Record<string, (random: Random, text: string) => { text: s
   'lf-only': (_random, text) => ({ text: text.replaceAll('\r\n', '\n'), what: 'LF line ends' }),
 };
 
+/** The MIME mutations' names: how a mutation's description starts. */
+export const MIME_MUTATION_NAMES = Object.keys(MIME_MUTATIONS);
+
 const WRONG_CONTENT_TYPES = [
   undefined,
   '',
