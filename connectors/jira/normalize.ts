@@ -5,7 +5,7 @@ import { MalformedPayloadError, ValidationError } from '../../core/errors.ts';
 import { commentMentions, jiraCommentOrigin, jiraIssueIdRef, jiraRef } from '../../core/references.ts';
 import { isoOfJiraTime, orderingTimeOf } from './dates.ts';
 import { linkTypesOf } from './link-types.ts';
-import { type JiraObserveContext, descriptionText, observeIssue } from './observe.ts';
+import { type JiraObserveContext, descriptionText, observeIssue, projectKeyOf } from './observe.ts';
 import {
   CommentEvent,
   IssueDeletedEvent,
@@ -124,9 +124,6 @@ const normalizeIssueLink: EventNormalizer = (payload, delivery, context) => {
   return [side(source, types.outward, destination), side(destination, types.inward, source)];
 };
 
-/** The project of an issue key (`ACME-42` → `ACME`). */
-const projectOfKey = (key: string | null | undefined): string | undefined => (key ? key.slice(0, key.lastIndexOf('-')).toUpperCase() : undefined);
-
 /**
  * A comment is activity on its issue at the comment's time; the payload's partial issue is not a
  * state to index. What the comment names is stated whole under the comment's own origin (a
@@ -155,7 +152,7 @@ const normalizeComment: EventNormalizer = (payload, delivery, context) => {
   const commentId = event.comment.id ?? commentIdOfCommentUrl(event.comment.self);
   if (commentId === undefined || commentId === null || commentId === '') return changes;
   const origin = jiraCommentOrigin(site, commentId);
-  const project = projectOfKey(event.issue?.key);
+  const project = event.issue?.key ? projectKeyOf(event.issue.key).toUpperCase() : undefined;
   const mentions = commentMentions(
     {
       body: descriptionText(event.comment.body ?? ''),

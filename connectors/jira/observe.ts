@@ -125,7 +125,7 @@ const browseUrl = (issue: JiraIssue, site: string): string => {
 };
 
 /** `ACME-42` → `ACME`: the project of an issue whose payload does not carry it. */
-const projectKeyOf = (issueKey: string): string => issueKey.slice(0, issueKey.lastIndexOf('-'));
+export const projectKeyOf = (issueKey: string): string => issueKey.slice(0, issueKey.lastIndexOf('-'));
 
 /**
  * A Jira issue as a work item. `closedAt` is the resolution date, or the update time when this
