@@ -6,7 +6,6 @@ import type { WorkItem } from '../../../core/work-item.ts';
 import type { Db } from '../../../store/db.ts';
 import { getDependencyStates } from '../../../store/dependency-state.ts';
 import { type ListedItem, type Page, getItems, listItems } from '../../../store/item-queries.ts';
-import { itemIdsWithWord } from '../../../store/item-search.ts';
 import { getRefAlias, listJiraProjects } from '../../../store/references.ts';
 
 /** `GET /v1/items` and `/items`: the filters, and `q` to find items by key, ref or title words. */
@@ -23,9 +22,8 @@ export const ItemListFilter = ItemFilter.extend({
 });
 export type ItemListFilter = z.infer<typeof ItemListFilter>;
 
-/** Items a title search reads, the most recently updated first: where its words are found today (the word index is not written yet). */
+/** Items a title search reads, the most recently updated first. */
 const RECENT_SCANNED = 1000;
-const WORD_INDEX_READ = 200;
 
 /** The items a key, URL or ref names (an alias such as `jira:ACME-42` followed to its item). */
 const itemsNamed = async (db: Db, tenantId: string, refs: readonly string[]): Promise<WorkItem[]> => {
@@ -35,15 +33,12 @@ const itemsNamed = async (db: Db, tenantId: string, refs: readonly string[]): Pr
 };
 
 /**
- * Items whose title has every word (as the start of one of its words), among the 1,000 most
- * recently updated items, which also finds a word typed in part; and through the word index
- * (store/item-search.ts) for the longest word, which finds nothing until a writer keeps its rows.
+ * Items whose title has every word (as the start of one of its words, so a word typed in part is
+ * found), among the 1,000 most recently updated items: there is no title-word index (writing one
+ * would add a row per title word to every item change).
  */
 const itemsWithWords = async (db: Db, tenantId: string, words: readonly string[]): Promise<WorkItem[]> => {
-  const longest = [...words].sort((a, b) => b.length - a.length)[0]!;
   const found = new Map<string, WorkItem>();
-  const fromIndex = await getItems(db, tenantId, await itemIdsWithWord(db, tenantId, longest, WORD_INDEX_READ));
-  for (const item of fromIndex.values()) if (titleMatches(item.title, words)) found.set(item.id, item);
   let cursor: string | undefined;
   let read = 0;
   do {
