@@ -1,8 +1,5 @@
 import type { Development } from '../core/work-item.ts';
-import { Time, exactTime } from './format.tsx';
-
-/** Only web links: a URL from a payload is never rendered as `javascript:` or anything else. */
-const safeHref = (url: string | undefined): string | undefined => (url && /^https?:\/\//i.test(url) ? url : undefined);
+import { Time, exactTime, safeHref } from './format.tsx';
 
 const Linked = (props: { href: string | undefined; children: string }) => {
   const href = safeHref(props.href);
