@@ -18,6 +18,7 @@ import { claimErasure, getErasureMarker, markErased, putTombstone } from '../sto
 import { type StoredPending, loadItem, saveItem, syncDerivedRows } from '../store/items.ts';
 import { unlogged, writeEventLog } from '../store/event-log.ts';
 import { keys } from '../store/keys.ts';
+import { decodeStoredEvent, encodeStoredEvent, storedEventJson } from '../store/stored-event.ts';
 import { type OperationJob, createOperationJob, getOperationJob } from '../store/operation-jobs.ts';
 import { type PersonRecord, canonicalResolver, listPersonRecords } from '../store/people.ts';
 import { getTeamMap, putTeamMap } from '../store/teams.ts';
@@ -132,10 +133,25 @@ const scrubEvent = (event: EventEnvelope, terms: ErasureTerms): EventEnvelope | 
   return JSON.stringify(next) === JSON.stringify(event) ? undefined : next;
 };
 
-const scrubPendingMap = (pending: Record<string, StoredPending> | undefined, terms: ErasureTerms): Record<string, StoredPending> =>
-  Object.fromEntries(
-    Object.entries(pending ?? {}).map(([id, stored]) => [id, { ...stored, event: JSON.stringify(scrubJson(JSON.parse(stored.event), terms)) }]),
+/** The text of the events a record carries (`pending`), for the quick check of whether it may name someone. */
+const pendingText = (pending: unknown): string =>
+  Object.values((pending ?? {}) as Record<string, StoredPending>)
+    .map((stored) => storedEventJson(stored.event))
+    .join('\n');
+
+/** A record's pending events with the erased people scrubbed; undefined when none of them names anyone erased. */
+const scrubPendingMap = (pending: Record<string, StoredPending> | undefined, terms: ErasureTerms): Record<string, StoredPending> | undefined => {
+  let changed = false;
+  const next = Object.fromEntries(
+    Object.entries(pending ?? {}).map(([id, stored]) => {
+      const scrubbed = scrubEvent(decodeStoredEvent(stored.event), terms);
+      if (!scrubbed) return [id, stored];
+      changed = true;
+      return [id, { ...stored, event: encodeStoredEvent(scrubbed) }];
+    }),
   );
+  return changed ? next : undefined;
+};
 
 /**
  * Rewrites one item record: the people, the title's mentions, its unpublished events; then its
@@ -225,7 +241,7 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
       const { rows, next } = await queryIndexPage(db, keys.itemsOf(tenantId), job.cursor);
       let rewritten = 0;
       for (const row of rows) {
-        if (!mayMention(terms, `${String(row.doc)}${JSON.stringify(row.pending ?? {})}`)) continue;
+        if (!mayMention(terms, `${String(row.doc)}${pendingText(row.pending)}`)) continue;
         if (await eraseFromItem(deps, tenantId, String(row.pk).split('#ITEM#')[1]!, terms)) rewritten++;
       }
       const counts = { itemsRead: rows.length, itemsRewritten: rewritten };
@@ -235,11 +251,11 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
       const { rows, next } = await queryIndexPage(db, keys.alertsOf(tenantId), job.cursor);
       let rewritten = 0;
       for (const row of rows) {
-        if (!mayMention(terms, `${String(row.doc)}${JSON.stringify(row.pending ?? {})}`)) continue;
+        if (!mayMention(terms, `${String(row.doc)}${pendingText(row.pending)}`)) continue;
         const done = await rewriteJsonRow(db, row, (current) => {
           const doc = JSON.stringify(scrubJson(JSON.parse(String(current.doc)), terms));
           const pending = scrubPendingMap(current.pending as Record<string, StoredPending> | undefined, terms);
-          return doc === current.doc && JSON.stringify(pending) === JSON.stringify(current.pending ?? {}) ? undefined : { doc, pending };
+          return doc === current.doc && !pending ? undefined : { doc, ...(pending ? { pending } : {}) };
         });
         if (done) rewritten++;
       }
@@ -283,8 +299,8 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
         } else if (derived.has(pk) || sk.startsWith('FACET#') || sk.startsWith('IN#')) {
           // Copies and counters derived from items (rewritten with their item) or settings and the team map (own phase):
           // rewriting one of their values because it equals a login (`team`, `def`) would corrupt them.
-        } else if (mayMention(terms, JSON.stringify(row, (_k, v) => (v instanceof Uint8Array ? undefined : v instanceof Set ? [...v] : v)))) {
-          // Anything else that holds their data (an audit entry's detail, a digest): rewritten in place.
+        } else if (mayMention(terms, JSON.stringify(row, (k, v) => (v instanceof Uint8Array ? (k === 'evt' ? storedEventJson(v) : undefined) : v instanceof Set ? [...v] : v)))) {
+          // Anything else that holds their data (an audit entry's detail, a digest, a logged event): rewritten in place.
           if (await rewriteAttributes(db, row, (value) => scrubJson(value, terms))) counts.otherRowsRewritten = (counts.otherRowsRewritten ?? 0) + 1;
         }
       }

@@ -93,7 +93,7 @@ export const saveAlert = async (
           doc: JSON.stringify(alert),
           rev: previous.rev + 1,
           ...(options.seq !== undefined ? { seq: options.seq } : {}),
-          pending: encodePending(entries, seqOf),
+          pending: encodePending(entries, key, seqOf),
           kind: alert.kind,
           state: alert.state,
           ...(alert.team ? { team: alert.team } : {}),

@@ -1,11 +1,13 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventEnvelope } from '../core/events.ts';
 import { sha256Hex } from '../core/ids.ts';
 import { batchWrite, splitIntoParts } from './batch.ts';
 import type { Db } from './db.ts';
 import { INLINE_BODY_BYTES, getDelivery, writeBodyParts } from './inbox.ts';
 import { keys } from './keys.ts';
+import { decodeStoredEvent, encodeStoredEvent, storedEventJson } from './stored-event.ts';
 
 /**
  * Rewrites of stored documents that name an erased person: raw delivery bodies, kept event payloads
@@ -110,14 +112,22 @@ const KEY_ATTRIBUTES = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2s
 
 /**
  * Rewrites the string, list and map attributes of any other row (an audit entry, a digest, a job)
- * with `scrub`, JSON held in a string included. Each changed attribute is written on condition that
- * it still holds what was read, so a concurrent writer is never overwritten; false when nothing changed
+ * with `scrub`, JSON held in a string included, and the event a log row or a subscription delivery
+ * stores (`evt`, store/stored-event.ts). Each changed attribute is written on condition that it
+ * still holds what was read, so a concurrent writer is never overwritten; false when nothing changed
  * or someone wrote meanwhile (the row then holds newer data, written after the tombstone).
  */
 export const rewriteAttributes = async (db: Db, row: Record<string, unknown>, scrub: (value: unknown) => unknown): Promise<boolean> => {
   const changed: [string, unknown][] = [];
   for (const [name, value] of Object.entries(row)) {
-    if (KEY_ATTRIBUTES.has(name) || value instanceof Uint8Array || value instanceof Set) continue;
+    if (KEY_ATTRIBUTES.has(name) || value instanceof Set) continue;
+    if (value instanceof Uint8Array) {
+      // Other binary attributes (raw bodies, payload parts) have rewrites of their own.
+      if (name !== 'evt') continue;
+      const next = scrub(decodeStoredEvent(value)) as EventEnvelope;
+      if (JSON.stringify(next) !== storedEventJson(value)) changed.push([name, encodeStoredEvent(next)]);
+      continue;
+    }
     let next: unknown;
     if (typeof value === 'string' && /^[[{]/.test(value)) {
       try {

@@ -5,6 +5,7 @@ import { DEFAULT_RETENTION, expiryAfter } from '../core/retention.ts';
 import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { decodeStoredEvent, encodeStoredEvent } from './stored-event.ts';
 
 /**
  * The event log: every event the hub publishes, kept in the table, ordered per tenant by a cursor
@@ -59,7 +60,7 @@ export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { ma
       Item: {
         ...logKey(event.tenantId, cursor),
         tenantId: event.tenantId,
-        evt: JSON.stringify(event),
+        evt: encodeStoredEvent(event),
         gsi2pk: keys.eventsOfSubject(event.tenantId, event.subject),
         gsi2sk: cursor,
         expiresAt: expiresAt(event),
@@ -117,7 +118,7 @@ export const readMarkedEvents = async (db: Db, markers: readonly OutboxMarker[])
     .flatMap((marker) => {
       const key = logKey(marker.tenantId, marker.cursor);
       const row = byKey.get(`${key.pk}\u0000${key.sk}`);
-      return row ? [{ event: JSON.parse(String(row.evt)) as EventEnvelope, cursor: marker.cursor, marker }] : [];
+      return row ? [{ event: decodeStoredEvent(row.evt), cursor: marker.cursor, marker }] : [];
     })
     .sort((a, b) => a.cursor.localeCompare(b.cursor));
 };
@@ -130,7 +131,7 @@ export const clearOutboxMarkers = (db: Db, markers: readonly OutboxMarker[]): Pr
   );
 
 const eventsOfRows = (rows: readonly Record<string, unknown>[]): LoggedEvent[] =>
-  rows.map((row) => ({ event: JSON.parse(String(row.evt)) as EventEnvelope, cursor: String(row.sk).slice(2) }));
+  rows.map((row) => ({ event: decodeStoredEvent(row.evt), cursor: String(row.sk).slice(2) }));
 
 /**
  * A tenant's events after `after` (exclusive; from the oldest kept when absent), oldest first, at

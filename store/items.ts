@@ -10,6 +10,7 @@ import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
+import { decodeStoredEvent, encodeStoredEvent } from './stored-event.ts';
 import { inboundMarkersComplete } from './schema-state.ts';
 import { leaveQueue } from './queue.ts';
 
@@ -32,8 +33,9 @@ export interface ItemRecord {
 
 export interface StoredPending {
   seq: number;
-  event: string;
-  /** the event's log cursor; absent on records written before the event log (derived from `seq` then) */
+  /** the event (store/stored-event.ts) */
+  event: Uint8Array | string;
+  /** the event's log cursor, when it is not the one derived from `seq` (an event carried from an earlier write) */
   cursor?: string;
 }
 
@@ -45,13 +47,25 @@ export const decodePending = (raw: Record<string, StoredPending> | undefined, re
   Object.values(raw ?? {})
     .sort((a, b) => a.seq - b.seq)
     .map((p) => {
-      const event = JSON.parse(p.event) as EventEnvelope;
+      const event = decodeStoredEvent(p.event);
       return { event, cursor: p.cursor ?? eventCursor(event.time, record, p.seq) };
     });
 
-/** The stored form of pending events: a map by event id, so the publisher of a queued record can remove exactly what it published. */
-export const encodePending = (entries: readonly LoggedEvent[], seqOf: (index: number) => number): Record<string, StoredPending> =>
-  Object.fromEntries(entries.map(({ event, cursor }, index) => [event.id, { seq: seqOf(index), event: JSON.stringify(event), cursor }]));
+/**
+ * The stored form of pending events: a map by event id, so the publisher of a queued record can
+ * remove exactly what it published. A cursor is stored only when it is not the one `seq` gives.
+ */
+export const encodePending = (
+  entries: readonly LoggedEvent[],
+  record: { pk: string; sk: string },
+  seqOf: (index: number) => number,
+): Record<string, StoredPending> =>
+  Object.fromEntries(
+    entries.map(({ event, cursor }, index) => {
+      const seq = seqOf(index);
+      return [event.id, { seq, event: encodeStoredEvent(event), ...(cursor === eventCursor(event.time, record, seq) ? {} : { cursor }) }];
+    }),
+  );
 
 const toRecord = (tenantId: string, itemId: string, row: Record<string, unknown> | undefined): ItemRecord => ({
   tenantId,
@@ -95,7 +109,7 @@ export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, pend
     tenantId,
     doc: JSON.stringify(item),
     rev,
-    pending: encodePending(pending, (index) => (rev - 1) * 1000 + index),
+    pending: encodePending(pending, keys.item(tenantId, item.id), (index) => (rev - 1) * 1000 + index),
     ...filterAttributes(item),
     gsi1pk: keys.itemsOf(tenantId),
     gsi1sk: sortKey,

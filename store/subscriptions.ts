@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { queryPages } from './partition.ts';
+import { decodeStoredEvent, encodeStoredEvent } from './stored-event.ts';
 
 /*
  * Webhook subscriptions and their durable queues (keys in store/keys.ts):
@@ -194,7 +195,7 @@ const deliveryOf = (row: Record<string, unknown>): QueuedDelivery => ({
   subscriptionId: String(row.subscriptionId),
   eventId: String(row.eventId),
   type: String(row.type),
-  event: JSON.parse(String(row.evt)) as EventEnvelope,
+  event: decodeStoredEvent(row.evt),
   ...(row.cursor ? { cursor: String(row.cursor) } : {}),
   status: row.status as DeliveryStatus,
   attempts: Number(row.attempts ?? 0),
@@ -232,7 +233,7 @@ const pendingRow = (db: Db, entry: DeliveryToQueue, now: Date) => {
     subscriptionId: entry.subscriptionId,
     eventId: entry.event.id,
     type: entry.event.type,
-    evt: JSON.stringify(entry.event),
+    evt: encodeStoredEvent(entry.event),
     ...(entry.cursor ? { cursor: entry.cursor } : {}),
     status: 'pending',
     attempts: 0,

@@ -1,3 +1,5 @@
+import { gunzipSync } from 'node:zlib';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { eventsForChange } from '../../core/events.ts';
@@ -6,7 +8,8 @@ import { VersionConflictError } from '../../core/errors.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { listItems } from '../../store/item-queries.ts';
-import { unlogged, writeEventLog } from '../../store/event-log.ts';
+import { listSubjectEvents, unlogged, writeEventLog } from '../../store/event-log.ts';
+import { keys } from '../../store/keys.ts';
 import { loadItem, loadItemWithIncoming, saveItem, syncDerivedRows } from '../../store/items.ts';
 import { at, githubPerson, link, upsert } from '../fixtures/work-items.ts';
 import { uniqueTable } from '../support/hub.ts';
@@ -114,6 +117,25 @@ describe('the item store', () => {
     expect(written.map((e) => e.event.type)).toEqual(['work.link.added', 'work.item.updated', 'work.link.removed']);
     expect((await loadItem(db, TENANT, item.id)).pending).toEqual(written);
     await expect(saveItem(db, record, next, [])).rejects.toBeInstanceOf(VersionConflictError);
+  });
+
+  it('stores events gzipped, and reads records and log rows written with events as JSON text', async () => {
+    const item = await write(db, upsert({ ref: 'github:octo/api#310', updatedAt: at(1), title: 'compressed' }));
+    const raw = async (key: { pk: string; sk: string }) => (await db.doc.send(new GetCommand({ TableName: db.table, Key: key }))).Item!;
+    const [stored] = Object.values((await raw(keys.item(TENANT, item.id))).pending as Record<string, { event: Uint8Array; cursor?: string }>);
+    const record = await loadItem(db, TENANT, item.id);
+    expect(JSON.parse(gunzipSync(stored!.event).toString('utf8'))).toEqual(record.pending[0]!.event);
+    expect(stored!.cursor).toBeUndefined(); // the cursor its seq gives
+    await writeEventLog(db, record.pending);
+    const logged = await raw(keys.logEntry(TENANT, record.pending[0]!.cursor.slice(0, 10), record.pending[0]!.cursor));
+    expect(JSON.parse(gunzipSync(logged.evt as Uint8Array).toString('utf8'))).toEqual(record.pending[0]!.event);
+
+    // As written before: the event as JSON text, its cursor stored.
+    const { event, cursor } = record.pending[0]!;
+    await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.item(TENANT, item.id), UpdateExpression: 'SET pending = :p', ExpressionAttributeValues: { ':p': { [event.id]: { seq: 0, event: JSON.stringify(event), cursor } } } }));
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...logged, evt: JSON.stringify(event) } }));
+    expect((await loadItem(db, TENANT, item.id)).pending).toEqual([{ event, cursor }]);
+    expect((await listSubjectEvents(db, TENANT, event.subject, { limit: 10 })).items).toEqual([{ event, cursor }]);
   });
 
   it('stores a reverse edge at a link target that is not indexed yet', async () => {
