@@ -39,7 +39,21 @@ export interface BlockedBy {
 }
 
 const DAY = 86_400_000;
-const entry = (item: WorkItem) => ({ id: item.id, ref: item.ref, title: item.title, url: item.url, team: item.team });
+/** What the ranking reads of work in progress and in review: an analysis holds tens of thousands of these, not whole items. */
+export type RankedItem = Pick<WorkItem, 'id' | 'ref' | 'title' | 'url' | 'team' | 'kind' | 'createdAt' | 'startedAt'>;
+
+export const rankedItemOf = (item: WorkItem): RankedItem => ({
+  id: item.id,
+  ref: item.ref,
+  title: item.title,
+  kind: item.kind,
+  createdAt: item.createdAt,
+  ...(item.url !== undefined ? { url: item.url } : {}),
+  ...(item.team !== undefined ? { team: item.team } : {}),
+  ...(item.startedAt !== undefined ? { startedAt: item.startedAt } : {}),
+});
+
+const entry = (item: RankedItem) => ({ id: item.id, ref: item.ref, title: item.title, url: item.url, team: item.team });
 const round = (n: number) => Math.round(n * 10) / 10;
 
 /** How many open items wait on `id`, directly or through other blocked items (each counted once, cycles safe). */
@@ -61,7 +75,7 @@ const downstreamCount = (id: string, dependents: ReadonlyMap<string, readonly st
  * receive the most blockers from other teams.
  */
 export const rankBottlenecks = (
-  input: { blockedBy: readonly BlockedBy[]; items: ReadonlyMap<string, WorkItem>; inProgress: readonly WorkItem[]; inReview: readonly WorkItem[] },
+  input: { blockedBy: readonly BlockedBy[]; items: ReadonlyMap<string, WorkItem>; inProgress: readonly RankedItem[]; inReview: readonly RankedItem[] },
   settings: BottleneckSettings,
   now: Date,
 ): Bottlenecks => {
@@ -69,7 +83,7 @@ export const rankBottlenecks = (
   for (const { blocked, blockers } of input.blockedBy) {
     for (const blocker of blockers) dependents.set(blocker, [...(dependents.get(blocker) ?? []), blocked]);
   }
-  const ageDays = (item: WorkItem) => (now.getTime() - Date.parse(item.createdAt)) / DAY;
+  const ageDays = (item: RankedItem) => (now.getTime() - Date.parse(item.createdAt)) / DAY;
   const holders = [...dependents.keys()]
     .map((id) => input.items.get(id))
     .filter((item): item is WorkItem => item !== undefined && !isClosed(item.status) && !item.deleted)
@@ -77,7 +91,7 @@ export const rankBottlenecks = (
     .sort((a, b) => b.blockedCount - a.blockedCount || b.ageDays - a.ageDays)
     .slice(0, settings.limit);
 
-  const since = (item: WorkItem) => Date.parse(item.startedAt ?? item.createdAt);
+  const since = (item: RankedItem) => Date.parse(item.startedAt ?? item.createdAt);
   const longRunning = input.inProgress
     .map((item) => ({ ...entry(item), inProgressDays: round((now.getTime() - since(item)) / DAY) }))
     .filter((e) => e.inProgressDays > settings.longRunningDays)

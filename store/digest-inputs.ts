@@ -39,7 +39,7 @@ const readAlerts = async (db: Db, tenantId: string, query: AlertQuery, keep: (al
 export const readDigestInputs = async (db: Db, tenantId: string, since: Date): Promise<Omit<DigestInput, 'team' | 'since' | 'until'>> => {
   const from = since.toISOString();
   const [closed, wip, blockedItems, unblockedAlerts, raised, resolved] = await Promise.all([
-    Promise.all([itemsInStatus(db, tenantId, 'done', from), itemsInStatus(db, tenantId, 'cancelled', from)]).then((lists) => lists.flat()),
+    Promise.all([itemsInStatus(db, tenantId, 'done', { since: from }), itemsInStatus(db, tenantId, 'cancelled', { since: from })]).then((lists) => lists.flat()),
     Promise.all(WIP_STATUSES.map((status) => itemsInStatus(db, tenantId, status))).then((lists) => lists.flat()),
     readBlockedItems(db, tenantId),
     readAlerts(db, tenantId, { kind: 'unblocked' }, (a) => a.openedAt >= from, MAX_ALERTS),

@@ -10,9 +10,17 @@ import { isoKey } from './items.ts';
  * read bounded ranges: work in progress (its size is the WIP, not the index), and done items updated
  * within the flow window (a done item's updatedAt is at least its closedAt, so the range holds every
  * item closed in the window). Re-checked against the item itself: a stale index row never counts.
+ * `select` keeps only what the caller needs of each item, page by page: an analysis of tens of
+ * thousands of items then never holds them all whole.
  */
-export const itemsInStatus = async (db: Db, tenantId: string, status: StatusCategory, since?: string): Promise<WorkItem[]> => {
-  const out: WorkItem[] = [];
+export const itemsInStatus = async <T = WorkItem>(
+  db: Db,
+  tenantId: string,
+  status: StatusCategory,
+  options: { since?: string; select?: (item: WorkItem) => T } = {},
+): Promise<T[]> => {
+  const { since, select = (item: WorkItem) => item as T } = options;
+  const out: T[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.doc.send(
@@ -26,7 +34,7 @@ export const itemsInStatus = async (db: Db, tenantId: string, status: StatusCate
     );
     for (const row of page.Items ?? []) {
       const item = JSON.parse(String(row.doc)) as WorkItem;
-      if (item.status.category === status && !item.deleted) out.push(item);
+      if (item.status.category === status && !item.deleted) out.push(select(item));
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);

@@ -1,21 +1,26 @@
 import type * as z from 'zod';
-import { type BottleneckSettings, BottlenecksQuery, rankBottlenecks } from '../../../core/bottlenecks.ts';
+import { type BottleneckSettings, BottlenecksQuery, rankBottlenecks, rankedItemOf } from '../../../core/bottlenecks.ts';
+import type { WorkItem } from '../../../core/work-item.ts';
 import type { Db } from '../../../store/db.ts';
 import { readBlockingGraph } from '../../../store/blocked.ts';
 import { itemsInStatus } from '../../../store/view-queries.ts';
 import { snapshotOf } from '../../../store/view-snapshots.ts';
 import { asViewed } from './viewed.ts';
 
-/** The analysis: all blocked work (store/blocked.ts) and the work in progress, as the views see them. */
+/**
+ * The analysis: all blocked work (store/blocked.ts) and the work in progress, as the views see them.
+ * Work in progress and in review is kept as the ranking reads it, page by page (28,000 items at 100k).
+ */
 const analyse = async (db: Db, tenantId: string, now: Date, settings: BottleneckSettings) => {
-  const [{ blockedBy, items }, inProgress, inReview, { folded }] = await Promise.all([
+  const { folded } = await asViewed(db, tenantId);
+  const select = (item: WorkItem) => rankedItemOf(folded(item));
+  const [{ blockedBy, items }, inProgress, inReview] = await Promise.all([
     readBlockingGraph(db, tenantId),
-    itemsInStatus(db, tenantId, 'in_progress'),
-    itemsInStatus(db, tenantId, 'in_review'),
-    asViewed(db, tenantId),
+    itemsInStatus(db, tenantId, 'in_progress', { select }),
+    itemsInStatus(db, tenantId, 'in_review', { select }),
   ]);
   const viewed = new Map([...items].map(([id, item]) => [id, folded(item)]));
-  return rankBottlenecks({ blockedBy, items: viewed, inProgress: inProgress.map(folded), inReview: inReview.map(folded) }, settings, now);
+  return rankBottlenecks({ blockedBy, items: viewed, inProgress, inReview }, settings, now);
 };
 
 /**

@@ -31,7 +31,7 @@ export const loadOverview = async (deps: ViewDeps, tenantId: string): Promise<Ov
   const [counters, people, done, wip, settings, alerts, [digest], bottlenecks, chains] = await Promise.all([
     readCounters(db, tenantId),
     listPersonRecords(db, tenantId),
-    itemsInStatus(db, tenantId, 'done', since),
+    itemsInStatus(db, tenantId, 'done', { since }),
     readWip(db, tenantId),
     loadAlertSettings(db, tenantId),
     listAlerts(db, tenantId, { state: 'open' }, { limit: OPEN_ALERTS }),
