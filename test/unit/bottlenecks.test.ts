@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BottleneckSettings, rankBottlenecks } from '../../core/bottlenecks.ts';
+import { BottleneckSettings, rankBottlenecks, rankedItemOf } from '../../core/bottlenecks.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import { indexedItem } from '../fixtures/work-items.ts';
 
@@ -54,5 +54,15 @@ describe('rankBottlenecks', () => {
     const short = item(2, { startedAt: '2030-01-09T00:00:00.000Z' });
     const result = rankBottlenecks({ blockedBy: [], items: new Map(), inProgress: [short, long], inReview: [] }, settings, NOW);
     expect(result.longRunning.map((e) => [e.ref, e.inProgressDays])).toEqual([[long.ref, 9]]);
+  });
+
+  it('ranks work in progress and in review kept as rankedItemOf exactly as whole items', () => {
+    const inProgress = [item(1, { startedAt: '2029-12-01T00:00:00.000Z', team: 'platform', url: 'https://github.com/octo/api/issues/1' }), item(2, { startedAt: '2030-01-02T00:00:00.000Z' })];
+    const inReview = [item(3, { kind: 'pull_request', createdAt: '2030-01-05T00:00:00.000Z' }), item(4, { kind: 'issue', createdAt: '2030-01-05T00:00:00.000Z' })];
+    const whole = rankBottlenecks({ blockedBy: [], items: new Map(), inProgress, inReview }, settings, NOW);
+    const ranked = rankBottlenecks({ blockedBy: [], items: new Map(), inProgress: inProgress.map(rankedItemOf), inReview: inReview.map(rankedItemOf) }, settings, NOW);
+    expect(ranked).toEqual(whole);
+    expect(whole.longRunning).toHaveLength(2);
+    expect(whole.waitingForReview.map((e) => e.ref)).toEqual([inReview[0]!.ref]);
   });
 });
