@@ -1,9 +1,12 @@
+import { eventsForChange } from '../core/events.ts';
 import { applyChange } from '../core/merge.ts';
 import { personIdFor } from '../core/ids.ts';
 import type { StatusCategory, WorkItem } from '../core/work-item.ts';
 import { batchWrite } from '../store/batch.ts';
 import type { Db } from '../store/db.ts';
+import { type LoggedEvent, eventCursor } from '../store/event-log.ts';
 import { facetRowsOf, incomingEdgeRowsOf, itemRecordOf } from '../store/items.ts';
+import { keys } from '../store/keys.ts';
 
 const STATUSES: StatusCategory[] = ['todo', 'in_progress', 'in_review', 'done', 'blocked', 'cancelled', 'backlog'];
 const REPOS = Array.from({ length: 40 }, (_, i) => `acme/service-${i}`);
@@ -40,6 +43,13 @@ export const syntheticItem = (n: number): WorkItem => {
   })!;
 };
 
+/** The events an item's record holds after the write that created it (processing keeps them there until the next write). */
+const createdEvents = (tenantId: string, item: WorkItem): LoggedEvent[] =>
+  eventsForChange(undefined, item, { tenantId, causationKey: `seed#${item.ref}`, time: item.updatedAt }).map((event, seq) => ({
+    event,
+    cursor: eventCursor(event.time, keys.item(tenantId, item.id), seq),
+  }));
+
 /** Writes items `from`..`to` (exclusive) straight to the store in batches, as the processor would leave them. */
 export const seedItems = async (db: Db, tenantId: string, from: number, to: number, onProgress?: (done: number) => void) => {
   const CHUNK = 500;
@@ -47,7 +57,7 @@ export const seedItems = async (db: Db, tenantId: string, from: number, to: numb
     const items = Array.from({ length: Math.min(CHUNK, to - start) }, (_, i) => syntheticItem(start + i));
     await batchWrite(
       db,
-      items.flatMap((item) => [itemRecordOf(tenantId, item, 1, []), ...facetRowsOf(tenantId, item), ...incomingEdgeRowsOf(tenantId, item)].map((Item) => ({ PutRequest: { Item } }))),
+      items.flatMap((item) => [itemRecordOf(tenantId, item, 1, createdEvents(tenantId, item)), ...facetRowsOf(tenantId, item), ...incomingEdgeRowsOf(tenantId, item)].map((Item) => ({ PutRequest: { Item } }))),
     );
     onProgress?.(start + items.length);
   }

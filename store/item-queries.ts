@@ -76,7 +76,9 @@ export const listItems = async (
         TableName: db.table,
         IndexName: plan.index,
         KeyConditionExpression: filter.updatedSince ? '#pk = :p AND #sk >= :since' : '#pk = :p',
-        ExpressionAttributeNames: { '#pk': partitionKey, ...(filter.updatedSince ? { '#sk': sortKey } : {}) },
+        // What a list entry and its cursor read: an item row also holds the events of its last write.
+        ProjectionExpression: 'pk, sk, itemId, #doc, #pk, #sk',
+        ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey, '#doc': 'doc' },
         ExpressionAttributeValues: { ':p': plan.partition, ...(filter.updatedSince ? { ':since': isoKey(filter.updatedSince) } : {}) },
         ScanIndexForward: false,
         Limit: queryLimit,

@@ -28,6 +28,9 @@ export const itemsInStatus = async <T = WorkItem>(
         TableName: db.table,
         IndexName: 'gsi2',
         KeyConditionExpression: since ? 'gsi2pk = :p AND gsi2sk >= :since' : 'gsi2pk = :p',
+        // The item alone, not the events of its last write it also holds.
+        ProjectionExpression: '#doc',
+        ExpressionAttributeNames: { '#doc': 'doc' },
         ExpressionAttributeValues: { ':p': keys.itemsByStatus(tenantId, status), ...(since ? { ':since': isoKey(since) } : {}) },
         ExclusiveStartKey: startKey,
       }),
