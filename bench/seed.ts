@@ -4,9 +4,7 @@ import { personIdFor } from '../core/ids.ts';
 import type { StatusCategory, WorkItem } from '../core/work-item.ts';
 import { batchWrite } from '../store/batch.ts';
 import type { Db } from '../store/db.ts';
-import { type LoggedEvent, eventCursor } from '../store/event-log.ts';
-import { facetRowsOf, incomingEdgeRowsOf, itemRecordOf } from '../store/items.ts';
-import { keys } from '../store/keys.ts';
+import { facetRowsOf, incomingEdgeRowsOf, itemRecordOf, pendingOf } from '../store/items.ts';
 
 const STATUSES: StatusCategory[] = ['todo', 'in_progress', 'in_review', 'done', 'blocked', 'cancelled', 'backlog'];
 const REPOS = Array.from({ length: 40 }, (_, i) => `acme/service-${i}`);
@@ -44,11 +42,8 @@ export const syntheticItem = (n: number): WorkItem => {
 };
 
 /** The events an item's record holds after the write that created it (processing keeps them there until the next write). */
-const createdEvents = (tenantId: string, item: WorkItem): LoggedEvent[] =>
-  eventsForChange(undefined, item, { tenantId, causationKey: `seed#${item.ref}`, time: item.updatedAt }).map((event, seq) => ({
-    event,
-    cursor: eventCursor(event.time, keys.item(tenantId, item.id), seq),
-  }));
+const createdEvents = (tenantId: string, item: WorkItem) =>
+  pendingOf(tenantId, item.id, 1, eventsForChange(undefined, item, { tenantId, causationKey: `seed#${item.ref}`, time: item.updatedAt }));
 
 /** Writes items `from`..`to` (exclusive) straight to the store in batches, as the processor would leave them. */
 export const seedItems = async (db: Db, tenantId: string, from: number, to: number, onProgress?: (done: number) => void) => {

@@ -101,6 +101,24 @@ const filterAttributes = (item: WorkItem) => ({
   ...(item.deleted ? { del: 1 } : {}),
 });
 
+/** The `seq` of the `index`th pending event of a record's write number `rev`: what its derived cursor is made of. */
+const pendingSeq = (rev: number, index: number): number => (rev - 1) * 1000 + index;
+
+/**
+ * The events write number `rev` of an item record carries, in order: those carried from earlier
+ * writes with their cursors, then the new ones with the cursors their seq gives.
+ */
+export const pendingOf = (
+  tenantId: string,
+  itemId: string,
+  rev: number,
+  events: readonly EventEnvelope[],
+  carried: readonly LoggedEvent[] = [],
+): LoggedEvent[] => {
+  const key = keys.item(tenantId, itemId);
+  return [...carried, ...events.map((event, index) => ({ event, cursor: eventCursor(event.time, key, pendingSeq(rev, carried.length + index)) }))];
+};
+
 /** The item record as stored: the item, its pending events, filter copies and index keys. */
 export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, pending: readonly LoggedEvent[]): Record<string, unknown> => {
   const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
@@ -109,7 +127,7 @@ export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, pend
     tenantId,
     doc: JSON.stringify(item),
     rev,
-    pending: encodePending(pending, keys.item(tenantId, item.id), (index) => (rev - 1) * 1000 + index),
+    pending: encodePending(pending, keys.item(tenantId, item.id), (index) => pendingSeq(rev, index)),
     ...filterAttributes(item),
     gsi1pk: keys.itemsOf(tenantId),
     gsi1sk: sortKey,
@@ -133,9 +151,8 @@ export const saveItem = async (
   events: readonly EventEnvelope[],
   carried: readonly LoggedEvent[] = [],
 ): Promise<LoggedEvent[]> => {
-  const key = keys.item(previous.tenantId, item.id);
   const rev = previous.rev + 1;
-  const entries = [...carried, ...events.map((event, index) => ({ event, cursor: eventCursor(event.time, key, (rev - 1) * 1000 + carried.length + index) }))];
+  const entries = pendingOf(previous.tenantId, item.id, rev, events, carried);
   try {
     await db.doc.send(
       new PutCommand({
