@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
 import { startEmbeddedEngine } from '../store/embedded-engine.ts';
 import { rebuildIndex } from '../store/rebuild.ts';
+import { copyTable } from '../store/table-copy.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { parseSince, runBackfillCommand } from './cli-backfill.ts';
 import { runReplayCommand } from './cli-replay.ts';
@@ -13,6 +14,10 @@ Commands:
                          TRIBUTARY_TABLE into a new table, queued for processing; then start the
                          hub with TRIBUTARY_TABLE=<table> to re-derive the whole index
                          (after a schema version change). Stop the hub first.
+  copy --to <table>      copy every record of TRIBUTARY_TABLE, as it is, into a new table with
+                         today's indexes (after an upgrade that narrows what an index holds: the
+                         hub says so when it starts); then start the hub with
+                         TRIBUTARY_TABLE=<table>. Stop the hub first; resumes where it stopped.
   backfill <connectionId> [--since <date | 30d>] [--hub <url>] [--token <token>]
                          read the existing work of a connection with read credentials into the
                          index, on a running hub (default http://localhost:PORT; token from
@@ -60,33 +65,63 @@ const replay = async (args: string[]) => {
   if (job.status !== 'done') process.exitCode = 1;
 };
 
-/** Operator commands: `rebuild` runs against the same storage as `npm start`; `backfill` and `replay` ask a running hub. */
-const main = async (args: string[]) => {
-  const [command] = args;
-  if (command === 'backfill') return backfill(args.slice(1));
-  if (command === 'replay') return replay(args.slice(1));
-  if (command !== 'rebuild') {
-    process.stdout.write(USAGE);
-    process.exit(command === undefined || command === 'help' ? 0 : 2);
-  }
+/**
+ * Runs `work` on the table of `npm start` (TRIBUTARY_TABLE, in the embedded engine unless
+ * DYNAMODB_ENDPOINT names another) and the table `--to` names, created with today's indexes.
+ */
+const betweenTables = async (command: string, args: string[], work: (source: Db, target: Db, to: string) => Promise<void>) => {
   const to = argument(args, '--to');
-  if (!to) throw new Error(`rebuild needs --to <table>\n\n${USAGE}`);
+  if (!to) throw new Error(`${command} needs --to <table>\n\n${USAGE}`);
   const config = loadConfig();
   const engine = config.DYNAMODB_ENDPOINT ? undefined : await startEmbeddedEngine({ path: join(config.TRIBUTARY_DATA_DIR, 'engine') });
   const endpoint = config.DYNAMODB_ENDPOINT ?? engine!.endpoint;
-  const source: Db = createDb({ endpoint, table: config.TRIBUTARY_TABLE });
   const target: Db = createDb({ endpoint, table: to });
   await ensureTable(target);
-  const started = Date.now();
-  const result = await rebuildIndex(source, target, (p) => {
-    const seconds = (Date.now() - started) / 1000;
-    process.stdout.write(`\rscanned ${p.scanned} records · ${p.deliveries} deliveries queued · ${Math.round(p.scanned / Math.max(seconds, 0.001))} records/s   `);
+  try {
+    await work(createDb({ endpoint, table: config.TRIBUTARY_TABLE }), target, to);
+  } finally {
+    await engine?.close();
+  }
+};
+
+const rate = (count: number, started: number) => Math.round(count / Math.max((Date.now() - started) / 1000, 0.001));
+
+const rebuild = (args: string[]) =>
+  betweenTables('rebuild', args, async (source, target, to) => {
+    const started = Date.now();
+    const result = await rebuildIndex(source, target, (p) => {
+      process.stdout.write(`\rscanned ${p.scanned} records · ${p.deliveries} deliveries queued · ${rate(p.scanned, started)} records/s   `);
+    });
+    process.stdout.write(
+      `\nDone: ${result.deliveries} deliveries and ${result.copied - result.deliveries} configuration records copied to ${to}; ${result.skipped} derived records left behind.\n` +
+        `Start the hub with TRIBUTARY_TABLE=${to} to rebuild the index.\n`,
+    );
   });
-  process.stdout.write(
-    `\nDone: ${result.deliveries} deliveries and ${result.copied - result.deliveries} configuration records copied to ${to}; ${result.skipped} derived records left behind.\n` +
-      `Start the hub with TRIBUTARY_TABLE=${to} to rebuild the index.\n`,
-  );
-  await engine?.close();
+
+const copy = (args: string[]) =>
+  betweenTables('copy', args, async (source, target, to) => {
+    const started = Date.now();
+    const result = await copyTable(source, target, {
+      onProgress: (p) => process.stdout.write(`\rcopied ${p.copied} records · ${rate(p.copied, started)} records/s   `),
+    });
+    process.stdout.write(
+      `${result.copied > 0 ? '\n' : ''}Done: every record of ${source.table} is in ${to}` +
+        `${result.copied > 0 ? ` (${result.copied} copied by this run)` : ' (copied before)'}.\n` +
+        `Start the hub with TRIBUTARY_TABLE=${to}; ${source.table} can be deleted once it runs.\n`,
+    );
+  });
+
+/** Operator commands: `rebuild` and `copy` run against the same storage as `npm start`; `backfill` and `replay` ask a running hub. */
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { rebuild, copy, backfill, replay };
+
+const main = async (args: string[]) => {
+  const [command] = args;
+  const run = command ? COMMANDS[command] : undefined;
+  if (!run) {
+    process.stdout.write(USAGE);
+    process.exit(command === undefined || command === 'help' ? 0 : 2);
+  }
+  await run(args.slice(1));
 };
 
 main(process.argv.slice(2)).catch((error: unknown) => {

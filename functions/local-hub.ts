@@ -24,6 +24,7 @@ import { type RetentionOptions, sweepRetention } from '../pipeline/retention.ts'
 import { retentionPolicyOf } from './retention-config.ts';
 import type { RequestLimits } from '../core/connector.ts';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
+import { outdatedIndexes } from '../store/table-copy.ts';
 import { upgradeSchema } from '../store/schema-upgrade.ts';
 import { SCHEMA_VERSION } from '../store/table.ts';
 import { startEmbeddedEngineProcess } from '../store/embedded-engine.ts';
@@ -103,6 +104,13 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     log.info(`Upgrading the table ${config.TRIBUTARY_TABLE} to schema version ${SCHEMA_VERSION} in place (once; it continues where it stopped if interrupted)`);
     const upgrade = await upgradeSchema(db, { onProgress: (p) => log.info('schema upgrade', { scanned: p.scanned, markers: p.markers }) });
     log.info(`Schema upgrade done: ${upgrade.scanned} rows read, ${upgrade.markers} inbound markers written`);
+  }
+  const outdated = await outdatedIndexes(db);
+  if (outdated.length > 0) {
+    log.warn(
+      `The table ${config.TRIBUTARY_TABLE} was created when the ${outdated.join(', ')} index held more than it does now. ` +
+        'It works as it is; to write less into it, stop the hub and run `npm run tributary -- copy --to <new table>`, then start with TRIBUTARY_TABLE=<new table> (docs/operations.md).',
+    );
   }
   const bootstrapToken = await bootstrap(db, config);
 

@@ -5,7 +5,7 @@
  */
 import { EVENT_SOURCE } from '../core/events.ts';
 import { STREAM_FILTERS } from '../store/stream-filters.ts';
-import { TABLE_SCHEMA } from '../store/table.ts';
+import { type IndexName, TABLE_SCHEMA, projectionOf } from '../store/table.ts';
 
 /** Stages whose data is kept: `sst remove` retains the table and the bus, and the table refuses deletion. */
 export const PRODUCTION_STAGES: readonly string[] = ['prod', 'production'];
@@ -38,7 +38,10 @@ export const tableArgs = () => {
     fields: Object.fromEntries(fields.map((name) => [name, 'string' as const])),
     primaryIndex: { hashKey: TABLE_SCHEMA.partitionKey, rangeKey: TABLE_SCHEMA.sortKey },
     globalIndexes: Object.fromEntries(
-      indexes.map(([name, index]) => [name, { hashKey: index.partitionKey, rangeKey: index.sortKey, projection: 'all' as const }]),
+      indexes.map(([name, index]) => {
+        const { nonKeyAttributes } = projectionOf(name as IndexName);
+        return [name, { hashKey: index.partitionKey, rangeKey: index.sortKey, projection: nonKeyAttributes ? [...nonKeyAttributes] : ('all' as const) }];
+      }),
     ),
     ttl: TABLE_SCHEMA.ttlAttribute,
     stream: 'new-and-old-images' as const,

@@ -6,6 +6,7 @@ import { type DeliveryStatus, deliveryListingRow, deliveryPartitions, deliverySo
 import type { DeliveryRecord } from './inbox.ts';
 import { LEGACY_INDEX_REMOVALS, stampBodyParts, syncDeliveryListing } from './inbox.ts';
 import { keys } from './keys.ts';
+import { TABLE_SCHEMA } from './table.ts';
 
 /**
  * Deliveries as operators see them: listed by status, connection and source (pending ones from the
@@ -25,25 +26,12 @@ export interface DeliveryFilter {
   until?: string;
 }
 
-/** The record without its body (listing rows have none; the queue and old index rows project every attribute). */
-const PROJECTION = [
-  'pk',
-  'tenantId',
-  'connectionId',
-  '#source',
-  'deliveryId',
-  '#event',
-  'bodySha256',
-  'bodyBytes',
-  'bodyParts',
-  'receivedAt',
-  '#status',
-  'attempts',
-  '#reason',
-  'processedAt',
-  'expiresAt',
-];
+/**
+ * The record without its body: what the queue index projects (store/table.ts), and all a listing
+ * row holds. Reserved words are named by placeholders.
+ */
 const PROJECTION_NAMES = { '#source': 'source', '#event': 'event', '#status': 'status', '#reason': 'reason' };
+const PROJECTION = ['pk', ...TABLE_SCHEMA.indexes.queue.projection.map((name) => (`#${name}` in PROJECTION_NAMES ? `#${name}` : name))];
 
 export type DeliveryRow = DeliveryRecord & { sortKey: string };
 

@@ -5,6 +5,7 @@
  * |--------------------------------------|-------------------------------------------|----------------------------------------------|
  * | schema version                       | SCHEMA / SCHEMA                           |                                              |
  * | where the local retention sweep is   | RETENTION / RETENTION                     |                                              |
+ * | a copy into this table: from, position | COPY / COPY (store/table-copy.ts)       |                                              |
  * | tenant by id                         | TENANT#{t} / TENANT                       | gsi1: tenants / {createdAt}#{t}              |
  * | token by id (id is part of the token)| TOKEN#{id} / TOKEN                        | gsi1: T#{t}#tokens / {createdAt}#{id}        |
  * | connection by id (webhook path)      | CONN#{id} / CONN                          | gsi1: T#{t}#connections / {createdAt}#{id}   |
@@ -66,6 +67,8 @@ const keySafe = (value: string): string => (value.length <= 200 ? value : `sha25
 
 export const keys = {
   schema: () => ({ pk: 'SCHEMA', sk: 'SCHEMA' }),
+  /** the position and outcome of a copy into this table, from the table it names */
+  tableCopy: () => ({ pk: 'COPY', sk: 'COPY' }),
   bootstrap: () => ({ pk: 'BOOTSTRAP', sk: 'BOOTSTRAP' }),
   tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
   /** every tenant on gsi1, for hub-wide figures (open alerts in GET /metrics) */

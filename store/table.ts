@@ -4,6 +4,8 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * The one table's key schema and indexes, declared once and shared by the code and `infra/storage.ts`
  * so they cannot drift. Every index is declared up front: dynalite accepts an `UpdateTable` that adds
  * a GSI and silently creates nothing, so a new index means a new schema version and a rebuild by replay.
+ * A narrower projection changes no row: a table created with a wider one still answers every query,
+ * and `npm run tributary -- copy` moves its rows into a table with today's indexes (store/table-copy.ts).
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
@@ -13,16 +15,48 @@ export const TABLE_SCHEMA = {
     gsi1: { partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     gsi2: { partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
     gsi3: { partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
-    /** sparse: only records waiting for the processor (inbox) or the publisher (outbox) */
-    queue: { partitionKey: 'qpk', sortKey: 'qsk' },
+    /**
+     * sparse: only records waiting for the processor (inbox), the publisher (outbox) or another
+     * queue. Projects what its readers read (the pending deliveries' listing, store/deliveries.ts,
+     * reads the most), not a delivery's body: an ack then writes 1 KB into it, not the record's 3.
+     */
+    queue: {
+      partitionKey: 'qpk',
+      sortKey: 'qsk',
+      projection: [
+        'tenantId',
+        'connectionId',
+        'source',
+        'deliveryId',
+        'event',
+        'bodySha256',
+        'bodyBytes',
+        'bodyParts',
+        'receivedAt',
+        'status',
+        'attempts',
+        'reason',
+        'processedAt',
+        'expiresAt',
+      ],
+    },
   },
   ttlAttribute: 'expiresAt',
 } as const;
 
 export type IndexName = keyof typeof TABLE_SCHEMA.indexes;
 
-/** What each index holds besides its keys and the table's. */
-export const projectionOf = (_index: IndexName): { type: 'ALL' | 'INCLUDE' | 'KEYS_ONLY'; nonKeyAttributes?: readonly string[] } => ({ type: 'ALL' });
+export interface Projection {
+  type: 'ALL' | 'INCLUDE';
+  /** with INCLUDE: what the index holds besides its keys and the table's */
+  nonKeyAttributes?: readonly string[];
+}
+
+/** What an index holds: every attribute, or its keys, the table's and the attributes it names. */
+export const projectionOf = (index: IndexName): Projection => {
+  const declared = TABLE_SCHEMA.indexes[index];
+  return 'projection' in declared ? { type: 'INCLUDE', nonKeyAttributes: declared.projection } : { type: 'ALL' };
+};
 
 /**
  * Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries,
@@ -35,6 +69,8 @@ export const SCHEMA_VERSION = 3;
 
 /** The version an upgrade in place starts from (store/schema-upgrade.ts). */
 export const UPGRADABLE_SCHEMA_VERSION = 2;
+
+const projectionInput = ({ type, nonKeyAttributes }: Projection) => (nonKeyAttributes ? { ProjectionType: type, NonKeyAttributes: [...nonKeyAttributes] } : { ProjectionType: type });
 
 export const createTableInput = (tableName: string): CreateTableCommandInput => {
   const indexes = Object.entries(TABLE_SCHEMA.indexes);
@@ -57,7 +93,7 @@ export const createTableInput = (tableName: string): CreateTableCommandInput => 
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: projectionInput(projectionOf(name as IndexName)),
     })),
   };
 };

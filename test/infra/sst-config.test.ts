@@ -62,7 +62,7 @@ describe('sst.config.ts (synthesized against stand-ins of SST)', () => {
           { AttributeName: index.hashKey, KeyType: 'HASH' },
           { AttributeName: index.rangeKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: index.projection.toUpperCase() },
+        Projection: Array.isArray(index.projection) ? { ProjectionType: 'INCLUDE', NonKeyAttributes: index.projection } : { ProjectionType: index.projection.toUpperCase() },
       })),
     ).toEqual(expected.GlobalSecondaryIndexes);
   });

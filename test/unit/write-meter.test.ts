@@ -18,9 +18,9 @@ describe('write units by DynamoDB rules', () => {
     expect(writeUnitsOf(undefined, row(itemKeys, 3))).toEqual({ table: 3, indexes: 0 });
   });
 
-  it('charges every index the row joins its projected size (all attributes are projected)', () => {
-    const after = row(itemKeys, 2, { gsi1pk: 'a', gsi1sk: '1', qpk: 'inbox', qsk: '1' });
-    expect(writeUnitsOf(undefined, after)).toEqual({ table: 2, indexes: 4 });
+  it('charges every index the row joins its projected size: all of the row in gsi1, its keys and listed attributes in queue', () => {
+    const after = row(itemKeys, 2, { gsi1pk: 'a', gsi1sk: '1', qpk: 'inbox', qsk: '1', tenantId: 't1' });
+    expect(writeUnitsOf(undefined, after)).toEqual({ table: 2, indexes: 2 + 1 });
   });
 
   it('bills an update the larger of before and after, and a moved index key a delete plus a put', () => {
