@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -5,9 +10,11 @@ import { githubExamples } from '../fixtures/github-examples.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { CopyTargetError, copyTable, outdatedIndexes } from '../../store/table-copy.ts';
 import { createTableInput } from '../../store/table.ts';
+import { killHard, startHubProcess } from '../support/hub-process.ts';
 import { readAllRows } from '../support/table-rows.ts';
 import { postGithub, settled, startTestHub, uniqueTable } from '../support/hub.ts';
 
+const run = promisify(execFile);
 const open = (table: string): Db => createDb({ endpoint: inject('dynamodbEndpoint'), table });
 
 /** A table as it was created before any index narrowed its projection: every index holds every attribute. */
@@ -101,5 +108,20 @@ describe('copying the index into a table with today’s indexes', () => {
     await ensureTable(target);
     await copyTable(other, target);
     await expect(copyTable(open(source), target)).rejects.toThrow(`holds a copy of ${other.table}`);
+  });
+
+  it('is named by the hub at start, and moved by `npm run tributary -- copy`', async () => {
+    const env = { DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'), TRIBUTARY_TABLE: source, TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-copy-')) };
+    const hub = await startHubProcess(env);
+    await killHard(hub.child);
+    expect(hub.output()).toContain(`The table ${source} was created when the queue index held more than it does now`);
+    expect(hub.output()).toContain('npm run tributary -- copy --to <new table>');
+
+    const to = uniqueTable('cli');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'functions/cli.ts', 'copy', '--to', to], { env: { ...process.env, ...env } });
+    expect(stdout).toContain(`Done: every record of ${source} is in ${to}`);
+    expect(stdout).toContain(`Start the hub with TRIBUTARY_TABLE=${to}`);
+    expect(await outdatedIndexes(open(to))).toEqual([]);
+    expect(await contentOf(open(to))).toEqual(await contentOf(open(source)));
   });
 });
