@@ -42,14 +42,14 @@ export class CopyTargetError extends Error {
 
 /**
  * Copies every row of `source` into `target` (a table with today's indexes, e.g. made by
- * `ensureTable`), from where an earlier run stopped, until done or past `deadline` (epoch ms).
- * Run it while no hub writes to either table. A finished copy resolves at once; a target that holds
- * rows of its own (not from a copy of `source`) is refused.
+ * `ensureTable`), from where an earlier run stopped. Run it while no hub writes to either table.
+ * A finished copy resolves at once; a target that holds rows of its own (not from a copy of
+ * `source`) is refused.
  */
 export const copyTable = async (
   source: Db,
   target: Db,
-  options: { pageSize?: number; deadline?: number; onProgress?: (progress: CopyProgress) => void } = {},
+  options: { pageSize?: number; onProgress?: (progress: CopyProgress) => void } = {},
 ): Promise<CopyProgress> => {
   const progress: CopyProgress = { copied: 0, done: false };
   const { Item: state } = await target.doc.send(new GetCommand({ TableName: target.table, Key: keys.tableCopy(), ConsistentRead: true }));
@@ -58,7 +58,6 @@ export const copyTable = async (
   if (!state) await refuseRowsOfItsOwn(target);
   let startKey = state?.cursor as Record<string, unknown> | undefined;
   do {
-    if (options.deadline !== undefined && Date.now() > options.deadline) return progress;
     const page = await source.doc.send(
       new ScanCommand({ TableName: source.table, ConsistentRead: true, Limit: options.pageSize ?? 1000, ExclusiveStartKey: startKey }),
     );

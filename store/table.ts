@@ -59,7 +59,8 @@ export const projectionOf = (index: IndexName): Projection => {
 };
 
 /**
- * Bump when keys or index contents change; the index is then rebuilt by replaying stored deliveries,
+ * Bump when keys or what rows hold change (not when an index holds less: see TABLE_SCHEMA); the
+ * index is then rebuilt by replaying stored deliveries,
  * unless the change can be made in place (store/schema-upgrade.ts).
  * 2: deliveries listed by status, connection and source; WIP rows per person and team; the tenants index.
  * 3: inbound markers in item partitions (batched processing), the event log, subscriptions;
