@@ -1,6 +1,6 @@
 import type { EventPublisher } from '../core/ports.ts';
 import type { Db } from '../store/db.ts';
-import { type OutboxMarker, clearOutboxMarkers, isOutboxMarker, markerOf, readMarkedEvents } from '../store/event-log.ts';
+import { type OutboxMarker, isOutboxMarker, markerOf, readMarkedEvents, settleOutboxMarkers } from '../store/event-log.ts';
 import { itemIdOfKey, listQueued } from '../store/queue.ts';
 import { drainItemOutbox } from './drain-outbox.ts';
 
@@ -13,10 +13,10 @@ export interface OutboxRound {
 }
 
 /**
- * Publishes logged events (store/event-log.ts) in cursor order, in one call, then deletes the
- * markers of what the bus took: a crash in between publishes them again with the same ids (at
- * least once); a failing bus leaves them queued, and nothing is lost. A marker whose log row is
- * not written yet is left for a later round.
+ * Publishes logged events (store/event-log.ts) in cursor order, in one call, then takes what the
+ * bus took off the outbox: a crash in between publishes them again with the same ids (at least
+ * once); a failing bus leaves them queued, and nothing is lost. An event whose log row is not
+ * written yet is left for a later round.
  */
 export const publishMarkers = async (
   db: Db,
@@ -27,10 +27,10 @@ export const publishMarkers = async (
   const logged = await readMarkedEvents(db, markers);
   const { failedIds } = logged.length > 0 ? await publisher.publish(logged.map((l) => l.event), logged.map((l) => l.cursor)) : { failedIds: [] };
   const failed = new Set(failedIds);
-  const published = logged.filter((l) => !failed.has(l.event.id)).map((l) => l.marker);
-  await clearOutboxMarkers(db, published);
-  const done = new Set(published);
-  return { published: published.length, failed: logged.length - published.length, unpublished: markers.filter((m) => !done.has(m)) };
+  const published = new Set(logged.filter((l) => !failed.has(l.event.id)).map((l) => l.cursor));
+  const waiting = await settleOutboxMarkers(db, markers, published);
+  const left = new Set(waiting.map((m) => `${m.pk}\u0000${m.sk}`));
+  return { published: published.size, failed: logged.length - published.size, unpublished: markers.filter((m) => left.has(`${m.pk}\u0000${m.sk}`)) };
 };
 
 /**

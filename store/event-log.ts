@@ -1,4 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../core/events.ts';
 import { sha256Hex } from '../core/ids.ts';
 import { DEFAULT_RETENTION, expiryAfter } from '../core/retention.ts';
@@ -9,8 +10,10 @@ import { decodeStoredEvent, encodeStoredEvent } from './stored-event.ts';
 
 /**
  * The event log: every event the hub publishes, kept in the table, ordered per tenant by a cursor
- * and readable per subject. It is also the outbox: each log row is written with a small marker on
- * the `queue` index (`outbox`), which the publisher deletes once the bus took the event.
+ * and readable per subject. It is also the outbox: the log rows a batch writes are written with
+ * small markers on the `queue` index (`outbox`), one per tenant and day listing the cursors of up
+ * to {@link MARKER_CURSORS} events, which the publisher deletes once the bus took those events (a
+ * marker per event cost 4 write units per delivery: one of a hundred, 0.1).
  *
  * Events still travel with the state that causes them: a record's write carries its new events
  * (`pending`, with their cursors), and the log rows are derived from them afterwards, with
@@ -38,23 +41,48 @@ const dayOf = (cursor: string): string => cursor.slice(0, 10);
 const logKey = (tenantId: string, cursor: string) => keys.logEntry(tenantId, dayOf(cursor), cursor);
 const markerKey = (tenantId: string, cursor: string) => keys.outboxMarker(tenantId, dayOf(cursor), cursor);
 
+/** The most cursors one outbox marker lists: a marker of a hundred is about 6 KB. */
+export const MARKER_CURSORS = 100;
+
+/** The entries in markers' groups: by tenant and day (a marker lives in its log partition), in cursor order, at most MARKER_CURSORS each. */
+const markerGroups = (entries: readonly LoggedEvent[]): LoggedEvent[][] => {
+  const byPartition = new Map<string, LoggedEvent[]>();
+  for (const entry of [...entries].sort((a, b) => a.cursor.localeCompare(b.cursor))) {
+    const partition = `${entry.event.tenantId}\u0000${dayOf(entry.cursor)}`;
+    byPartition.set(partition, [...(byPartition.get(partition) ?? []), entry]);
+  }
+  return [...byPartition.values()].flatMap((group) => Array.from({ length: Math.ceil(group.length / MARKER_CURSORS) }, (_, i) => group.slice(i * MARKER_CURSORS, (i + 1) * MARKER_CURSORS)));
+};
+
 /**
  * The outbox markers (unless `markers: false`) and then the log rows of the events, for one
- * BatchWriteItem flush. Markers first: a flush is sent 25 writes at a time, in order, and a crash
- * between two requests must not leave a log row without its marker, since a re-run carries only
- * the events without a log row ({@link unlogged}): such an event would never be published. A
- * marker without its row waits, unpublished, until the re-run writes the row.
+ * BatchWriteItem flush. A marker is keyed by its first cursor, so the same events give the same
+ * marker. Markers first: a flush is sent 25 writes at a time, in order, and a crash between two
+ * requests must not leave a log row without its marker, since a re-run carries only the events
+ * without a log row ({@link unlogged}): such an event would never be published. A marker's cursor
+ * without its row waits, unpublished, until the re-run writes the row.
  */
 export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] => {
   const expiresAt = (event: EventEnvelope) => expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
   const markers: WriteRequest[] =
     options.markers === false
       ? []
-      : entries.map(({ event, cursor }) => ({
-          PutRequest: {
-            Item: { ...markerKey(event.tenantId, cursor), tenantId: event.tenantId, qpk: keys.queue.outbox, qsk: `${cursor}#${event.tenantId}`, expiresAt: expiresAt(event) },
-          },
-        }));
+      : markerGroups(entries).map((group) => {
+          const { tenantId } = group[0]!.event;
+          const first = group[0]!.cursor;
+          return {
+            PutRequest: {
+              Item: {
+                ...markerKey(tenantId, first),
+                tenantId,
+                cursors: group.map((entry) => entry.cursor),
+                qpk: keys.queue.outbox,
+                qsk: `${first}#${tenantId}`,
+                expiresAt: Math.max(...group.map((entry) => expiresAt(entry.event))),
+              },
+            },
+          };
+        });
   const rows: WriteRequest[] = entries.map(({ event, cursor }) => ({
     PutRequest: {
       Item: {
@@ -89,46 +117,71 @@ export const unlogged = async (db: Db, entries: readonly LoggedEvent[]): Promise
   });
 };
 
-/** An outbox marker as the queue index lists it. */
+/** An outbox marker as the queue index lists it: the events it stands for, by cursor. */
 export interface OutboxMarker {
   pk: string;
   sk: string;
   tenantId: string;
-  cursor: string;
+  cursors: string[];
 }
 
 /** Whether a row on the outbox queue is a log marker (the others are records holding events of an earlier version). */
 export const isOutboxMarker = (row: { sk: string }): boolean => row.sk.startsWith(keys.outboxMarkerPrefix);
 
-/** The marker of a queued row, read from its keys. */
-export const markerOf = (row: { pk: string; sk: string; tenantId: string }): OutboxMarker => ({
-  ...row,
-  cursor: row.sk.slice(keys.outboxMarkerPrefix.length),
+/** The marker of a queued row: its `cursors`, or, written before markers listed them, the one cursor of its key. */
+export const markerOf = (row: { pk: string; sk: string; tenantId: string; cursors?: readonly string[] }): OutboxMarker => ({
+  pk: row.pk,
+  sk: row.sk,
+  tenantId: row.tenantId,
+  cursors: row.cursors ? [...row.cursors] : [row.sk.slice(keys.outboxMarkerPrefix.length)],
 });
 
-/** The logged events the markers stand for, in cursor order; a marker whose row is not written yet is left out. */
+/** The logged events the markers stand for, in cursor order; a cursor whose row is not written yet is left out. */
 export const readMarkedEvents = async (db: Db, markers: readonly OutboxMarker[]): Promise<(LoggedEvent & { marker: OutboxMarker })[]> => {
+  const marked = markers.flatMap((marker) => marker.cursors.map((cursor) => ({ marker, cursor, key: logKey(marker.tenantId, cursor) })));
   const rows = await batchGet(
     db,
-    markers.map((m) => logKey(m.tenantId, m.cursor)),
+    marked.map((m) => m.key),
     { consistent: true },
   );
   const byKey = new Map(rows.map((row) => [`${row.pk}\u0000${row.sk}`, row]));
-  return markers
-    .flatMap((marker) => {
-      const key = logKey(marker.tenantId, marker.cursor);
+  return marked
+    .flatMap(({ marker, cursor, key }) => {
       const row = byKey.get(`${key.pk}\u0000${key.sk}`);
-      return row ? [{ event: decodeStoredEvent(row.evt), cursor: marker.cursor, marker }] : [];
+      return row ? [{ event: decodeStoredEvent(row.evt), cursor, marker }] : [];
     })
     .sort((a, b) => a.cursor.localeCompare(b.cursor));
 };
 
-/** Deletes the markers of published events: they leave the outbox; their log rows stay. */
-export const clearOutboxMarkers = (db: Db, markers: readonly OutboxMarker[]): Promise<void> =>
-  batchWrite(
+/**
+ * Takes the published events off the outbox: a marker all of whose events the bus took is deleted
+ * (in batches), one with events left keeps only those (failed by the bus, or their row not written
+ * yet), for a later round. Resolves with the markers that still wait.
+ */
+export const settleOutboxMarkers = async (db: Db, markers: readonly OutboxMarker[], published: ReadonlySet<string>): Promise<OutboxMarker[]> => {
+  const settled = markers.map((marker) => ({ marker, left: marker.cursors.filter((cursor) => !published.has(cursor)) }));
+  await batchWrite(
     db,
-    markers.map((m) => ({ DeleteRequest: { Key: markerKey(m.tenantId, m.cursor) } })),
+    settled.filter(({ left }) => left.length === 0).map(({ marker }) => ({ DeleteRequest: { Key: { pk: marker.pk, sk: marker.sk } } })),
   );
+  for (const { marker, left } of settled.filter(({ marker, left }) => left.length > 0 && left.length < marker.cursors.length)) {
+    try {
+      await db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: { pk: marker.pk, sk: marker.sk },
+          UpdateExpression: 'SET cursors = :c',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':c': left },
+        }),
+      );
+    } catch (error) {
+      // Another round took the marker off the outbox first: what it listed was published.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  return settled.filter(({ left }) => left.length > 0).map(({ marker, left }) => ({ ...marker, cursors: left }));
+};
 
 const eventsOfRows = (rows: readonly Record<string, unknown>[]): LoggedEvent[] =>
   rows.map((row) => ({ event: decodeStoredEvent(row.evt), cursor: String(row.sk).slice(2) }));

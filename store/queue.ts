@@ -13,6 +13,8 @@ export interface QueuedRecord {
   tenantId: string;
   /** when the record joined the queue (ISO), read from its queue sort key */
   since: string;
+  /** an outbox marker's: the cursors of the events it stands for (store/event-log.ts) */
+  cursors?: string[];
 }
 
 /**
@@ -35,13 +37,19 @@ export const listQueued = async (
         IndexName: 'queue',
         KeyConditionExpression: options.before ? 'qpk = :q AND qsk < :before' : 'qpk = :q',
         ExpressionAttributeValues: { ':q': keys.queue[queue], ...(options.before ? { ':before': options.before } : {}) },
-        ProjectionExpression: 'pk, sk, tenantId, qsk',
+        ProjectionExpression: 'pk, sk, tenantId, qsk, cursors',
         Limit: limit - out.length,
         ExclusiveStartKey: startKey,
       }),
     );
     for (const row of page.Items ?? []) {
-      out.push({ pk: String(row.pk), sk: String(row.sk), tenantId: String(row.tenantId), since: String(row.qsk).split('#', 1)[0]! });
+      out.push({
+        pk: String(row.pk),
+        sk: String(row.sk),
+        tenantId: String(row.tenantId),
+        since: String(row.qsk).split('#', 1)[0]!,
+        ...(Array.isArray(row.cursors) ? { cursors: row.cursors.map(String) } : {}),
+      });
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey && out.length < limit);

@@ -38,6 +38,8 @@ export const TABLE_SCHEMA = {
         'reason',
         'processedAt',
         'expiresAt',
+        // an outbox marker's events (store/event-log.ts)
+        'cursors',
       ],
     },
   },

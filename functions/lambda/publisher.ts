@@ -6,7 +6,7 @@ import { keys } from '../../store/keys.ts';
 import { itemIdOfKey } from '../../store/queue.ts';
 import { withMetrics } from './metrics.ts';
 import { type LambdaRuntime, lambdaRuntime } from './runtime.ts';
-import { batchResponse, imageString, runBounded } from './stream.ts';
+import { batchResponse, imageString, imageStrings, runBounded } from './stream.ts';
 
 const CONCURRENCY = 8;
 
@@ -35,7 +35,7 @@ const publishBatch = async (runtime: LambdaRuntime, event: DynamoDBStreamEvent):
 
   const markerRecords = outbox.filter((r) => keyOfRecord(r) && isOutboxMarker(keyOfRecord(r)!));
   if (markerRecords.length > 0) {
-    const markers = new Map(markerRecords.map((r) => [r, markerOf(keyOfRecord(r)!)]));
+    const markers = new Map(markerRecords.map((r) => [r, markerOf({ ...keyOfRecord(r)!, cursors: imageStrings(r.dynamodb?.NewImage, 'cursors') })]));
     try {
       const { unpublished } = await publishMarkers(db, publisher, [...markers.values()]);
       const left = new Set(unpublished);

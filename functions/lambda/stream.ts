@@ -4,6 +4,10 @@ import type { Logger } from '../../core/ports.ts';
 /** A string attribute of a stream image (`{ S: "…" }`), or undefined. */
 export const imageString = (image: Record<string, AttributeValue> | undefined, name: string): string | undefined => image?.[name]?.S;
 
+/** A list of strings in a stream image (`{ L: [{ S: "…" }, …] }`), or undefined. */
+export const imageStrings = (image: Record<string, AttributeValue> | undefined, name: string): string[] | undefined =>
+  image?.[name]?.L?.flatMap((value) => (value.S === undefined ? [] : [value.S]));
+
 /**
  * Runs `work` for each key, at most `concurrency` at once, and collects the keys whose work
  * failed or answered false. Errors are logged, never thrown: one bad record must not fail the batch.
