@@ -24,7 +24,7 @@
  * | a change waiting for its item        | T#{t}#ITEM#{id} / PENDING#{causation}     |                                              |
  * | items with unpublished events (before the event log) |                           | queue: outbox / {time}#{pk}                  |
  * | event log, per tenant and day        | T#{t}#LOG#{yyyy-mm-dd} / E#{cursor}       | gsi2: T#{t}#events#{subject} / {cursor}      |
- * | event not yet published (outbox)     | T#{t}#LOG#{yyyy-mm-dd} / O#{cursor}       | queue: outbox / {cursor}#{t}                 |
+ * | events not yet published (outbox marker: `cursors` of up to 100 events) | T#{t}#LOG#{yyyy-mm-dd} / O#{first cursor} | queue: outbox / {first cursor}#{t} |
  * | event too large for one bus entry    | T#{t}#EVENT#{eventId} / EVENT (+ PART#{n}) |                                              |
  * | backfill job by id                   | JOB#{id} / JOB                            | gsi1: T#{t}#jobs / {createdAt}#{id}; queue: jobs / {createdAt}#{pk} (running) |
  * | a connection's running backfill      | CONN#{id} / BACKFILL                      |                                              |
@@ -119,7 +119,7 @@ export const keys = {
   byUpdated: (updatedAt: string, itemId: string) => `${updatedAt}#${itemId}`,
   /** an event in its tenant's log (store/event-log.ts), in the partition of its day */
   logEntry: (tenantId: string, day: string, cursor: string) => ({ pk: `T#${tenantId}#LOG#${day}`, sk: `E#${cursor}` }),
-  /** the outbox marker of a logged event, deleted once published */
+  /** an outbox marker of logged events (by the first of its cursors), deleted once they are published */
   outboxMarker: (tenantId: string, day: string, cursor: string) => ({ pk: `T#${tenantId}#LOG#${day}`, sk: `O#${cursor}` }),
   outboxMarkerPrefix: 'O#',
   /** one subject's events on gsi2 (an item's ref, `person:p_…`, `team:{name}`) */
