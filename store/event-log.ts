@@ -39,7 +39,13 @@ export const eventCursor = (time: string, record: { pk: string; sk: string }, se
 const dayOf = (cursor: string): string => cursor.slice(0, 10);
 
 const logKey = (tenantId: string, cursor: string) => keys.logEntry(tenantId, dayOf(cursor), cursor);
-const markerKey = (tenantId: string, cursor: string) => keys.outboxMarker(tenantId, dayOf(cursor), cursor);
+/**
+ * A marker's key: its first cursor, and a digest of all of them. The same events give the same
+ * marker, and a re-run that logs only some of them (those a crash left without a row) writes a
+ * marker of its own, never over one that still lists events whose rows were written.
+ */
+const markerKey = (tenantId: string, cursors: readonly string[]) =>
+  keys.outboxMarker(tenantId, dayOf(cursors[0]!), `${cursors[0]!}#${sha256Hex(cursors.join('\u0000')).slice(0, 12)}`);
 
 /** The most cursors one outbox marker lists: a marker of a hundred is about 6 KB. */
 export const MARKER_CURSORS = 100;
@@ -56,8 +62,7 @@ const markerGroups = (entries: readonly LoggedEvent[]): LoggedEvent[][] => {
 
 /**
  * The outbox markers (unless `markers: false`) and then the log rows of the events, for one
- * BatchWriteItem flush. A marker is keyed by its first cursor, so the same events give the same
- * marker. Markers first: a flush is sent 25 writes at a time, in order, and a crash between two
+ * BatchWriteItem flush. Markers first: a flush is sent 25 writes at a time, in order, and a crash between two
  * requests must not leave a log row without its marker, since a re-run carries only the events
  * without a log row ({@link unlogged}): such an event would never be published. A marker's cursor
  * without its row waits, unpublished, until the re-run writes the row.
@@ -69,15 +74,15 @@ export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { ma
       ? []
       : markerGroups(entries).map((group) => {
           const { tenantId } = group[0]!.event;
-          const first = group[0]!.cursor;
+          const cursors = group.map((entry) => entry.cursor);
           return {
             PutRequest: {
               Item: {
-                ...markerKey(tenantId, first),
+                ...markerKey(tenantId, cursors),
                 tenantId,
-                cursors: group.map((entry) => entry.cursor),
+                cursors,
                 qpk: keys.queue.outbox,
-                qsk: `${first}#${tenantId}`,
+                qsk: `${cursors[0]!}#${tenantId}`,
                 expiresAt: Math.max(...group.map((entry) => expiresAt(entry.event))),
               },
             },
@@ -136,9 +141,14 @@ export const markerOf = (row: { pk: string; sk: string; tenantId: string; cursor
   cursors: row.cursors ? [...row.cursors] : [row.sk.slice(keys.outboxMarkerPrefix.length)],
 });
 
-/** The logged events the markers stand for, in cursor order; a cursor whose row is not written yet is left out. */
+/**
+ * The logged events the markers stand for, each once (a re-run after a crash may have listed it in
+ * a second marker), in cursor order; a cursor whose row is not written yet is left out.
+ */
 export const readMarkedEvents = async (db: Db, markers: readonly OutboxMarker[]): Promise<(LoggedEvent & { marker: OutboxMarker })[]> => {
-  const marked = markers.flatMap((marker) => marker.cursors.map((cursor) => ({ marker, cursor, key: logKey(marker.tenantId, cursor) })));
+  const byCursor = new Map<string, OutboxMarker>();
+  for (const marker of markers) for (const cursor of marker.cursors) if (!byCursor.has(cursor)) byCursor.set(cursor, marker);
+  const marked = [...byCursor].map(([cursor, marker]) => ({ marker, cursor, key: logKey(marker.tenantId, cursor) }));
   const rows = await batchGet(
     db,
     marked.map((m) => m.key),
