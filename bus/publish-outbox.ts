@@ -28,9 +28,7 @@ export const publishMarkers = async (
   const { failedIds } = logged.length > 0 ? await publisher.publish(logged.map((l) => l.event), logged.map((l) => l.cursor)) : { failedIds: [] };
   const failed = new Set(failedIds);
   const published = new Set(logged.filter((l) => !failed.has(l.event.id)).map((l) => l.cursor));
-  const waiting = await settleOutboxMarkers(db, markers, published);
-  const left = new Set(waiting.map((m) => `${m.pk}\u0000${m.sk}`));
-  return { published: published.size, failed: logged.length - published.size, unpublished: markers.filter((m) => left.has(`${m.pk}\u0000${m.sk}`)) };
+  return { published: published.size, failed: logged.length - published.size, unpublished: await settleOutboxMarkers(db, markers, published) };
 };
 
 /**

@@ -39,6 +39,7 @@ export const eventCursor = (time: string, record: { pk: string; sk: string }, se
 const dayOf = (cursor: string): string => cursor.slice(0, 10);
 
 const logKey = (tenantId: string, cursor: string) => keys.logEntry(tenantId, dayOf(cursor), cursor);
+
 /**
  * A marker's key: its first cursor, and a digest of all of them. The same events give the same
  * marker, and a re-run that logs only some of them (those a crash left without a row) writes a
@@ -52,20 +53,23 @@ export const MARKER_CURSORS = 100;
 
 /** The entries in markers' groups: by tenant and day (a marker lives in its log partition), in cursor order, at most MARKER_CURSORS each. */
 const markerGroups = (entries: readonly LoggedEvent[]): LoggedEvent[][] => {
-  const byPartition = new Map<string, LoggedEvent[]>();
+  const groups = new Map<string, LoggedEvent[][]>();
   for (const entry of [...entries].sort((a, b) => a.cursor.localeCompare(b.cursor))) {
     const partition = `${entry.event.tenantId}\u0000${dayOf(entry.cursor)}`;
-    byPartition.set(partition, [...(byPartition.get(partition) ?? []), entry]);
+    const chunks = groups.get(partition) ?? [];
+    if (chunks.length === 0 || chunks.at(-1)!.length === MARKER_CURSORS) chunks.push([]);
+    chunks.at(-1)!.push(entry);
+    groups.set(partition, chunks);
   }
-  return [...byPartition.values()].flatMap((group) => Array.from({ length: Math.ceil(group.length / MARKER_CURSORS) }, (_, i) => group.slice(i * MARKER_CURSORS, (i + 1) * MARKER_CURSORS)));
+  return [...groups.values()].flat();
 };
 
 /**
  * The outbox markers (unless `markers: false`) and then the log rows of the events, for one
- * BatchWriteItem flush. Markers first: a flush is sent 25 writes at a time, in order, and a crash between two
- * requests must not leave a log row without its marker, since a re-run carries only the events
- * without a log row ({@link unlogged}): such an event would never be published. A marker's cursor
- * without its row waits, unpublished, until the re-run writes the row.
+ * BatchWriteItem flush. Markers first: a flush is sent 25 writes at a time, in order, and a crash
+ * between two requests must not leave a log row without its marker, since a re-run carries only
+ * the events without a log row ({@link unlogged}): such an event would never be published. A
+ * marker's cursor without its row waits, unpublished, until the re-run writes the row.
  */
 export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] => {
   const expiresAt = (event: EventEnvelope) => expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
@@ -145,28 +149,16 @@ export const markerOf = (row: { pk: string; sk: string; tenantId: string; cursor
  * The logged events the markers stand for, each once (a re-run after a crash may have listed it in
  * a second marker), in cursor order; a cursor whose row is not written yet is left out.
  */
-export const readMarkedEvents = async (db: Db, markers: readonly OutboxMarker[]): Promise<(LoggedEvent & { marker: OutboxMarker })[]> => {
-  const byCursor = new Map<string, OutboxMarker>();
-  for (const marker of markers) for (const cursor of marker.cursors) if (!byCursor.has(cursor)) byCursor.set(cursor, marker);
-  const marked = [...byCursor].map(([cursor, marker]) => ({ marker, cursor, key: logKey(marker.tenantId, cursor) }));
-  const rows = await batchGet(
-    db,
-    marked.map((m) => m.key),
-    { consistent: true },
-  );
-  const byKey = new Map(rows.map((row) => [`${row.pk}\u0000${row.sk}`, row]));
-  return marked
-    .flatMap(({ marker, cursor, key }) => {
-      const row = byKey.get(`${key.pk}\u0000${key.sk}`);
-      return row ? [{ event: decodeStoredEvent(row.evt), cursor, marker }] : [];
-    })
-    .sort((a, b) => a.cursor.localeCompare(b.cursor));
+export const readMarkedEvents = async (db: Db, markers: readonly OutboxMarker[]): Promise<LoggedEvent[]> => {
+  const keysByCursor = new Map(markers.flatMap((marker) => marker.cursors.map((cursor) => [cursor, logKey(marker.tenantId, cursor)] as const)));
+  const rows = await batchGet(db, [...keysByCursor.values()], { consistent: true });
+  return eventsOfRows(rows).sort((a, b) => a.cursor.localeCompare(b.cursor));
 };
 
 /**
  * Takes the published events off the outbox: a marker all of whose events the bus took is deleted
  * (in batches), one with events left keeps only those (failed by the bus, or their row not written
- * yet), for a later round. Resolves with the markers that still wait.
+ * yet), for a later round. Resolves with those of `markers` that still wait.
  */
 export const settleOutboxMarkers = async (db: Db, markers: readonly OutboxMarker[], published: ReadonlySet<string>): Promise<OutboxMarker[]> => {
   const settled = markers.map((marker) => ({ marker, left: marker.cursors.filter((cursor) => !published.has(cursor)) }));
@@ -190,7 +182,7 @@ export const settleOutboxMarkers = async (db: Db, markers: readonly OutboxMarker
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
-  return settled.filter(({ left }) => left.length > 0).map(({ marker, left }) => ({ ...marker, cursors: left }));
+  return settled.filter(({ left }) => left.length > 0).map(({ marker }) => marker);
 };
 
 const eventsOfRows = (rows: readonly Record<string, unknown>[]): LoggedEvent[] =>
