@@ -165,7 +165,11 @@ export class WebhookRunner {
     } finally {
       lane.filling = false;
     }
-    if (this.#stopped) return;
+    if (this.#stopped) {
+      // A look asked for while this one ran is not taken after a stop: `stop` waits for no lane that only asked.
+      lane.again = false;
+      return;
+    }
     if (lane.again) return this.kick(lane.tenantId, subscriptionId);
     if (idle) await this.#sleepUntilDue(subscriptionId, lane);
   }

@@ -259,3 +259,25 @@ describe('the local runner keeps slots for receivers that answer, however many o
     expect(Math.max(...hanging.mostPerPath.values())).toBe(1);
   }, 30_000);
 });
+
+describe('the local runner stops', () => {
+  it('stops while a lane, asked to look again, is still looking for work', async () => {
+    const db = createDb({ endpoint: inject('dynamodbEndpoint'), table: uniqueTable('runstop') });
+    await ensureTable(db);
+    const receiver = await startReceiver();
+    try {
+      const subscription = await subscribe(db, 'sub_stops', receiver.url, ['work.item.created']);
+      const runner = new WebhookRunner({ db, clock: () => new Date(), log: silent, send: createWebhookSender({ allowPrivate: true, resolver: noNames }), passMs: 60_000 });
+      runner.start();
+      // The first kick reads the subscription; the second, while it reads, asks the lane to look again.
+      runner.kick('default', subscription.id);
+      runner.kick('default', subscription.id);
+      const stopped = runner.stop().then(() => 'stopped');
+      const hung = new Promise((resolve) => setTimeout(resolve, 5_000, 'still stopping after 5 s')).then(String);
+      expect(await Promise.race([stopped, hung])).toBe('stopped');
+      expect(runner.size).toBe(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
