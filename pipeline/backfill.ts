@@ -21,6 +21,8 @@ import { processBatch } from '../processing/batch.ts';
 import { deliveryClaimsFor } from '../processing/claims.ts';
 import type { ProcessDeps } from '../processing/deps.ts';
 import { applyChanges } from '../processing/one-change.ts';
+import { loadAlertSettings } from './alerts.ts';
+import { WipBacklog } from './wip-alerts.ts';
 
 /** What a backfill or reconciliation run needs besides the processor's dependencies. */
 export interface SyncDeps extends ProcessDeps {
@@ -223,6 +225,9 @@ export const runBackfillJob = async (deps: SyncDeps, jobId: string, signal?: Abo
     });
     return writes;
   };
+  // Work-in-progress alerts of the people and teams the pages moved: evaluated every 30 s and at the end, not after every page.
+  const wipBacklog = new WipBacklog(deps);
+  const evaluateHeldBack = () => wipBacklog.evaluate((tenantId) => loadAlertSettings(deps.db, tenantId));
   const finish = async (status: 'done' | 'failed', patch: Partial<JobRecord> = {}) => {
     await save({ status, finishedAt: now(), waitingUntil: undefined, ...patch });
     await releaseJobHolder(deps.db, keys.activeBackfill(job!.connectionId), job!.id);
@@ -258,7 +263,8 @@ export const runBackfillJob = async (deps: SyncDeps, jobId: string, signal?: Abo
       // Stopping (the process shuts down): leave the page unapplied; the next run reads it again.
       if (signal?.aborted) return false;
       // The job's lease makes it the one writer of its pages' delivery ids.
-      const counts = await applySyncPage(deps, connection, page, `backfill:${job.id}`, 'exclusive');
+      const counts = await applySyncPage({ ...deps, wipBacklog }, connection, page, `backfill:${job.id}`, 'exclusive');
+      if (wipBacklog.due) await evaluateHeldBack();
       const patch: Partial<JobRecord> = {
         cursor: page.cursor,
         counts: addCounts(job.counts, { ...counts, pages: 1 }),
@@ -268,12 +274,14 @@ export const runBackfillJob = async (deps: SyncDeps, jobId: string, signal?: Abo
         error: undefined,
       };
       if (page.cursor === null) {
+        await evaluateHeldBack();
         await finish('done', { ...patch, remaining: 0 });
         deps.log.info('backfill done', { tenantId: job.tenantId, jobId, ...job.counts });
         return true;
       }
       await save(patch);
     }
+    await evaluateHeldBack();
     await finish('done', { remaining: 0 });
     return true;
   } catch (error) {
@@ -294,6 +302,9 @@ export const runBackfillJob = async (deps: SyncDeps, jobId: string, signal?: Abo
       // The next run re-reads the job.
     }
     return attempts >= MAX_ATTEMPTS;
+  } finally {
+    // Stopped or failed after some pages: their subjects are evaluated now, or else by the sweep.
+    await evaluateHeldBack().catch((error: unknown) => deps.log.warn('backfill: work-in-progress alerts left to the sweep', { jobId, error: String(error) }));
   }
 };
 

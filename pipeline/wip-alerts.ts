@@ -83,6 +83,46 @@ export const evaluateWipSubject = async (deps: AlertDeps, tenantId: string, subj
 };
 
 /**
+ * Subjects whose evaluation a long job holds back: a backfill page moves the rows of most of a
+ * tenant's people, and evaluating each of them after every page reads their growing row sets
+ * again and again. The job adds each page's subjects here and evaluates each once when `due`
+ * (every `everyMs`) and when it ends. A crash in between loses no alert: the sweep evaluates every
+ * subject with work in progress.
+ */
+export class WipBacklog {
+  readonly #subjects = new Map<string, { tenantId: string; subject: WipSubject }>();
+  #evaluatedAt: number;
+
+  constructor(
+    private readonly deps: AlertDeps,
+    private readonly everyMs = 30_000,
+  ) {
+    this.#evaluatedAt = deps.clock().getTime();
+  }
+
+  add(tenantId: string, subjects: Iterable<WipSubject>): void {
+    for (const subject of subjects) this.#subjects.set(`${tenantId}\n${subject.key}`, { tenantId, subject });
+  }
+
+  get due(): boolean {
+    return this.deps.clock().getTime() - this.#evaluatedAt >= this.everyMs;
+  }
+
+  /** Evaluates every subject held back, once each; resolves with how many. */
+  async evaluate(settingsOf: (tenantId: string) => Promise<AlertSettings>): Promise<number> {
+    this.#evaluatedAt = this.deps.clock().getTime();
+    const held = [...this.#subjects.values()];
+    const settings = new Map<string, AlertSettings>();
+    for (const { tenantId, subject } of held) {
+      if (!settings.has(tenantId)) settings.set(tenantId, await settingsOf(tenantId));
+      await evaluateWipSubject(this.deps, tenantId, subject.key, settings.get(tenantId)!, { name: subject.name });
+      this.#subjects.delete(`${tenantId}\n${subject.key}`);
+    }
+    return held.length;
+  }
+}
+
+/**
  * Every person and team of a tenant with work in progress, and every open `wip_over_limit` alert
  * (whose subject may have none left), evaluated against `settings`: the sweep's pass, which also
  * confirms each row against its item (`confirm`, given the tenant's `rows` it read), and what a

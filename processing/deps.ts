@@ -2,6 +2,7 @@ import type { ConnectorRegistry } from '../connectors/index.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import type { ConnectionCache } from '../pipeline/connection-cache.ts';
 import type { HubMetrics } from '../pipeline/hub-metrics.ts';
+import type { WipBacklog } from '../pipeline/wip-alerts.ts';
 import type { Db } from '../store/db.ts';
 import type { ReferenceDirectory } from './references.ts';
 
@@ -19,6 +20,8 @@ export interface ProcessDeps {
   connections?: ConnectionCache;
   /** counts batch sizes (`tributary_processing_batch_size`) */
   metrics?: HubMetrics;
+  /** where a long job holds back work-in-progress evaluations (a backfill); evaluated after each batch when absent */
+  wipBacklog?: WipBacklog;
 }
 
 /** What became of a delivery: `skipped` when it was not pending, `retry` when the store failed and it stays pending. */

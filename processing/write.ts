@@ -59,7 +59,8 @@ const lastUpsertOf = (plan: ItemPlan): UpsertChange | undefined =>
  *    and after: the events' log rows and outbox markers, owner and label rows, reverse edges, work in
  *    progress rows, dependency states and alias rows;
  * 3. what cannot be batched, once per batch rather than once per delivery: each counter shard's
- *    summed change, the people seen, the alerts of each affected person or team.
+ *    summed change, the people seen, the alerts of each affected person or team (a backfill holds
+ *    the last back: pipeline/wip-alerts.ts `WipBacklog`).
  *
  * Items linked with others are evaluated one by one after the flush (pipeline/alerts.ts), as are the
  * references of a new item that something was waiting for (processing/references.ts).
@@ -124,7 +125,8 @@ export const writeBatch = async (deps: ProcessDeps, tenantId: string, plan: Batc
     .filter((s) => !handedBack.has(s.plan.itemId))
     .flatMap((s) => [...s.plan.after.links, ...(s.before?.links ?? [])].map((l) => itemIdForRef(l.target)));
   await evaluateChanged(deps, tenantId, oneByOne.map((s) => ({ itemId: s.plan.itemId, ...(s.before ? { before: s.before } : {}) })), settings, around);
-  for (const subject of moved.values()) await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name });
+  if (deps.wipBacklog) deps.wipBacklog.add(tenantId, moved.values());
+  else for (const subject of moved.values()) await evaluateWipSubject(deps, tenantId, subject.key, settings, { name: subject.name });
 
   if (logged.length > 0 || evaluation.logged.length > 0) deps.onEvents?.(tenantId, '');
   return retry;

@@ -25,10 +25,10 @@ const credentialsFor = (github: FakeGithub, repos: string[]) => ({
   maxRequestsPerSecond: 50,
 });
 
-const jobDone = (hub: TestHub, jobId: string) =>
+const jobDone = (hub: TestHub, jobId: string, token = OPERATOR_TOKEN) =>
   eventually(
     async () => {
-      const { body } = await hub.api('GET', `/v1/jobs/${jobId}`);
+      const { body } = await hub.api('GET', `/v1/jobs/${jobId}`, undefined, token);
       return body.status === 'running' ? undefined : body;
     },
     { what: `job ${jobId} to finish` },
@@ -169,6 +169,24 @@ describe('GitHub backfill and reconciliation over HTTP', () => {
       db.doc.middlewareStack.remove('testFailPageProcessing');
       hub.hub.pipeline.processor.start();
     }
+  });
+
+  it("evaluates each person's work in progress once the pages are in, not after each page: one alert, raised with the final count", async () => {
+    const tenant = (await hub.api('POST', '/v1/tenants', { name: 'backfill-wip' })).body as { id: string; adminToken: string };
+    const api = (method: string, path: string, body?: unknown) => hub.api(method, path, body, tenant.adminToken);
+    expect((await api('PUT', '/v1/settings', { wipLimitPerPerson: 2 })).status).toBe(200);
+    const octocat = { login: 'octocat', id: 1, node_id: 'MDQ6VXNlcjE=', type: 'User', site_admin: false, html_url: 'https://github.com/octocat' };
+    for (let n = 1; n <= 5; n++) github.addIssue('Octo/Wip', n, { assignee: octocat, assignees: [octocat], created_at: `2026-03-0${n}T00:00:00Z` });
+    const connection = await hub.createConnection('github', tenant.adminToken, { credentials: credentialsFor(github, ['Octo/Wip']) });
+
+    const started = await api('POST', `/v1/connections/${connection.id}/backfill`, {});
+    // Three pages of two: evaluated after each, the alert would be raised at page 2 with 4 items.
+    expect(await jobDone(hub, started.body.id, tenant.adminToken)).toMatchObject({ status: 'done', counts: { records: 5, applied: 5 } });
+    await settled(hub);
+    const alerts = (await api('GET', '/v1/alerts?kind=wip_over_limit&state=open')).body.items;
+    expect(alerts).toEqual([expect.objectContaining({ subjectType: 'person', message: expect.stringMatching(/^octocat has 5 items in progress, over the WIP limit of 2: /) })]);
+    const raised = hub.publishedEvents().filter((e) => e.tenantId === tenant.id && e.type === 'work.alert.raised');
+    expect(raised.map((e) => (e.data as any).alert.message)).toEqual([alerts[0].message]);
   });
 
   it('answers 422 for a connection without read credentials', async () => {
