@@ -1,4 +1,5 @@
 import type { Alert } from './alerts.ts';
+import { clip } from './clip.ts';
 import type { Digest } from './digest.ts';
 import type { EventEnvelope } from './events.ts';
 import type { Person, WorkItem } from './work-item.ts';
@@ -31,7 +32,6 @@ export interface SlackContext {
 /** Slack's limits: a section's text is at most 3000 characters, a header's 150. */
 const SECTION_MAX = 3000;
 const HEADER_MAX = 150;
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** Slack's mrkdwn control characters (https://api.slack.com/reference/surfaces/formatting#escaping). */
 export const slackEscape = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');

@@ -138,12 +138,28 @@ const applyDeliveries = async (
   }
 };
 
-/** A store failure is transient: the delivery stays pending, and is marked failed only after MAX_ATTEMPTS. */
+/**
+ * A request the store refuses as invalid (DynamoDB's `ValidationException`: an item over its 400 KB,
+ * a value it cannot hold) is refused the same way on every attempt.
+ */
+const refusedAsInvalid = (error: unknown): boolean => error instanceof Error && error.name === 'ValidationException';
+
+/**
+ * A store failure is transient: the delivery stays pending, and is marked failed only after
+ * MAX_ATTEMPTS. One the store refuses as invalid is marked failed at once, with the store's reason,
+ * to be retried (POST /v1/deliveries/{id}/retry) once what caused it is fixed.
+ */
 const retryLater = async (deps: ProcessDeps, delivery: LoadedDelivery, error: unknown): Promise<ProcessOutcome> => {
-  const reason = describeFailure(error);
-  const attempts = await countAttempt(deps.db, delivery.pk, reason);
-  deps.log.warn('delivery will be retried', { tenantId: delivery.tenantId, source: delivery.source, deliveryId: delivery.deliveryId, attempts, reason });
-  if (attempts < MAX_ATTEMPTS) return 'retry';
+  const context = { tenantId: delivery.tenantId, source: delivery.source, deliveryId: delivery.deliveryId };
+  let reason = describeFailure(error);
+  if (refusedAsInvalid(error)) {
+    reason = `The store refused this delivery's writes: ${reason}`;
+    deps.log.warn('delivery failed', { ...context, reason });
+  } else {
+    const attempts = await countAttempt(deps.db, delivery.pk, reason);
+    deps.log.warn('delivery will be retried', { ...context, attempts, reason });
+    if (attempts < MAX_ATTEMPTS) return 'retry';
+  }
   // False: retried or finished by another run meanwhile, which decides its status.
   return (await finishDelivery(deps.db, delivery, { status: 'failed', reason, at: deps.clock().toISOString() })) ? 'failed' : 'skipped';
 };

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Normalized } from '../core/changes.ts';
+import { clip } from '../core/clip.ts';
 import { candidateHashes, pseudonymizeChanges, scrubBody, termsOf } from '../core/erasure.ts';
 import { getConnection } from '../store/connections.ts';
 import { rewriteDeliveryBody } from '../store/erasure-rewrites.ts';
@@ -11,13 +12,23 @@ import { referenceDirectoryFor } from './references.ts';
 /** What normalizing a stored delivery gave: changes, a reason to ignore it, or why it cannot be processed. */
 export type Renormalized = Normalized | { outcome: 'failed'; reason: string };
 
+/**
+ * A reason is stored on the delivery record, whose size DynamoDB caps: a message that quotes a
+ * mutated payload's value (a megabyte string where a date belongs) is cut to a readable length.
+ */
+const ISSUE_MAX = 300;
+const REASON_MAX = 4000;
+
 /** Why a payload could not be normalized, precise enough for an operator to act on. */
 export const describeFailure = (error: unknown): string =>
-  error instanceof z.ZodError
-    ? error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
-    : error instanceof Error
-      ? error.message
-      : String(error);
+  clip(
+    error instanceof z.ZodError
+      ? error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${clip(i.message, ISSUE_MAX)}`).join('; ')
+      : error instanceof Error
+        ? error.message
+        : String(error),
+    REASON_MAX,
+  );
 
 /**
  * Normalizes a stored delivery with the current connector, the connection's current settings and

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { clip } from '../../core/clip.ts';
 
 /**
  * Just the fields of GitHub webhook payloads that the normalizer reads. GitHub adds fields all the
@@ -14,7 +15,7 @@ import * as z from 'zod';
 export const GithubTimestamp = z.union([z.string(), z.number()]).transform((value, context) => {
   const millis = typeof value === 'number' ? value * 1000 : Date.parse(value);
   if (Number.isNaN(millis)) {
-    context.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a date` });
+    context.addIssue({ code: 'custom', message: `${JSON.stringify(typeof value === 'string' ? clip(value, 40) : value)} is not a date` });
     return z.NEVER;
   }
   return new Date(millis).toISOString();
@@ -42,7 +43,8 @@ export const GithubNumber = z
 /** A label object, or a label given by its name alone (as some senders and older payloads do). */
 const GithubLabel = z.union([z.object({ name: z.string() }), z.string().transform((name) => ({ name }))]);
 
-const GithubMilestone = z.object({ due_on: optionalTimestamp });
+/** A due date that is not a date is not known: the item is indexed without one. */
+const GithubMilestone = z.object({ due_on: optionalTimestamp.catch(undefined) });
 
 export const GithubRepository = z.object({
   full_name: z.string(),

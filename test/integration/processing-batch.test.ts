@@ -129,4 +129,38 @@ describe('batched processing', () => {
     expect(body.items[0]).toMatchObject({ deliveryId: `processing-batch-${next - 1}`, status: 'failed' });
     expect(body.items[0].reason).toMatch(/issue\.number/);
   });
+
+  const failedDelivery = async (deliveryId: string) => {
+    const { body } = await hub.api('GET', '/v1/deliveries?status=failed&limit=200');
+    return body.items.find((d: any) => d.deliveryId === deliveryId);
+  };
+
+  it('fails a delivery whose item the store refuses as too large at once, with the reason, while the rest of the batch is indexed', async () => {
+    // Half a megabyte of title: no tool sends one, and no DynamoDB item holds one (400 KB).
+    const oversized = issueOpened(5, 'x'.repeat(450_000));
+    await processAsOneBatch([{ payload: issueUpdate(3, 9) }, { payload: oversized }, { payload: issueUpdate(4, 9) }]);
+
+    const items = await allItems(hub);
+    expect(items.get(issueRef(3)).title).toBe('Issue 3 revision 9');
+    expect(items.get(issueRef(4)).title).toBe('Issue 4 revision 9');
+    expect(items.has(issueRef(5))).toBe(false);
+    const failed = await failedDelivery(`processing-batch-${next - 1}`);
+    expect(failed).toMatchObject({ attempts: 0 });
+    expect(failed.reason).toMatch(/^The store refused this delivery's writes: .*size/i);
+  });
+
+  it("quotes a huge value that is not a date in a short reason, and indexes an issue whose milestone's due date is not a date without one", async () => {
+    const undated = issueOpened(6);
+    undated.issue.created_at = 'y'.repeat(500_000);
+    const oddMilestone = issueOpened(7);
+    oddMilestone.issue.milestone = { ...oddMilestone.issue.milestone, due_on: 'z'.repeat(500_000) };
+    await processAsOneBatch([{ payload: undated }, { payload: oddMilestone }]);
+
+    const failed = await failedDelivery(`processing-batch-${next - 1}`);
+    expect(failed.reason).toMatch(/issue\.created_at: "y{39}…" is not a date$/);
+    expect(failed.reason.length).toBeLessThanOrEqual(4000);
+    const item = (await allItems(hub)).get(issueRef(7));
+    expect(item.title).toBe('Issue 7');
+    expect(item.dueAt).toBeUndefined();
+  });
 });
