@@ -88,14 +88,15 @@ const NOT_JIRA_PROJECTS: ReadonlySet<string> = new Set([
 
 /*
  * Text that is not prose: fenced code (unclosed fences run to the end, as in CommonMark), inline
- * code spans, and HTML comments, which is where PR templates keep their `Fixes #123` examples.
+ * code spans (blankCodeSpans, below), and HTML comments, which is where PR templates keep their
+ * `Fixes #123` examples. A fence is its whole run of backticks or tildes: a run that could give
+ * back characters would be retried at every shorter length.
  */
-const FENCED_CODE = /^ {0,3}(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^ {0,3}\1[`~]*[ \t]*$|(?![\s\S]))/gm;
-const INLINE_CODE = /(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g;
+const FENCED_CODE = /^ {0,3}(`{3,}(?!`)|~{3,}(?!~))[^\n]*\n[\s\S]*?(?:^ {0,3}\1[`~]*[ \t]*$|(?![\s\S]))/gm;
 const HTML_COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
 
 const URL = /\bhttps?:\/\/[^\s<>"'`()[\]{}]+/gi;
-const URL_TRAILING_PUNCTUATION = /[.,;:!?*_~]+$/;
+const URL_TRAILING_PUNCTUATION = /(?<![.,;:!?*_~])[.,;:!?*_~]+$/;
 const GITHUB_ITEM_URL = /^https?:\/\/(?:www\.)?github\.com\/([\w.-]+\/[\w.-]+)\/(?:issues|pull)\/(\d+)(?:[/?#]|$)/i;
 const JIRA_BROWSE_URL = /^https?:\/\/([^/?#]+)(?:\/[^?#]*)?\/browse\/([A-Z][A-Z0-9]{1,9})-([1-9]\d*)(?:[/?#]|$)/;
 
@@ -138,9 +139,38 @@ const PHRASES: readonly Phrase[] = [
 
 const blank = (match: string): string => match.replace(/[^\n]/g, ' ');
 
+const BACKTICK_RUN = /`+/g;
+
+/**
+ * Blanks code spans: a run of backticks up to the next run of the same length, as in CommonMark
+ * (a run without one is text). Each run looks up the next run of its length, so a text of many
+ * unmatched runs costs one pass, where a regular expression rescans the rest after each run.
+ */
+const blankCodeSpans = (text: string): string => {
+  const runs = Array.from(text.matchAll(BACKTICK_RUN), (match) => ({ start: match.index, end: match.index + match[0].length }));
+  const closer = new Array<number | undefined>(runs.length);
+  const nextOfLength = new Map<number, number>();
+  for (let index = runs.length - 1; index >= 0; index -= 1) {
+    const length = runs[index]!.end - runs[index]!.start;
+    closer[index] = nextOfLength.get(length);
+    nextOfLength.set(length, index);
+  }
+  let masked = '';
+  let copied = 0;
+  for (let index = 0; index < runs.length; index += 1) {
+    const close = closer[index];
+    if (close === undefined) continue;
+    const { start } = runs[index]!;
+    const { end } = runs[close]!;
+    masked += text.slice(copied, start) + blank(text.slice(start, end));
+    copied = end;
+    index = close;
+  }
+  return masked + text.slice(copied);
+};
+
 /** Blanks what is not prose, keeping every offset so tokens and phrases line up. */
-const maskNonProse = (text: string): string =>
-  text.replace(FENCED_CODE, blank).replace(HTML_COMMENT, blank).replace(INLINE_CODE, blank);
+const maskNonProse = (text: string): string => blankCodeSpans(text.replace(FENCED_CODE, blank).replace(HTML_COMMENT, blank));
 
 interface Scanned {
   /** the masked text with URLs blanked too */

@@ -25,11 +25,13 @@ const BARE_GITHUB_CONFIDENCE = { subject: 0.9, body: 0.8 } as const;
  */
 export function extractEmailLinks(text: LinkText): Link[] {
   const links = new Map<string, Link>();
+  const targets = new Set<string>();
   const add = (link: Link): void => {
     if (link.target === text.self) return;
     const key = `${link.type} ${link.target}`;
     const seen = links.get(key);
     if (!seen || link.confidence > seen.confidence) links.set(key, link);
+    targets.add(link.target);
   };
   const extracted = extractReferences({
     title: text.subject,
@@ -47,7 +49,7 @@ export function extractEmailLinks(text: LinkText): Link[] {
       for (const match of value.matchAll(pattern)) {
         const target = githubRef(match[1]!, Number(match[2]));
         // A phrase already made a stronger link to this target: a bare mention adds nothing.
-        if ([...links.values()].some((link) => link.target === target)) continue;
+        if (targets.has(target)) continue;
         add({ type: 'relates', target, origin: 'key_mention', confidence: BARE_GITHUB_CONFIDENCE[field] });
       }
     }

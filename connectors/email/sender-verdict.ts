@@ -23,7 +23,7 @@ export const senderIsVerified = (headers: readonly HeaderField[], fromAddress: s
   const results = headerValue(headers, 'authentication-results');
   if (results !== undefined) {
     // `authserv-id; method=result prop=value …; method=result …`
-    for (const clause of results.replace(/\([^)]*\)/g, ' ').split(';').slice(1)) {
+    for (const clause of results.replace(/\([^()]*\)/g, ' ').split(';').slice(1)) {
       const [method, ...props] = clause.trim().split(/\s+/);
       const [name, result] = (method ?? '').toLowerCase().split('=');
       if (result !== 'pass') continue;

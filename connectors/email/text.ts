@@ -49,17 +49,17 @@ export function htmlToText(html: string): string {
     html
       .replace(/<!--[\s\S]*?(?:-->|$)/g, '')
       .replace(/<(script|style|head|title)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, '')
-      .replace(/<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>([\s\S]*?)<\/a\s*>/gi, (_m, dq, sq, bare, inner: string) => {
+      .replace(/<a\b[^<>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s<>]+))[^<>]*>([\s\S]*?)(?:<\/a\s*>|$)/gi, (_m, dq, sq, bare, inner: string) => {
         const href = decodeEntities(String(dq ?? sq ?? bare ?? ''));
-        const label = inner.replace(/<[^>]*>/g, '').trim();
+        const label = inner.replace(/<[^<>]*>/g, '').trim();
         return /^https?:/i.test(href) && decodeEntities(label) !== href ? `${inner} (${href})` : inner;
       })
       .replace(/<br\s*\/?>/gi, '\n')
-      .replace(/<hr\b[^>]*>/gi, '\n')
-      .replace(/<li\b[^>]*>/gi, '\n- ')
+      .replace(/<hr\b[^<>]*>/gi, '\n')
+      .replace(/<li\b[^<>]*>/gi, '\n- ')
       .replace(BLOCK_END, '\n')
-      .replace(/<(?:td|th)\b[^>]*>/gi, ' ')
-      .replace(/<[^>]*>/g, ''),
+      .replace(/<(?:td|th)\b[^<>]*>/gi, ' ')
+      .replace(/<[^<>]*>/g, ''),
   )
     .replace(/[ \t\u00a0]+/g, ' ')
     .replace(/ *\n */g, '\n')
@@ -70,8 +70,8 @@ export function htmlToText(html: string): string {
 /** Blockquotes and the quote containers of common webmail clients, removed before converting. */
 export function stripQuotedHtml(html: string): string {
   return html
-    .replace(/<blockquote\b[\s\S]*?<\/blockquote\s*>/gi, '')
-    .replace(/<div\b[^>]*class\s*=\s*["'][^"']*\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix)\b[\s\S]*$/i, '');
+    .replace(/<blockquote\b[\s\S]*?(?:<\/blockquote\s*>|$)/gi, '')
+    .replace(/<div\b[^<>]*class\s*=\s*["'][^"']*\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix)\b[\s\S]*$/i, '');
 }
 
 /*

@@ -22,7 +22,7 @@ const RANK: readonly PriorityLevel[] = ['urgent', 'high', 'medium', 'low', 'none
 
 /** `priority: high`, `priority/high`, `Priority-High`, `P1`, `high priority`, `critical`, `urgent`. */
 const PRIORITY_LABEL =
-  /^(?:(?:priority|prio|pri)\s*[:/_-]?\s*(\w+)|(p[0-4])|(critical|urgent)|(urgent|high|medium|low)[\s_-]+priority)$/i;
+  /^(?:(?:priority|prio|pri)\s*(?:[:/_-]\s*)?(\w+)|(p[0-4])|(critical|urgent)|(urgent|high|medium|low)[\s_-]+priority)$/i;
 
 /** The level a label names, or undefined for labels that are not about priority. */
 export function levelOfPriorityLabel(label: string): PriorityLevel | undefined {

@@ -120,7 +120,9 @@ const mentionsOf = (issue: JiraIssue, ref: string, container: Container, context
 
 /** The web page of the issue: from its REST `self` URL (keeps a Data Center context path), else from the site. */
 const browseUrl = (issue: JiraIssue, site: string): string => {
-  const base = issue.self ? issue.self.replace(/\/rest\/api\/.*$/, '') : `https://${site}`;
+  const self = issue.self ?? '';
+  const api = self.indexOf('/rest/api/');
+  const base = api >= 0 ? self.slice(0, api) : `https://${site}`;
   return `${base}/browse/${issue.key}`;
 };
 

@@ -4,7 +4,7 @@ import { decodeCharset } from '../../connectors/email/charsets.ts';
 import { decodeEncodedWords } from '../../connectors/email/encoded-words.ts';
 import { readHeaders, readMessageHeaders } from '../../connectors/email/header-section.ts';
 import { messageFromMime } from '../../connectors/email/message.ts';
-import { htmlToText, stripQuotedText, trimText } from '../../connectors/email/text.ts';
+import { htmlToText, stripQuotedHtml, stripQuotedText, trimText } from '../../connectors/email/text.ts';
 import { emailFixture } from '../support/email.ts';
 
 const crlf = (text: string) => new TextEncoder().encode(text.replace(/\r?\n/g, '\r\n'));
@@ -176,6 +176,18 @@ describe('mail text', () => {
     const text = `${'a'.repeat(90)}\n${'b'.repeat(30)}`;
     expect(trimText(text, 100)).toBe('a'.repeat(90));
     expect(trimText('short', 100)).toBe('short');
+  });
+
+  it('keeps the text of tags that never close, and drops an unclosed quote to the end, in one pass', () => {
+    expect(htmlToText('<p>Fixes ACME-1 <a href="https://x.test/browse/ACME-2">the ticket')).toBe('Fixes ACME-1 the ticket (https://x.test/browse/ACME-2)');
+    expect(stripQuotedHtml('<p>Please help</p><blockquote>On Monday Ana wrote: <p>old')).toBe('<p>Please help</p>');
+    // A signed payload may carry half a megabyte of this: patterns that rescan the rest from
+    // every `<` took seconds to minutes.
+    const strays = '<a <div <li '.repeat(20_000);
+    expect(htmlToText(`<p>Fixes ACME-3</p>${strays}`)).toBe(`Fixes ACME-3\n${strays.trim()}`);
+    const anchors = '<a href="https://x.test/">y '.repeat(20_000);
+    expect(htmlToText(anchors)).toBe(`${'y '.repeat(20_000)}(https://x.test/)`);
+    expect(stripQuotedHtml(`<p>Fixes ACME-3</p>${'<blockquote><div class="gmail_quote" '.repeat(20_000)}`)).toBe('<p>Fixes ACME-3</p>');
   });
 
   it('turns lists, breaks and entities into text', () => {

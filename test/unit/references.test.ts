@@ -160,6 +160,26 @@ describe('extractReferences: text that is not prose', () => {
   it('ignores HTML comments, where PR templates keep their examples', () => {
     expect(extract({ body: '<!-- Write "Fixes #123" to close an issue -->\nNo issue.' })).toEqual([]);
   });
+
+  it('closes a code span only with a run of backticks of its own length; a run without one is text', () => {
+    const targets = (body: string) => extract({ body }).map((link) => link.target);
+    expect(targets('`` Fixes #1 ` Fixes #2 `` Fixes #3')).toEqual(['github:octo/api#3']);
+    expect(targets('``` Fixes #4 `` and `x` Fixes #5')).toEqual(['github:octo/api#4', 'github:octo/api#5']);
+  });
+
+  // Each of these took seconds to minutes with patterns that rescan the rest of the text from
+  // every character of a run: a signed payload may carry a body of this size.
+  it.each([
+    ['a fence line of backticks without its newline', '`'.repeat(200_000)],
+    ['a fence line of tildes without its newline', '~'.repeat(200_000)],
+    ['runs of backticks of ever greater length', Array.from({ length: 600 }, (_, index) => '`'.repeat(index + 1)).join(' x ')],
+    ['a URL with a long run of punctuation inside', `see https://example.com/a${'.'.repeat(200_000)}b`],
+  ])('reads a body ending in %s in one pass, and the references before it', (_name, tail) => {
+    expect(extract({ body: `Fixes #8 and ACME-9\n${tail}` }).map((link) => link.target)).toEqual([
+      'github:octo/api#8',
+      'jira:acme.atlassian.net/ACME-9',
+    ]);
+  });
 });
 
 describe('extractReferences: the result', () => {
