@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { Normalized } from '../core/changes.ts';
 import { clip } from '../core/clip.ts';
 import { candidateHashes, pseudonymizeChanges, scrubBody, termsOf } from '../core/erasure.ts';
+import { withinTextBounds } from '../core/text-bounds.ts';
 import { getConnection } from '../store/connections.ts';
 import { rewriteDeliveryBody } from '../store/erasure-rewrites.ts';
 import { lookupTombstone } from '../store/erasures.ts';
@@ -32,7 +33,8 @@ export const describeFailure = (error: unknown): string =>
 
 /**
  * Normalizes a stored delivery with the current connector, the connection's current settings and
- * the tenant's Jira knowledge, without pseudonymizing it yet. A normalizer that throws gives
+ * the tenant's Jira knowledge, without pseudonymizing it yet; free text is clipped to the item's
+ * bounds (core/text-bounds.ts). A normalizer that throws gives
  * `failed` with the reason (for a zod error, the path of each bad field); a store error while
  * loading the context is thrown, to be retried.
  */
@@ -43,11 +45,12 @@ const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { bod
   const connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
   const jira = await references.jiraContext(delivery.tenantId);
   try {
-    return await connector.normalize(delivery, {
+    const normalized = await connector.normalize(delivery, {
       connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
       jiraProjects: jira.jiraProjects,
       jiraSites: jira.jiraSites,
     });
+    return normalized.outcome === 'changes' ? { ...normalized, changes: normalized.changes.map(withinTextBounds) } : normalized;
   } catch (error) {
     return { outcome: 'failed', reason: describeFailure(error) };
   }

@@ -135,9 +135,18 @@ describe('batched processing', () => {
     return body.items.find((d: any) => d.deliveryId === deliveryId);
   };
 
+  it('indexes an issue with half a megabyte of title, its title clipped to 1,000 characters', async () => {
+    await processAsOneBatch([{ payload: issueOpened(8, `Long ${'x'.repeat(450_000)}`) }]);
+
+    const { title } = (await allItems(hub)).get(issueRef(8));
+    expect(title).toHaveLength(1_000);
+    expect(title).toMatch(/^Long x+…$/);
+  });
+
   it('fails a delivery whose item the store refuses as too large at once, with the reason, while the rest of the batch is indexed', async () => {
-    // Half a megabyte of title: no tool sends one, and no DynamoDB item holds one (400 KB).
-    const oversized = issueOpened(5, 'x'.repeat(450_000));
+    // 1,700 labels of 250 characters: each within bounds, together over DynamoDB's 400 KB per item.
+    const oversized = issueOpened(5);
+    oversized.issue.labels = Array.from({ length: 1_700 }, (_, index) => ({ ...oversized.issue.labels[0], id: index, name: `${index}`.padEnd(250, 'x') }));
     await processAsOneBatch([{ payload: issueUpdate(3, 9) }, { payload: oversized }, { payload: issueUpdate(4, 9) }]);
 
     const items = await allItems(hub);
