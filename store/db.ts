@@ -27,17 +27,31 @@ export interface DbOptions {
   onWriteUnits?: (units: WriteUnits) => void;
 }
 
-const localClient = (options: DbOptions): DynamoDBClient =>
-  new DynamoDBClient({
+/**
+ * The region of an endpoint of AWS itself (`https://dynamodb.eu-west-1.amazonaws.com`, or a VPC
+ * endpoint `https://vpce-….dynamodb.eu-west-1.vpce.amazonaws.com`): '' when it names none,
+ * undefined for any other endpoint (the embedded engine, DynamoDB Local on any host).
+ */
+const awsEndpointRegion = (endpoint: string): string | undefined => {
+  const host = new URL(endpoint).hostname;
+  if (!/\.amazonaws\.com(?:\.cn)?$/.test(host)) return undefined;
+  return /(?:^|\.)dynamodb\.([a-z0-9-]+)\./.exec(host)?.[1] ?? '';
+};
+
+const localClient = (options: DbOptions): DynamoDBClient => {
+  if (!options.endpoint) return new DynamoDBClient({ region: options.region ?? process.env.AWS_REGION ?? 'local' });
+  const awsRegion = awsEndpointRegion(options.endpoint);
+  if (awsRegion !== undefined) {
+    // AWS signs with the default credential chain, for the region the endpoint names.
+    return new DynamoDBClient({ endpoint: options.endpoint, region: options.region ?? (awsRegion || process.env.AWS_REGION) });
+  }
+  // Local engines accept any credentials.
+  return new DynamoDBClient({
+    endpoint: options.endpoint,
     region: options.region ?? process.env.AWS_REGION ?? 'local',
-    ...(options.endpoint
-      ? {
-          endpoint: options.endpoint,
-          // Local engines accept any credentials; AWS uses the default provider chain.
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }
-      : {}),
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+};
 
 export const createDb = (options: DbOptions): Db => {
   const client = options.client ?? localClient(options);
