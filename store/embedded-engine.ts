@@ -117,6 +117,14 @@ const exited = (child: ChildProcess) =>
 const ENGINE_HEAP_MIB = 384;
 
 /**
+ * The engine's young generation, at most 4 MiB per semi-space instead of V8's 16: each request
+ * allocates and drops its page, so the larger space only held garbage, resident. At 100k items
+ * the engine kept 84 MiB of anonymous memory after the analyses and now keeps 59 (39 once idle),
+ * with no change to the end-to-end or ack rates (`npm run bench -- --only end-to-end`, A/B).
+ */
+const ENGINE_SEMI_SPACE_MIB = 4;
+
+/**
  * How the child starts: from `npm start`'s bundle (scripts/build-local.ts), its own bundled entry
  * beside this code, run as it is; from source, the TypeScript entry through the loader.
  */
@@ -137,8 +145,8 @@ export const startEmbeddedEngineProcess = async (
     onUnexpectedExit?: (how: string) => void;
   } = {},
 ): Promise<EmbeddedEngine> => {
-  const heap = `--max-old-space-size=${ENGINE_HEAP_MIB}`;
-  const child = spawn(process.execPath, [heap, ...engineEntry(), ...(options.path ? [options.path] : [])], {
+  const heap = [`--max-old-space-size=${ENGINE_HEAP_MIB}`, `--max-semi-space-size=${ENGINE_SEMI_SPACE_MIB}`];
+  const child = spawn(process.execPath, [...heap, ...engineEntry(), ...(options.path ? [options.path] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
