@@ -34,9 +34,9 @@ export const describeFailure = (error: unknown): string =>
 /**
  * Normalizes a stored delivery with the current connector, the connection's current settings and
  * the tenant's Jira knowledge, without pseudonymizing it yet; free text is clipped to the item's
- * bounds (core/text-bounds.ts). A normalizer that throws gives
- * `failed` with the reason (for a zod error, the path of each bad field); a store error while
- * loading the context is thrown, to be retried.
+ * bounds (core/text-bounds.ts). A normalizer that throws gives `failed` with the reason (for a zod
+ * error, the path of each bad field); a store error while loading the context is thrown, to be
+ * retried.
  */
 const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> => {
   const connector = deps.connectors.get(delivery.source);

@@ -38,7 +38,8 @@ const awsEndpointRegion = (endpoint: string): string | undefined => {
   return /(?:^|\.)dynamodb\.([a-z0-9-]+)\./.exec(host)?.[1] ?? '';
 };
 
-const localClient = (options: DbOptions): DynamoDBClient => {
+/** A client for the table's endpoint: the embedded engine, DynamoDB Local, or DynamoDB on AWS. */
+const clientFor = (options: DbOptions): DynamoDBClient => {
   if (!options.endpoint) return new DynamoDBClient({ region: options.region ?? process.env.AWS_REGION ?? 'local' });
   const awsRegion = awsEndpointRegion(options.endpoint);
   if (awsRegion !== undefined) {
@@ -54,9 +55,9 @@ const localClient = (options: DbOptions): DynamoDBClient => {
 };
 
 export const createDb = (options: DbOptions): Db => {
-  const client = options.client ?? localClient(options);
+  const client = options.client ?? clientFor(options);
   if (options.onRequest) meterStorageRequests(client, options.onRequest);
-  if (options.onWriteUnits) meterWriteUnits(client, localClient(options), options.table, options.onWriteUnits);
+  if (options.onWriteUnits) meterWriteUnits(client, clientFor(options), options.table, options.onWriteUnits);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { doc, table: options.table, ...(options.retention ? { retention: options.retention } : {}) };
 };

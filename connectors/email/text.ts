@@ -67,7 +67,7 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-/** Blockquotes and the quote containers of common webmail clients, removed before converting. */
+/** Blockquotes and the quote containers of common webmail clients, removed before converting (a quote left open runs to the end). */
 export function stripQuotedHtml(html: string): string {
   return html
     .replace(/<blockquote\b[\s\S]*?(?:<\/blockquote\s*>|$)/gi, '')
