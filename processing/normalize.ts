@@ -33,10 +33,9 @@ export const describeFailure = (error: unknown): string =>
 
 /**
  * Normalizes a stored delivery with the current connector, the connection's current settings and
- * the tenant's Jira knowledge, without pseudonymizing it yet; free text is clipped to the item's
- * bounds (core/text-bounds.ts). A normalizer that throws gives `failed` with the reason (for a zod
- * error, the path of each bad field); a store error while loading the context is thrown, to be
- * retried.
+ * the tenant's Jira knowledge, without pseudonymizing it yet. A normalizer that throws gives
+ * `failed` with the reason (for a zod error, the path of each bad field); a store error while
+ * loading the context is thrown, to be retried.
  */
 const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> => {
   const connector = deps.connectors.get(delivery.source);
@@ -45,12 +44,11 @@ const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { bod
   const connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
   const jira = await references.jiraContext(delivery.tenantId);
   try {
-    const normalized = await connector.normalize(delivery, {
+    return await connector.normalize(delivery, {
       connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
       jiraProjects: jira.jiraProjects,
       jiraSites: jira.jiraSites,
     });
-    return normalized.outcome === 'changes' ? { ...normalized, changes: normalized.changes.map(withinTextBounds) } : normalized;
   } catch (error) {
     return { outcome: 'failed', reason: describeFailure(error) };
   }
@@ -61,7 +59,9 @@ const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { bod
  * person they name looked up in the erasure tombstones at once (one strongly consistent read per
  * tenant and batch), so erased people stay erased in new deliveries, retries and replays alike. When
  * a delivery named an erased person in clear, its stored raw body is rewritten too, so a replay
- * never brings the identifiers back. Store errors are thrown, to retry the batch.
+ * never brings the identifiers back. Free text is then clipped to the item's bounds
+ * (core/text-bounds.ts): after pseudonymizing, so that no address is cut before it is recognized.
+ * Store errors are thrown, to retry the batch.
  */
 export const normalizeDeliveries = async (
   deps: ProcessDeps,
@@ -82,9 +82,10 @@ export const normalizeDeliveries = async (
       if (n.outcome !== 'changes') return n;
       const delivery = deliveries[i]!;
       const tombstones = found.get(delivery.tenantId)!;
-      const { changes, recognized } = pseudonymizeChanges(delivery.tenantId, n.changes, (hash) => tombstones.get(hash));
-      if (recognized.length > 0) {
-        const terms = termsOf(delivery.tenantId, recognized);
+      const pseudonymized = pseudonymizeChanges(delivery.tenantId, n.changes, (hash) => tombstones.get(hash));
+      const changes = pseudonymized.changes.map(withinTextBounds);
+      if (pseudonymized.recognized.length > 0) {
+        const terms = termsOf(delivery.tenantId, pseudonymized.recognized);
         await rewriteDeliveryBody(deps.db, delivery.pk, (body) => scrubBody(body, terms), new Date().toISOString());
         return { ...n, changes, bodyRewritten: true as const };
       }

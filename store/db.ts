@@ -27,16 +27,14 @@ export interface DbOptions {
   onWriteUnits?: (units: WriteUnits) => void;
 }
 
+/** DynamoDB's own hosts: `dynamodb.eu-west-1.amazonaws.com`, `dynamodb-fips.…`, VPC endpoints `vpce-….dynamodb.eu-west-1.vpce.amazonaws.com`. */
+const AWS_DYNAMODB_HOST = /(?:^|\.)dynamodb(?:-fips)?\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$/;
+
 /**
- * The region of an endpoint of AWS itself (`https://dynamodb.eu-west-1.amazonaws.com`, or a VPC
- * endpoint `https://vpce-….dynamodb.eu-west-1.vpce.amazonaws.com`): '' when it names none,
- * undefined for any other endpoint (the embedded engine, DynamoDB Local on any host).
+ * The region of an endpoint of DynamoDB on AWS, or undefined for any other endpoint: the embedded
+ * engine, or DynamoDB Local on any host (an EC2 host name included).
  */
-const awsEndpointRegion = (endpoint: string): string | undefined => {
-  const host = new URL(endpoint).hostname;
-  if (!/\.amazonaws\.com(?:\.cn)?$/.test(host)) return undefined;
-  return /(?:^|\.)dynamodb\.([a-z0-9-]+)\./.exec(host)?.[1] ?? '';
-};
+export const awsEndpointRegion = (endpoint: string): string | undefined => AWS_DYNAMODB_HOST.exec(new URL(endpoint).hostname)?.[1];
 
 /** A client for the table's endpoint: the embedded engine, DynamoDB Local, or DynamoDB on AWS. */
 const clientFor = (options: DbOptions): DynamoDBClient => {
@@ -44,7 +42,7 @@ const clientFor = (options: DbOptions): DynamoDBClient => {
   const awsRegion = awsEndpointRegion(options.endpoint);
   if (awsRegion !== undefined) {
     // AWS signs with the default credential chain, for the region the endpoint names.
-    return new DynamoDBClient({ endpoint: options.endpoint, region: options.region ?? (awsRegion || process.env.AWS_REGION) });
+    return new DynamoDBClient({ endpoint: options.endpoint, region: options.region ?? awsRegion });
   }
   // Local engines accept any credentials.
   return new DynamoDBClient({

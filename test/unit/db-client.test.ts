@@ -16,6 +16,7 @@ describe('the client of a table', () => {
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
     expect(await signing('http://127.0.0.1:8000')).toEqual({ accessKeyId: 'local', region: expect.any(String) });
     expect(await signing('http://dynamodb-local:8000')).toMatchObject({ accessKeyId: 'local' });
+    expect(await signing('http://ec2-203-0-113-5.compute-1.amazonaws.com:8000')).toMatchObject({ accessKeyId: 'local' });
   });
 
   it("signs for DynamoDB on AWS with the default credential chain, in the endpoint's region", async () => {
@@ -24,6 +25,7 @@ describe('the client of a table', () => {
     vi.stubEnv('AWS_REGION', 'us-east-1');
     expect(await signing('https://dynamodb.eu-west-1.amazonaws.com')).toEqual({ accessKeyId: 'AKIDFROMENV', region: 'eu-west-1' });
     expect(await signing('https://vpce-0a1b.dynamodb.ap-south-1.vpce.amazonaws.com')).toEqual({ accessKeyId: 'AKIDFROMENV', region: 'ap-south-1' });
+    expect(await signing('https://dynamodb-fips.us-gov-west-1.amazonaws.com')).toEqual({ accessKeyId: 'AKIDFROMENV', region: 'us-gov-west-1' });
     expect(await signing()).toEqual({ accessKeyId: 'AKIDFROMENV', region: 'us-east-1' });
   });
 });

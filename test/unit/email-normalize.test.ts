@@ -217,6 +217,11 @@ describe('email subjects and priorities', () => {
     expect(cleanSubject(subject)).toEqual({ title, tags });
   });
 
+  it('reads a subject of a prefix and a long run of spaces in one pass', () => {
+    const subject = `Re${' '.repeat(200_000)}[2] x`;
+    expect(cleanSubject(subject)).toEqual({ title: subject.trim(), tags: [] });
+  });
+
   it.each([
     [{ subject: 'x [P1]' }, { name: '[P1]', level: 'high' }],
     [{ subject: 'x', headers: [{ name: 'importance', value: 'Low' }] }, { name: 'Importance: low', level: 'low' }],

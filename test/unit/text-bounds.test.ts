@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DevelopmentChange, UpsertChange } from '../../core/changes.ts';
+import type { UpsertChange } from '../../core/changes.ts';
 import { TEXT_BOUNDS, withinTextBounds } from '../../core/text-bounds.ts';
 
 const upsert = (title: string, labels: string[]) =>
@@ -35,10 +35,14 @@ describe('free text within its bounds', () => {
     expect(clipped.item.labels).toEqual(['bug', `${'y'.repeat(TEXT_BOUNDS.label - 1)}…`]);
   });
 
-  it("clips a commit's message line", () => {
-    const commit = { sha: 'abc', repository: 'octo/api', message: 'm'.repeat(2_000), author: {}, at: '2026-01-01T00:00:00Z', branches: [] };
-    const change: DevelopmentChange = { op: 'development', ref: 'github:octo/api#1', at: '2026-01-01T00:00:00Z', commits: [commit], branches: [] };
-    const clipped = withinTextBounds(change) as DevelopmentChange;
-    expect(clipped.commits[0]!.message).toHaveLength(TEXT_BOUNDS.commitMessage);
+  it('clips a title at the last space near its bound, so no word or address is cut in two', () => {
+    const title = `${'word '.repeat(199)}alice@example.com and more`;
+    const clipped = withinTextBounds(upsert(title, [])) as UpsertChange;
+    expect(clipped.item.title).toBe(`${'word '.repeat(199).trimEnd()}…`);
+  });
+
+  it('never splits a character outside the Basic Multilingual Plane', () => {
+    const clipped = withinTextBounds(upsert('x', [`${'y'.repeat(253)}🚀🚀`])) as UpsertChange;
+    expect(clipped.item.labels[0]).toBe(`${'y'.repeat(253)}…`);
   });
 });
