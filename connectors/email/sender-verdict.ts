@@ -1,6 +1,20 @@
 import { splitAddress } from './addresses.ts';
 import { type HeaderField, headerValue } from './header-section.ts';
 
+/** A header value without its comments, nested ones included (RFC 5322 §3.2.2), each left as a space; one pass. */
+const withoutComments = (value: string): string => {
+  let depth = 0;
+  let kept = '';
+  for (const char of value) {
+    if (char === '(') depth += 1;
+    else if (char === ')' && depth > 0) {
+      depth -= 1;
+      if (depth === 0) kept += ' ';
+    } else if (depth === 0) kept += char;
+  }
+  return kept;
+};
+
 /**
  * Whether the receiving mail system vouches for the sender's address, read from the verdict it
  * prepends to the message. Only the topmost verdict header counts: the receiver adds its own above
@@ -23,7 +37,7 @@ export const senderIsVerified = (headers: readonly HeaderField[], fromAddress: s
   const results = headerValue(headers, 'authentication-results');
   if (results !== undefined) {
     // `authserv-id; method=result prop=value …; method=result …`
-    for (const clause of results.replace(/\([^()]*\)/g, ' ').split(';').slice(1)) {
+    for (const clause of withoutComments(results).split(';').slice(1)) {
       const [method, ...props] = clause.trim().split(/\s+/);
       const [name, result] = (method ?? '').toLowerCase().split('=');
       if (result !== 'pass') continue;

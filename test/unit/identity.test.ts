@@ -42,6 +42,9 @@ describe('verified email addresses, as each tool vouches for them', () => {
     expect(senderIsVerified(authResults('mx.acme.example; dkim=pass header.d=partner.example header.s=s1; spf=fail'), 'carol@partner.example')).toBe(true);
     expect(senderIsVerified(authResults('mx.acme.example; spf=pass smtp.mailfrom=bounce@mailer.example'), 'carol@partner.example')).toBe(false);
     expect(senderIsVerified(authResults('mx.acme.example; dkim=fail header.d=partner.example; spf=softfail smtp.mailfrom=partner.example'), 'carol@partner.example')).toBe(false);
+    // A pass inside a comment, nested or not, is no verdict.
+    expect(senderIsVerified(authResults('mx.acme.example (outer (inner) ; dkim=pass header.d=partner.example ); spf=fail'), 'carol@partner.example')).toBe(false);
+    expect(senderIsVerified(authResults('mx.acme.example; dkim=pass (signed (key s1)) header.d=partner.example'), 'carol@partner.example')).toBe(true);
     // The receiver's verdict is on top; a forged pass further down is never read.
     const forged = [
       { name: 'authentication-results', value: 'mx.acme.example; spf=fail smtp.mailfrom=partner.example' },
