@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalBus, LogRewriteCursor } from '../bus/local-bus.ts';
 import { type ErasureTerms, erasedPerson, identifierHash, isPseudonym, mayMention, personIdentifiers, scrubBody, scrubItem, scrubJson, termsOf } from '../core/erasure.ts';
@@ -11,6 +10,7 @@ import type { Person } from '../core/work-item.ts';
 import { AGGREGATE_SHARDS, recordContribution } from '../store/aggregates.ts';
 import { recordAudit } from '../store/audit.ts';
 import { batchWrite } from '../store/batch.ts';
+import { decodeBody } from '../store/body-codec.ts';
 import type { Db } from '../store/db.ts';
 import { personKeyedRows } from '../store/erasure-keys.ts';
 import { readRow, rewriteAttributes, rewriteDeliveryBody, rewriteEventPayload, rewriteRow } from '../store/erasure-rewrites.ts';
@@ -276,7 +276,7 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
         const sk = String(row.sk);
         if (sk === 'DLV') {
           // An inline body is checked before the delivery is read again; one in parts is read whole.
-          if (row.body && !mayMention(terms, gunzipSync(row.body as Uint8Array).toString('utf8'))) continue;
+          if (row.body && !mayMention(terms, decodeBody(row.body as Uint8Array, row.bodyEncoding).toString('utf8'))) continue;
           if (await rewriteDeliveryBody(db, pk, (body) => scrubBody(body, terms), at)) counts.deliveriesRewritten!++;
         } else if (sk === 'EVENT' && pk.includes('#EVENT#')) {
           const eventId = pk.split('#EVENT#')[1]!;

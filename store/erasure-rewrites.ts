@@ -4,6 +4,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from '../core/events.ts';
 import { sha256Hex } from '../core/ids.ts';
 import { batchWrite, splitIntoParts } from './batch.ts';
+import { encodeBody } from './body-codec.ts';
 import type { Db } from './db.ts';
 import { INLINE_BODY_BYTES, getDelivery, writeBodyParts } from './inbox.ts';
 import { keys } from './keys.ts';
@@ -24,23 +25,35 @@ export const rewriteDeliveryBody = async (db: Db, pk: string, scrub: (body: stri
   if (next === undefined) return false;
   const bytes = Buffer.from(next);
   const sha = sha256Hex(bytes);
-  const compressed = gzipSync(bytes);
+  const { compressed, encoding } = encodeBody(delivery.source, bytes);
   const oldParts = Number(delivery.bodyParts ?? 0);
-  let update: { expression: string; values: Record<string, unknown> };
+  const set = ['bodySha256 = :sha', 'bodyBytes = :n', 'erasedAt = :at'];
+  const remove: string[] = [];
+  const values: Record<string, unknown> = { ':sha': sha, ':n': bytes.length, ':at': at };
+  if (encoding) {
+    set.push('bodyEncoding = :e');
+    values[':e'] = encoding;
+  } else {
+    remove.push('bodyEncoding');
+  }
   if (compressed.length <= INLINE_BODY_BYTES) {
-    update = { expression: 'SET body = :b, bodySha256 = :sha, bodyBytes = :n, erasedAt = :at REMOVE bodyParts', values: { ':b': compressed } };
+    set.push('body = :b');
+    values[':b'] = compressed;
+    remove.push('bodyParts');
   } else {
     // The new parts are written first, under the new body's hash: the record never names a missing part.
     const parts = splitIntoParts(compressed, INLINE_BODY_BYTES);
     await writeBodyParts(db, pk, sha, parts, delivery.expiresAt);
-    update = { expression: 'SET bodyParts = :p, bodySha256 = :sha, bodyBytes = :n, erasedAt = :at REMOVE body', values: { ':p': parts.length } };
+    set.push('bodyParts = :p');
+    values[':p'] = parts.length;
+    remove.push('body');
   }
   await db.doc.send(
     new UpdateCommand({
       TableName: db.table,
       Key: { pk, sk: 'DLV' },
-      UpdateExpression: update.expression,
-      ExpressionAttributeValues: { ...update.values, ':sha': sha, ':n': bytes.length, ':at': at },
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      ExpressionAttributeValues: values,
       ConditionExpression: 'attribute_exists(pk)',
     }),
   );

@@ -1,16 +1,16 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_RETENTION, ORPHAN_PART_DAYS, deliveryExpiry, expiryAfter } from '../core/retention.ts';
 import type { Source } from '../core/work-item.ts';
 import { type WriteRequest, batchGet, batchWrite, splitIntoParts } from './batch.ts';
+import { decodeBody, encodeBody } from './body-codec.ts';
 import type { Db } from './db.ts';
 import { type DeliveryStatus, LEGACY_INDEX_ATTRIBUTES, deliveryListingRow } from './delivery-index.ts';
 import { keys } from './keys.ts';
 
 /**
- * The inbox: every verified delivery, stored raw (gzip) before it is acknowledged, so it can be
- * processed after a crash and replayed when mapping rules change.
+ * The inbox: every verified delivery, stored raw (compressed: store/body-codec.ts) before it is
+ * acknowledged, so it can be processed after a crash and replayed when mapping rules change.
  */
 
 export type { DeliveryStatus } from './delivery-index.ts';
@@ -66,7 +66,7 @@ export const writeBodyParts = (db: Db, pk: string, bodySha: string, parts: Buffe
 const newDeliveryRow = (delivery: NewDelivery): { pk: string; row: Record<string, unknown>; parts: WriteRequest[] } => {
   const { pk, sk } = keys.delivery(delivery.tenantId, delivery.source, delivery.deliveryId);
   const { body, ...meta } = delivery;
-  const compressed = gzipSync(body);
+  const { compressed, encoding } = encodeBody(delivery.source, body);
   const parts = compressed.length > INLINE_BODY_BYTES ? splitIntoParts(compressed, INLINE_BODY_BYTES) : [];
   return {
     pk,
@@ -76,6 +76,7 @@ const newDeliveryRow = (delivery: NewDelivery): { pk: string; row: Record<string
       sk,
       ...meta,
       ...(parts.length > 0 ? { bodyParts: parts.length } : { body: compressed }),
+      ...(encoding ? { bodyEncoding: encoding } : {}),
       status: 'pending',
       attempts: 0,
       // A pending delivery never expires (core/retention.ts); listed from the queue.
@@ -195,7 +196,7 @@ const withBody = async (db: Db, Item: Record<string, unknown>): Promise<Delivery
   } else {
     compressed = Item.body as Uint8Array;
   }
-  return { ...record, body: gunzipSync(compressed) };
+  return { ...record, body: decodeBody(compressed, Item.bodyEncoding) };
 };
 
 /** Deliveries still waiting for the processor, oldest first (sparse queue index; discovery only). */

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { sha256Hex } from '../../core/ids.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { gzipSync } from 'node:zlib';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { requeueDelivery } from '../../store/deliveries.ts';
 import { finishDelivery, getDelivery, listPendingDeliveries, recordDeliveries, recordDelivery } from '../../store/inbox.ts';
 import { keys } from '../../store/keys.ts';
@@ -37,6 +38,18 @@ describe('the inbox', () => {
     const stored = await getDelivery(db, first.pk);
     expect(new TextDecoder().decode(stored!.body)).toBe('{"action":"opened"}');
     expect(stored!.status).toBe('pending');
+  });
+
+  it('stores a GitHub body deflated with its dictionary, and still reads a record of old with a gzip body', async () => {
+    const body = new TextEncoder().encode('{"action":"opened","issue":{"number":1}}');
+    const { pk } = await recordDelivery(db, delivery('d-encoded', body));
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: { pk, sk: 'DLV' }, ConsistentRead: true }));
+    const { bodyEncoding, ...rest } = Item!;
+    expect(bodyEncoding).toBe('deflate-raw:github-1');
+    expect(new TextDecoder().decode((await getDelivery(db, pk))!.body)).toBe('{"action":"opened","issue":{"number":1}}');
+
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...rest, body: gzipSync(body) } }));
+    expect(new TextDecoder().decode((await getDelivery(db, pk))!.body)).toBe('{"action":"opened","issue":{"number":1}}');
   });
 
   it('stores a body far over the 400 KB item cap in parts and reads it back byte for byte', async () => {

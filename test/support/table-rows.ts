@@ -1,15 +1,18 @@
 import { gunzipSync } from 'node:zlib';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { decodeBody } from '../../store/body-codec.ts';
 import type { Db } from '../../store/db.ts';
 
-/** Every row of the table, each with its whole content as text (gzip bodies and event parts unpacked). */
+/** Every row of the table, each with its whole content as text (compressed bodies and event parts unpacked). */
 export const readAllRows = async (db: Db): Promise<{ row: Record<string, unknown>; text: string }[]> => {
   const out: { row: Record<string, unknown>; text: string }[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.doc.send(new ScanCommand({ TableName: db.table, ExclusiveStartKey: startKey, ConsistentRead: true }));
     for (const row of page.Items ?? []) {
-      const text = JSON.stringify(row, (_key, value) => {
+      // A delivery's body names its encoding (store/body-codec.ts); any other bytes may be gzip.
+      const body = row.body instanceof Uint8Array && row.bodyEncoding ? { body: decodeBody(row.body, row.bodyEncoding).toString('utf8') } : {};
+      const text = JSON.stringify({ ...row, ...body }, (_key, value) => {
         if (value instanceof Uint8Array) {
           try {
             return gunzipSync(value).toString('utf8');
