@@ -27,7 +27,7 @@ import { type Db, createDb, ensureTable } from '../store/db.ts';
 import { outdatedIndexes } from '../store/table-copy.ts';
 import { upgradeSchema } from '../store/schema-upgrade.ts';
 import { SCHEMA_VERSION } from '../store/table.ts';
-import { startEmbeddedEngineProcess } from '../store/embedded-engine.ts';
+import { startEmbeddedEngineWorker } from '../store/embedded-engine.ts';
 import { createTenant } from '../store/tenants.ts';
 import type { WriteUnits } from '../store/write-meter.ts';
 import { putToken } from '../store/tokens.ts';
@@ -70,14 +70,14 @@ const bootstrap = async (db: Db, config: Config): Promise<string | undefined> =>
 
 /**
  * Everything on one machine: HTTP app, processor and publisher in this process, and the embedded
- * engine (unless DYNAMODB_ENDPOINT) in a child process, so storage work does not queue behind HTTP.
+ * engine (unless DYNAMODB_ENDPOINT) on a worker thread, so storage work does not queue behind HTTP.
  */
 export const startLocalHub = async (options: LocalHubOptions) => {
   const { config } = options;
   const log = options.log ?? createJsonLogger(config.TRIBUTARY_LOG_LEVEL);
   const engine = config.DYNAMODB_ENDPOINT
     ? undefined
-    : await startEmbeddedEngineProcess({
+    : await startEmbeddedEngineWorker({
         path: join(config.TRIBUTARY_DATA_DIR, 'engine'),
         // Without its engine the hub can neither acknowledge nor process anything: it stops rather than answer 503s forever.
         onUnexpectedExit: (how) => {

@@ -1,10 +1,12 @@
 import { startEmbeddedEngine } from './embedded-engine.ts';
 
 /**
- * The embedded engine as its own process: `node --import tsx store/embedded-engine-process.ts [path]`
- * (or `node dist/local/embedded-engine-process.mjs [path]`, from `npm start`'s bundle) prints `{"endpoint": "http://127.0.0.1:<port>"}` on its first line, and stops when its stdin
- * closes: when its parent stops it, or dies. Writes reach LevelDB before the engine answers them,
- * so exiting without closing the server loses nothing, and frees the LevelDB LOCK for a successor.
+ * The embedded engine as a process of its own, for the test run and the bench (`npm start` runs it
+ * on a worker thread: store/embedded-engine-worker.ts): `node --import tsx
+ * store/embedded-engine-process.ts [path]` prints `{"endpoint": "http://127.0.0.1:<port>"}` on its
+ * first line, and stops when its stdin closes: when its parent stops it, or dies. Writes reach
+ * LevelDB before the engine answers them, so exiting without closing the server loses nothing, and
+ * frees the LevelDB LOCK for a successor.
  */
 const engine = await startEmbeddedEngine(process.argv[2] ? { path: process.argv[2] } : {});
 process.stdout.write(`${JSON.stringify({ endpoint: engine.endpoint })}\n`);

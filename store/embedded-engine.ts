@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 
 const requireHere = createRequire(import.meta.url);
 /** `level` as dynalite loads it: the module that opens the data directory. */
@@ -103,12 +101,6 @@ export const startEmbeddedEngine = async (options: { path?: string; port?: numbe
   };
 };
 
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-
 /**
  * The engine's V8 heap cap. Without one, V8 keeps the heap that a burst of large queries grew (over
  * 2 GiB after reading 28,000 items at 100k), though the engine needs far less: its data is in
@@ -117,51 +109,63 @@ const exited = (child: ChildProcess) =>
 const ENGINE_HEAP_MIB = 384;
 
 /**
- * The engine's young generation, at most 4 MiB per semi-space instead of V8's 16: each request
- * allocates and drops its page, so the larger space only held garbage, resident. At 100k items
- * the engine kept 84 MiB of anonymous memory after the analyses and now keeps 59 (39 once idle),
- * with no change to the end-to-end or ack rates (`npm run bench -- --only end-to-end`, A/B).
+ * The engine's young generation: 12 MiB, which V8 splits into two 4 MiB semi-spaces and a large
+ * object space, instead of 16 MiB semi-spaces: each request allocates and drops its page, so the
+ * larger space only held garbage, resident. At 100k items the engine kept 84 MiB of anonymous
+ * memory after the analyses and then 59 (39 once idle), with no change to the end-to-end or ack
+ * rates (`npm run bench -- --only end-to-end`, A/B).
  */
-const ENGINE_SEMI_SPACE_MIB = 4;
+const ENGINE_YOUNG_GENERATION_MIB = 12;
 
 /**
- * How the child starts: from `npm start`'s bundle (scripts/build-local.ts), its own bundled entry
- * beside this code, run as it is; from source, the TypeScript entry through the loader.
+ * The worker's entry: from `npm start`'s bundle (scripts/build-local.ts), its own bundled entry
+ * beside this code; from source, the TypeScript entry through tsx's loader.
  */
-const engineEntry = (): string[] => {
-  const bundled = join(import.meta.dirname, 'embedded-engine-process.mjs');
-  return existsSync(bundled) ? [bundled] : ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, 'embedded-engine-process.ts')];
+const workerEntry = (): { url: URL } | { code: string } => {
+  if (!import.meta.url.endsWith('.ts')) return { url: new URL('./embedded-engine-worker.mjs', import.meta.url) };
+  const entry = new URL('./embedded-engine-worker.ts', import.meta.url).href;
+  return { code: `const { tsImport } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)});` };
 };
 
 /**
- * The embedded engine in a child process (store/embedded-engine-process.ts): its CPU work runs on
- * the other core instead of the hub's event loop. The child stops when its stdin closes, which
- * also happens when this process dies without cleaning up.
+ * The embedded engine on a worker thread (store/embedded-engine-worker.ts): its CPU work runs on
+ * the other core, beside the hub's event loop rather than in it, and in the hub's process, which
+ * saves a second Node process's own memory (about 30 MiB) and stops with the hub however it stops.
  */
-export const startEmbeddedEngineProcess = async (
+export const startEmbeddedEngineWorker = async (
   options: {
     path?: string;
-    /** called when the engine process stops without `close()` (killed, out of memory) */
+    /** the engine's V8 old generation cap (default 384 MiB) */
+    heapMiB?: number;
+    /** called when the engine stops without `close()` (out of memory, a crash) */
     onUnexpectedExit?: (how: string) => void;
   } = {},
 ): Promise<EmbeddedEngine> => {
-  const heap = [`--max-old-space-size=${ENGINE_HEAP_MIB}`, `--max-semi-space-size=${ENGINE_SEMI_SPACE_MIB}`];
-  const child = spawn(process.execPath, [...heap, ...engineEntry(), ...(options.path ? [options.path] : [])], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+  const entry = workerEntry();
+  const worker = new Worker('url' in entry ? entry.url : entry.code, {
+    eval: 'code' in entry,
+    workerData: { path: options.path },
+    resourceLimits: { maxOldGenerationSizeMb: options.heapMiB ?? ENGINE_HEAP_MIB, maxYoungGenerationSizeMb: ENGINE_YOUNG_GENERATION_MIB },
   });
-  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
-  if (first.done) throw new Error('The embedded engine stopped before it was ready; its error is printed above.');
-  const { endpoint } = JSON.parse(first.value as string) as { endpoint: string };
   let closing = false;
-  child.once('exit', (code, signal) => {
-    if (!closing) options.onUnexpectedExit?.(signal ? `killed by ${signal}` : `exit code ${code}`);
+  let failure: Error | undefined;
+  worker.on('error', (error) => (failure = error));
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      if (!closing) options.onUnexpectedExit?.(failure ? `${failure.message}` : `exit code ${code}`);
+      resolve();
+    }),
+  );
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    worker.once('message', (message: { endpoint: string }) => resolve(message.endpoint));
+    void exited.then(() => reject(new Error(`The embedded engine stopped before it was ready: ${failure?.message ?? 'no error given'}`)));
   });
   return {
     endpoint,
     close: async () => {
       closing = true;
-      child.stdin!.end();
-      await exited(child);
+      worker.postMessage('close');
+      await exited;
     },
   };
 };

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { batchWrite } from '../../store/batch.ts';
 import { createDb, ensureTable } from '../../store/db.ts';
-import { type EmbeddedEngine, startEmbeddedEngine } from '../../store/embedded-engine.ts';
+import { type EmbeddedEngine, startEmbeddedEngine, startEmbeddedEngineWorker } from '../../store/embedded-engine.ts';
 
 describe('the embedded engine on a data directory', () => {
   const dirs: string[] = [];
@@ -51,4 +51,40 @@ describe('the embedded engine on a data directory', () => {
     expect(opened).toHaveBeenCalledTimes(3);
     await vi.waitFor(() => expect(opened.mock.results.map((result) => closed.mock.contexts.includes(result.value))).toEqual([true, true, true]));
   });
+});
+
+describe('the embedded engine on a worker thread, as npm start runs it', () => {
+  it('keeps what it acknowledged across a restart on the same data directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-engine-worker-'));
+    try {
+      const first = await startEmbeddedEngineWorker({ path: dir });
+      const db = createDb({ endpoint: first.endpoint, table: 'engine-worker' });
+      await ensureTable(db);
+      await db.doc.send(new PutCommand({ TableName: db.table, Item: { pk: 'P#1', sk: 'ROW', note: 'kept' } }));
+      await first.close();
+
+      const second = await startEmbeddedEngineWorker({ path: dir });
+      try {
+        const again = createDb({ endpoint: second.endpoint, table: 'engine-worker' });
+        expect((await again.doc.send(new GetCommand({ TableName: again.table, Key: { pk: 'P#1', sk: 'ROW' } }))).Item?.note).toBe('kept');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('tells its owner when it stops without being closed, here out of memory', async () => {
+    const stopped = new Promise<string>((resolve) => {
+      // In memory (no data directory), every row stays on the engine's heap: 64 MiB of rows cannot fit in 16.
+      void startEmbeddedEngineWorker({ heapMiB: 16, onUnexpectedExit: resolve }).then(async (engine) => {
+        const db = createDb({ endpoint: engine.endpoint, table: 'engine-oom' });
+        await ensureTable(db);
+        const row = (i: number) => ({ PutRequest: { Item: { pk: `P#${i}`, sk: 'ROW', blob: 'x'.repeat(350_000) } } });
+        await batchWrite(db, Array.from({ length: 200 }, (_, i) => row(i))).catch(() => undefined);
+      });
+    });
+    expect(await stopped).toMatch(/memory/i);
+  }, 60_000);
 });

@@ -1,0 +1,15 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { startEmbeddedEngine } from './embedded-engine.ts';
+
+/**
+ * The embedded engine on a worker thread of the hub (store/embedded-engine.ts
+ * `startEmbeddedEngineWorker`): posts `{ endpoint }` once it listens, and closes when told `close`.
+ * Writes reach LevelDB before the engine answers them, so a hub that dies with it loses nothing.
+ */
+const engine = await startEmbeddedEngine((workerData as { path?: string }).path ? { path: (workerData as { path: string }).path } : {});
+parentPort!.postMessage({ endpoint: engine.endpoint });
+parentPort!.once('message', () => {
+  // Open keep-alive connections would hold close() up; a short grace period is enough.
+  setTimeout(() => process.exit(0), 1_000).unref();
+  void engine.close().then(() => process.exit(0));
+});
