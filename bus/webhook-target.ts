@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { AppError } from '../core/errors.ts';
+import { limitConcurrency } from '../core/limit-concurrency.ts';
 import { type AddressClass, CLASS_NAMES, classifyHost, isAllowedClass } from '../core/target-address.ts';
 
 /**
@@ -17,8 +18,16 @@ import { type AddressClass, CLASS_NAMES, classifyHost, isAllowedClass } from '..
 /** A name's addresses, as `dns.lookup` answers them. Tests inject one: they never resolve an outside name. */
 export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
+/**
+ * Lookups the system resolver runs at once. `getaddrinfo` runs on libuv's thread pool (4 threads
+ * unless `UV_THREADPOOL_SIZE` says otherwise), which `npm start`'s embedded engine shares for its
+ * LevelDB reads and writes (it is a worker thread of the hub's process): a name whose DNS hangs
+ * holds a thread for seconds, so lookups take two threads at most and storage keeps the others.
+ */
+const SYSTEM_LOOKUPS_AT_ONCE = 2;
+
 /** The operating system's resolver (`getaddrinfo`, like every other client on the machine). */
-export const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true, verbatim: true });
+export const systemResolver: Resolver = limitConcurrency((hostname) => lookup(hostname, { all: true, verbatim: true }), SYSTEM_LOOKUPS_AT_ONCE);
 
 export interface TargetPolicy {
   /** TRIBUTARY_ALLOW_PRIVATE_TARGETS */

@@ -8,8 +8,8 @@ import jiraShape from './body-dictionaries/jira-1.json' with { type: 'json' };
  * preset dictionary of one payload of the same tool refers to them instead. On GitHub's example
  * payloads of the supported events (their owner and repository renamed, so that they share only the
  * shape with the dictionary) bodies shrink from 2.0 KB to 1.2 KB, and on the Jira Cloud samples from
- * 1.5 to 1.0 KB, in about the time gzip takes. That brings a delivery record from about 2.6 KB to
- * under 2: one write unit less at the ack and one less when it is finished (docs/deploy-aws.md).
+ * 1.5 to 1.0 KB, in about the time gzip takes. That brings the bench's delivery record from 2.4 KB
+ * to 1.6: one write unit less at the ack and one less when it is finished (docs/deploy-aws.md).
  *
  * Each dictionary is a payload of its tool whose owner, repository and site names were replaced by
  * neutral ones (`store/body-dictionaries/`): GitHub's `milestone.created` example, a Jira Cloud
@@ -40,14 +40,26 @@ export interface EncodedBody {
 }
 
 export const encodeBody = (source: string, body: Uint8Array): EncodedBody => {
-  const name = CURRENT[source];
+  const name = Object.hasOwn(CURRENT, source) ? CURRENT[source] : undefined;
   return name ? { compressed: deflateRawSync(body, { dictionary: BODY_DICTIONARIES[name] }), encoding: `${PREFIX}${name}` } : { compressed: gzipSync(body) };
 };
 
+/** A stored body this version cannot read: an encoding it does not know (written by a newer one), or bytes that do not decompress. */
+export class UnreadableBodyError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnreadableBodyError';
+  }
+}
+
 /** The body a record stored `compressed` with `encoding` (its `bodyEncoding` attribute, absent for gzip). */
 export const decodeBody = (compressed: Uint8Array, encoding: unknown): Buffer => {
-  if (encoding === undefined || encoding === null) return gunzipSync(compressed);
-  const name = String(encoding).startsWith(PREFIX) ? String(encoding).slice(PREFIX.length) : '';
-  if (!Object.hasOwn(BODY_DICTIONARIES, name)) throw new Error(`A stored body is encoded as ${String(encoding)}, which this version of Tributary cannot read: upgrade it.`);
-  return inflateRawSync(compressed, { dictionary: BODY_DICTIONARIES[name as DictionaryName] });
+  const name = typeof encoding === 'string' && encoding.startsWith(PREFIX) ? encoding.slice(PREFIX.length) : '';
+  const known = encoding === undefined || encoding === null || Object.hasOwn(BODY_DICTIONARIES, name);
+  if (!known) throw new UnreadableBodyError(`The stored body is encoded as ${String(encoding)}, which this version of Tributary cannot read: upgrade it, then retry the delivery.`);
+  try {
+    return name ? inflateRawSync(compressed, { dictionary: BODY_DICTIONARIES[name as DictionaryName] }) : gunzipSync(compressed);
+  } catch (error) {
+    throw new UnreadableBodyError(`The stored body does not decompress (${(error as Error).message}); the record is damaged.`, { cause: error });
+  }
 };

@@ -3,10 +3,11 @@ import { startEmbeddedEngine } from './embedded-engine.ts';
 
 /**
  * The embedded engine on a worker thread of the hub (store/embedded-engine.ts
- * `startEmbeddedEngineWorker`): posts `{ endpoint }` once it listens, and closes when told `close`.
- * Writes reach LevelDB before the engine answers them, so a hub that dies with it loses nothing.
+ * `startEmbeddedEngineWorker`): posts `{ endpoint }` once it listens, and closes at the first
+ * message it is sent. Writes reach LevelDB before the engine answers them, so a hub that dies with it loses nothing.
  */
-const engine = await startEmbeddedEngine((workerData as { path?: string }).path ? { path: (workerData as { path: string }).path } : {});
+const { path } = workerData as { path?: string };
+const engine = await startEmbeddedEngine(path ? { path } : {});
 parentPort!.postMessage({ endpoint: engine.endpoint });
 parentPort!.once('message', () => {
   // Open keep-alive connections would hold close() up; a short grace period is enough.

@@ -147,18 +147,23 @@ export const startEmbeddedEngineWorker = async (
     workerData: { path: options.path },
     resourceLimits: { maxOldGenerationSizeMb: options.heapMiB ?? ENGINE_HEAP_MIB, maxYoungGenerationSizeMb: ENGINE_YOUNG_GENERATION_MIB },
   });
+  let ready = false;
   let closing = false;
   let failure: Error | undefined;
   worker.on('error', (error) => (failure = error));
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', (code) => {
-      if (!closing) options.onUnexpectedExit?.(failure ? `${failure.message}` : `exit code ${code}`);
+      // A start that fails is the caller's rejection below, not a stop.
+      if (ready && !closing) options.onUnexpectedExit?.(failure ? failure.message : `exit code ${code}`);
       resolve();
     }),
   );
   const endpoint = await new Promise<string>((resolve, reject) => {
-    worker.once('message', (message: { endpoint: string }) => resolve(message.endpoint));
-    void exited.then(() => reject(new Error(`The embedded engine stopped before it was ready: ${failure?.message ?? 'no error given'}`)));
+    worker.once('message', (message: { endpoint: string }) => {
+      ready = true;
+      resolve(message.endpoint);
+    });
+    void exited.then(() => reject(new Error(`The embedded engine stopped before it was ready: ${failure?.message ?? 'no error given'}`, { cause: failure })));
   });
   return {
     endpoint,

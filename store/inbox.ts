@@ -3,7 +3,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { DEFAULT_RETENTION, ORPHAN_PART_DAYS, deliveryExpiry, expiryAfter } from '../core/retention.ts';
 import type { Source } from '../core/work-item.ts';
 import { type WriteRequest, batchGet, batchWrite, splitIntoParts } from './batch.ts';
-import { decodeBody, encodeBody } from './body-codec.ts';
+import { UnreadableBodyError, decodeBody, encodeBody } from './body-codec.ts';
 import type { Db } from './db.ts';
 import { type DeliveryStatus, LEGACY_INDEX_ATTRIBUTES, deliveryListingRow } from './delivery-index.ts';
 import { keys } from './keys.ts';
@@ -160,10 +160,16 @@ export const getDelivery = async (db: Db, pk: string): Promise<(DeliveryRecord &
   return Item ? withBody(db, Item) : undefined;
 };
 
-/** A delivery as the processor takes it: the record, its body, and the row as stored (to finish it in a batch). */
-export type LoadedDelivery = DeliveryRecord & { body: Uint8Array; row: Record<string, unknown> };
+/**
+ * A delivery as the processor takes it: the record, its body, and the row as stored (to finish it in
+ * a batch); `unreadable` (and an empty body) when its stored body cannot be read, and why.
+ */
+export type LoadedDelivery = DeliveryRecord & { body: Uint8Array; row: Record<string, unknown>; unreadable?: string };
 
-/** Many deliveries at once (strongly consistent BatchGetItem); the missing ones are left out. */
+/**
+ * Many deliveries at once (strongly consistent BatchGetItem); the missing ones are left out. A body
+ * that cannot be read fails only its own delivery, not the batch it was read in.
+ */
 export const loadDeliveries = async (db: Db, pks: readonly string[]): Promise<LoadedDelivery[]> => {
   const rows = await batchGet(
     db,
@@ -174,7 +180,13 @@ export const loadDeliveries = async (db: Db, pks: readonly string[]): Promise<Lo
   const loaded: LoadedDelivery[] = [];
   for (const pk of pks) {
     const row = byPk.get(pk);
-    if (row) loaded.push({ ...(await withBody(db, row)), row });
+    if (!row) continue;
+    try {
+      loaded.push({ ...(await withBody(db, row)), row });
+    } catch (error) {
+      if (!(error instanceof UnreadableBodyError)) throw error;
+      loaded.push({ ...toRecord(row), body: new Uint8Array(), row, unreadable: error.message });
+    }
   }
   return loaded;
 };

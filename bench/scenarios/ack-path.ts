@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { encodeBody } from '../../store/body-codec.ts';
 import { createDb, ensureTable } from '../../store/db.ts';
 import { keys } from '../../store/keys.ts';
 import { killHard } from '../../test/support/hub-process.ts';
@@ -21,13 +21,13 @@ export const measureRawPuts = async (total: number): Promise<LoadResult> => {
   try {
     const db = createDb({ endpoint: info.endpoint, table: 'bench_raw' });
     await ensureTable(db);
-    const body = gzipSync(openedIssue(1));
+    const { compressed: body, encoding: bodyEncoding } = encodeBody('github', new TextEncoder().encode(openedIssue(1)));
     return await closedLoop(total, CONCURRENCY, async (i) => {
       const key = keys.delivery('ten_bench', 'github', `delivery-${i}`);
       await db.doc.send(
         new PutCommand({
           TableName: db.table,
-          Item: { ...key, body, status: 'pending', qpk: 'inbox', qsk: `${new Date().toISOString()}#${key.pk}` },
+          Item: { ...key, body, bodyEncoding, status: 'pending', qpk: 'inbox', qsk: `${new Date().toISOString()}#${key.pk}` },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -74,6 +74,14 @@ describe('the embedded engine on a worker thread, as npm start runs it', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it('rejects a start that fails with its reason, and does not report it as a stop', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tributary-engine-file-')), 'not-a-directory');
+    writeFileSync(file, '');
+    const stops: string[] = [];
+    await expect(startEmbeddedEngineWorker({ path: join(file, 'engine'), onUnexpectedExit: (how) => stops.push(how) })).rejects.toThrow(/stopped before it was ready: .*ENOTDIR/);
+    expect(stops).toEqual([]);
+  });
 
   it('tells its owner when it stops without being closed, here out of memory', async () => {
     const stopped = new Promise<string>((resolve) => {

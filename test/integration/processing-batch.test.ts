@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../store/db.ts';
 import { allItems, issueOpened, issueRef, issueUpdate } from '../support/fault-payloads.ts';
@@ -63,12 +64,16 @@ describe('batched processing', () => {
   let next = 0;
 
   /** Posts deliveries while the processor is stopped, then processes them as one batch and waits until all is published. */
-  const processAsOneBatch = async (deliveries: { event?: string; payload: unknown }[], options: { conflictOnce?: string } = {}) => {
+  const processAsOneBatch = async (
+    deliveries: { event?: string; payload: unknown }[],
+    options: { conflictOnce?: string; beforeProcessing?: () => Promise<void> } = {},
+  ) => {
     await hub.hub.pipeline.processor.stop();
     for (const { event, payload } of deliveries) {
       const answer = await postGithub(hub.url, connection, event ?? 'issues', payload, { deliveryId: `processing-batch-${++next}` });
       expect(answer.status).toBe(202);
     }
+    await options.beforeProcessing?.();
     const writes = recordItemWrites(hub.hub.db, options);
     try {
       hub.hub.pipeline.processor.start();
@@ -134,6 +139,36 @@ describe('batched processing', () => {
     const { body } = await hub.api('GET', '/v1/deliveries?status=failed&limit=200');
     return body.items.find((d: any) => d.deliveryId === deliveryId);
   };
+
+  /** Sets the stored body's encoding of a delivery of this test, as a newer or older version would have written it. */
+  const setBodyEncoding = async (deliveryId: string, encoding: string) => {
+    const { Items } = await hub.hub.db.doc.send(
+      new ScanCommand({ TableName: hub.hub.db.table, FilterExpression: 'deliveryId = :d AND sk = :s', ExpressionAttributeValues: { ':d': deliveryId, ':s': 'DLV' } }),
+    );
+    await hub.hub.db.doc.send(
+      new UpdateCommand({ TableName: hub.hub.db.table, Key: { pk: Items![0]!.pk, sk: 'DLV' }, UpdateExpression: 'SET bodyEncoding = :e', ExpressionAttributeValues: { ':e': encoding } }),
+    );
+  };
+
+  it('fails a delivery whose stored body it cannot read alone, saying what to do, and processes it once retried after an upgrade', async () => {
+    const unreadable = () => `processing-batch-${next - 1}`;
+    await processAsOneBatch([{ payload: issueUpdate(1, 7) }, { payload: issueOpened(9) }, { payload: issueUpdate(2, 10) }], {
+      beforeProcessing: () => setBodyEncoding(unreadable(), 'deflate-raw:github-9'),
+    });
+
+    const items = await allItems(hub);
+    expect(items.get(issueRef(1)).title).toBe('Issue 1 revision 7');
+    expect(items.get(issueRef(2)).title).toBe('Issue 2 revision 10');
+    expect(items.has(issueRef(9))).toBe(false);
+    const failed = await failedDelivery(unreadable());
+    expect(failed.reason).toMatch(/encoded as deflate-raw:github-9, which this version of Tributary cannot read: upgrade it, then retry/);
+
+    // What an upgrade brings: a version that reads the encoding.
+    await setBodyEncoding(unreadable(), 'deflate-raw:github-1');
+    expect((await hub.api('POST', `/v1/deliveries/${failed.id}/retry`)).status).toBe(202);
+    await settled(hub, { timeoutMs: 30_000 });
+    expect((await allItems(hub)).has(issueRef(9))).toBe(true);
+  });
 
   it('indexes an issue with half a megabyte of title, its title clipped to 1,000 characters', async () => {
     await processAsOneBatch([{ payload: issueOpened(8, `Long ${'x'.repeat(450_000)}`) }]);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BODY_DICTIONARIES, decodeBody, encodeBody } from '../../store/body-codec.ts';
+import { BODY_DICTIONARIES, UnreadableBodyError, decodeBody, encodeBody } from '../../store/body-codec.ts';
 import { githubExamples } from '../fixtures/github-examples.ts';
 import { jiraFixture } from '../fixtures/jira-examples.ts';
 
@@ -34,9 +34,11 @@ describe('stored delivery bodies', () => {
     expect(decodeBody(gzipSync('{"action":"opened"}'), undefined).toString()).toBe('{"action":"opened"}');
   });
 
-  it('name an encoding this version cannot read with what to do, rather than garbage', () => {
-    expect(() => decodeBody(Buffer.from('x'), 'deflate-raw:github-9')).toThrow(/cannot read: upgrade/);
-    expect(() => decodeBody(Buffer.from('x'), 'deflate-raw:toString')).toThrow(/cannot read/);
+  it('that cannot be read say why and what to do, rather than give garbage', () => {
+    expect(() => decodeBody(Buffer.from('x'), 'deflate-raw:github-9')).toThrow(/cannot read: upgrade it, then retry the delivery/);
+    expect(() => decodeBody(Buffer.from('x'), 'deflate-raw:toString')).toThrow(UnreadableBodyError);
+    expect(() => decodeBody(Buffer.from('not compressed'), 'deflate-raw:github-1')).toThrow(/does not decompress/);
+    expect(encodeBody('constructor', Buffer.from('x')).encoding).toBeUndefined();
   });
 
   it('are about 40 % smaller than gzip on payloads that share only their shape with the dictionary', () => {
