@@ -1,5 +1,6 @@
 import { refOfChange } from '../core/changes.ts';
 import { DEFAULT_RETENTION, deliveryExpiry } from '../core/retention.ts';
+import { getDeliveryMeta } from '../store/deliveries.ts';
 import {
   type DeliveryStatus,
   type LoadedDelivery,
@@ -92,13 +93,18 @@ export const processBatch = async (deps: ProcessDeps, deliveryPks: readonly stri
     for (const [delivery, error] of result.failed) failedTransiently.set(delivery, error);
   }
 
-  // Together, from the records as read; one whose stored body an erasure rewrote meanwhile is updated alone.
+  // Together, from the records as read. One whose stored body normalizing rewrote (it named an erased
+  // person) is finished alone, as it is now: its new hash names its new parts, which get its expiry.
   const rewritten = new Set(pending.filter((_, i) => normalized[i]?.bodyRewritten).map((d) => d.pk));
   await finishDeliveries(deps.db, finished.filter((f) => !rewritten.has(f.delivery.pk)));
-  for (const { delivery, outcome } of finished.filter((f) => rewritten.has(f.delivery.pk))) await finishDelivery(deps.db, delivery, outcome);
   for (const { delivery, outcome } of finished) {
     outcomes.set(delivery.pk, outcome.status);
-    if (delivery.bodyParts) await stampBodyParts(deps.db, delivery.pk, delivery.bodySha256, delivery.bodyParts, deliveryExpiry(deps.db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at));
+    if (rewritten.has(delivery.pk)) {
+      const current = await getDeliveryMeta(deps.db, delivery.pk);
+      if (current) await finishDelivery(deps.db, { ...delivery, bodySha256: current.bodySha256, bodyParts: current.bodyParts }, outcome);
+    } else if (delivery.bodyParts) {
+      await stampBodyParts(deps.db, delivery.pk, delivery.bodySha256, delivery.bodyParts, deliveryExpiry(deps.db.retention ?? DEFAULT_RETENTION, outcome.status, outcome.at));
+    }
   }
   for (const [delivery, error] of failedTransiently) outcomes.set(delivery.pk, await retryLater(deps, delivery, error));
   return outcomes;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepEventPayload } from '../../store/event-payloads.ts';
 import { DANA, DANA_TERMS, issueAssignedToDana } from '../fixtures/erasable-person.ts';
@@ -107,6 +108,20 @@ describe('DELETE /v1/people/{id}: erasure', () => {
     expect(named(JSON.stringify(hub.publishedEvents()))).toEqual([]);
     const rows = await readAllRows(hub.hub.db);
     expect(rows.filter(({ text }) => named(text).length > 0).map(({ row }) => `${row.pk} ${row.sk}`)).toEqual([]);
+  });
+
+  it('pseudonymizes a later delivery whose body is stored in parts: it is processed, and only its new parts remain, with its expiry', async () => {
+    // About 600 KB of base64 compresses to some 450 KB: over the 300 KB kept inline, so the body is stored in parts.
+    const filler = randomBytes(450_000).toString('base64');
+    expect((await postGithub(hub.url, connection, 'issues', issueAssignedToDana(4, { body: filler }))).status).toBe(202);
+    await settled(hub);
+    const rows = await readAllRows(hub.hub.db);
+    // The only delivery of this suite with a body in parts.
+    const record = rows.map(({ row }) => row).find((row) => row.sk === 'DLV' && Number(row.bodyParts) > 0);
+    expect(record).toMatchObject({ status: 'processed', erasedAt: expect.any(String) });
+    const parts = rows.map(({ row }) => row).filter((row) => row.pk === record!.pk && String(row.sk).startsWith('PART#'));
+    expect(parts.map((part) => part.sk).sort()).toEqual(Array.from({ length: Number(record!.bodyParts) }, (_, n) => `PART#${String(record!.bodySha256).slice(0, 16)}#${n}`));
+    for (const part of parts) expect(part.expiresAt).toBe(record!.expiresAt);
   });
 
   it('answers 202 with a job to follow when asked to respond asynchronously', async () => {
