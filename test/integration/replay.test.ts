@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { markerOf, readMarkedEvents } from '../../store/event-log.ts';
 import { listQueued } from '../../store/queue.ts';
 import { createConnectorRegistry } from '../../connectors/index.ts';
@@ -146,6 +147,25 @@ describe('replay after a mapping change', () => {
     const stranger = await newTenant(hub, 'stranger');
     expect((await stranger.api('POST', '/v1/replay', { connectionId: connection.id })).status).toBe(404);
     expect((await stranger.api('GET', `/v1/jobs/${recent.id}`)).status).toBe(404);
+  });
+
+  it('fails a delivery whose stored body this version cannot read, and replays the others', async () => {
+    const tenant = await newTenant(hub, 'unreadable');
+    const connection = await tenant.jira();
+    await deliverHistory(hub, connection);
+    // As a newer version would have stored one of them.
+    const { Items } = await hub.hub.db.doc.send(
+      new ScanCommand({ TableName: hub.hub.db.table, FilterExpression: 'tenantId = :t AND sk = :s', ExpressionAttributeValues: { ':t': tenant.id, ':s': 'DLV' } }),
+    );
+    await hub.hub.db.doc.send(
+      new UpdateCommand({ TableName: hub.hub.db.table, Key: { pk: Items![0]!.pk, sk: 'DLV' }, UpdateExpression: 'SET bodyEncoding = :e', ExpressionAttributeValues: { ':e': 'deflate-raw:jira-9' } }),
+    );
+
+    const job = await finished(hub, tenant.token, (await tenant.api('POST', '/v1/replay', { connectionId: connection.id })).body.id);
+    expect(job).toMatchObject({ status: 'done', counts: { total: 3, processed: 3, failed: 1 } });
+    const failed = (await tenant.api('GET', '/v1/deliveries?status=failed')).body.items;
+    expect(failed).toHaveLength(1);
+    expect(failed[0].reason).toMatch(/cannot read: upgrade it, then retry the delivery/);
   });
 });
 
