@@ -148,7 +148,14 @@ describe('the status digest and the blocked count, over HTTP with real payloads'
   });
 
   it('publishes each digest once when sweeps overlap, and finishes one whose publishing failed', async () => {
-    const nextWeek = new Date(Date.now() + 7 * DAY);
+    // Thursday noon of the week `days` from now: the minutes the lease adds below never reach the next week.
+    const midweekIn = (days: number) => {
+      const at = new Date(Date.now() + days * DAY);
+      at.setUTCHours(12, 0, 0, 0);
+      at.setUTCDate(at.getUTCDate() - ((at.getUTCDay() + 6) % 7) + 3);
+      return at;
+    };
+    const nextWeek = midweekIn(7);
     const { week } = previousIsoWeek(nextWeek);
     const bus = recording();
     const deps = { db: hub.hub.db, publisher: bus.publisher, log: silent };
@@ -157,7 +164,7 @@ describe('the status digest and the blocked count, over HTTP with real payloads'
     expect(ours.map((e) => e.id).sort()).toEqual([undefined, 'payments', 'web'].map((team) => digestEventId(tenantId, team, week)).sort());
 
     // The bus refuses the next week's digests: they stay claimed, and are published after the claim's lease, with the same ids.
-    const later = new Date(Date.now() + 14 * DAY);
+    const later = midweekIn(14);
     const failing = await publishWeeklyDigests({ ...deps, publisher: recording(true).publisher, clock: () => later });
     expect(failing.published).toBe(0);
     const withinLease = await publishWeeklyDigests({ ...deps, clock: () => new Date(later.getTime() + 60_000) });
