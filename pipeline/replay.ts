@@ -2,11 +2,10 @@ import * as z from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import { DEFAULT_RETENTION, deliveryExpiry } from '../core/retention.ts';
-import { UnreadableBodyError } from '../store/body-codec.ts';
 import { getConnection } from '../store/connections.ts';
 import type { DeliveryStatus } from '../store/delivery-index.ts';
-import { type DeliveryFilter, type DeliveryRow, countDeliveries, getDeliveryMeta, queryDeliveries, settleReplayedDelivery } from '../store/deliveries.ts';
-import { type DeliveryRecord, getDelivery } from '../store/inbox.ts';
+import { type DeliveryFilter, type DeliveryRow, countDeliveries, queryDeliveries, settleReplayedDelivery } from '../store/deliveries.ts';
+import { loadDeliveries } from '../store/inbox.ts';
 import { claimJobHolder, getJobHolder } from '../store/job-holders.ts';
 import { keys } from '../store/keys.ts';
 import { type AnyJobRecord, JobConflictError, type ReplayJobRecord, getJob, saveJob } from '../store/jobs.ts';
@@ -107,32 +106,17 @@ export const startReplay = async (
 
 type ReplayOutcome = 'processed' | 'ignored' | 'failed' | 'skipped';
 
-/** A stored delivery and its body; one whose body this version cannot read (store/body-codec.ts) comes without it, and why. */
-const readStored = async (
-  deps: ProcessDeps,
-  pk: string,
-): Promise<{ delivery: DeliveryRecord & { body: Uint8Array } } | { delivery: DeliveryRecord; unreadable: string } | undefined> => {
-  try {
-    const delivery = await getDelivery(deps.db, pk);
-    return delivery && { delivery };
-  } catch (error) {
-    if (!(error instanceof UnreadableBodyError)) throw error;
-    const delivery = await getDeliveryMeta(deps.db, pk);
-    return delivery && { delivery, unreadable: error.message };
-  }
-};
-
 /**
  * Runs one stored delivery again. Its status follows the outcome (a failed delivery that now
  * processes becomes processed, one the current normalizer rejects becomes failed with the reason);
  * the record is written only when that changes. Store errors are thrown, to retry the batch.
  */
 export const replayDelivery = async (deps: ProcessDeps, row: DeliveryRow, jobId: string): Promise<ReplayOutcome> => {
-  const read = await readStored(deps, row.pk);
+  // As the processor reads it: a body this version cannot read fails this delivery alone.
+  const [delivery] = await loadDeliveries(deps.db, [row.pk]);
   // Gone (retention), or back on the queue (retried): nothing for the replay to do.
-  if (!read || read.delivery.status === 'pending') return 'skipped';
-  const { delivery } = read;
-  const normalized = 'unreadable' in read ? ({ outcome: 'failed', reason: read.unreadable } as const) : await normalizeStored(deps, read.delivery);
+  if (!delivery || delivery.status === 'pending') return 'skipped';
+  const normalized = await normalizeStored(deps, delivery);
   const settle = async (status: Exclude<DeliveryStatus, 'pending'>, reason?: string) => {
     if (delivery.status === status && (delivery.reason ?? undefined) === reason) return;
     const at = deps.clock().toISOString();

@@ -44,18 +44,12 @@ type Finish = { delivery: LoadedDelivery; outcome: { status: Exclude<DeliverySta
  */
 export const processBatch = async (deps: ProcessDeps, deliveryPks: readonly string[]): Promise<Map<string, ProcessOutcome>> => {
   const outcomes = new Map<string, ProcessOutcome>(deliveryPks.map((pk) => [pk, 'skipped']));
-  const loaded = (await loadDeliveries(deps.db, [...new Set(deliveryPks)])).filter((d) => d.status === 'pending');
-  if (loaded.length === 0) return outcomes;
-  deps.metrics?.batchSize.observe({}, loaded.length);
+  const pending = (await loadDeliveries(deps.db, [...new Set(deliveryPks)])).filter((d) => d.status === 'pending');
+  if (pending.length === 0) return outcomes;
+  deps.metrics?.batchSize.observe({}, pending.length);
   const at = deps.clock().toISOString();
   const finished: Finish[] = [];
   const failedTransiently = new Map<LoadedDelivery, unknown>();
-  // A body that cannot be read (a newer version's encoding) fails its delivery alone, to be retried after an upgrade.
-  for (const delivery of loaded.filter((d) => d.unreadable)) {
-    deps.log.warn('delivery failed', { tenantId: delivery.tenantId, source: delivery.source, deliveryId: delivery.deliveryId, reason: delivery.unreadable });
-    finished.push({ delivery, outcome: { status: 'failed', reason: delivery.unreadable, at } });
-  }
-  const pending = loaded.filter((d) => !d.unreadable);
 
   let normalized: (Renormalized & { bodyRewritten?: true })[];
   try {

@@ -6,7 +6,7 @@ import { withinTextBounds } from '../core/text-bounds.ts';
 import { getConnection } from '../store/connections.ts';
 import { rewriteDeliveryBody } from '../store/erasure-rewrites.ts';
 import { lookupTombstone } from '../store/erasures.ts';
-import type { DeliveryRecord } from '../store/inbox.ts';
+import type { StoredDelivery } from '../store/inbox.ts';
 import type { ProcessDeps } from './deps.ts';
 import { referenceDirectoryFor } from './references.ts';
 
@@ -34,10 +34,12 @@ export const describeFailure = (error: unknown): string =>
 /**
  * Normalizes a stored delivery with the current connector, the connection's current settings and
  * the tenant's Jira knowledge, without pseudonymizing it yet. A normalizer that throws gives
- * `failed` with the reason (for a zod error, the path of each bad field); a store error while
- * loading the context is thrown, to be retried.
+ * `failed` with the reason (for a zod error, the path of each bad field), as does a body this
+ * version cannot read (store/body-codec.ts: retried after an upgrade); a store error while loading
+ * the context is thrown, to be retried.
  */
-const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> => {
+const normalizeOnly = async (deps: ProcessDeps, delivery: StoredDelivery): Promise<Renormalized> => {
+  if (delivery.unreadable) return { outcome: 'failed', reason: delivery.unreadable };
   const connector = deps.connectors.get(delivery.source);
   if (!connector) return { outcome: 'failed', reason: `No connector for source ${delivery.source}` };
   const references = deps.references ?? referenceDirectoryFor(deps.db);
@@ -65,7 +67,7 @@ const normalizeOnly = async (deps: ProcessDeps, delivery: DeliveryRecord & { bod
  */
 export const normalizeDeliveries = async (
   deps: ProcessDeps,
-  deliveries: readonly (DeliveryRecord & { body: Uint8Array })[],
+  deliveries: readonly StoredDelivery[],
 ): Promise<(Renormalized & { bodyRewritten?: true })[]> => {
   const normalized = await Promise.all(deliveries.map((delivery) => normalizeOnly(deps, delivery)));
   const hashesByTenant = new Map<string, Set<string>>();
@@ -95,5 +97,5 @@ export const normalizeDeliveries = async (
 };
 
 /** {@link normalizeDeliveries} for one delivery: what a replay does again after rules changed. */
-export const normalizeStored = async (deps: ProcessDeps, delivery: DeliveryRecord & { body: Uint8Array }): Promise<Renormalized> =>
+export const normalizeStored = async (deps: ProcessDeps, delivery: StoredDelivery): Promise<Renormalized> =>
   (await normalizeDeliveries(deps, [delivery]))[0]!;

@@ -4,7 +4,8 @@ import { startEmbeddedEngine } from './embedded-engine.ts';
 /**
  * The embedded engine on a worker thread of the hub (store/embedded-engine.ts
  * `startEmbeddedEngineWorker`): posts `{ endpoint }` once it listens, and closes at the first
- * message it is sent. Writes reach LevelDB before the engine answers them, so a hub that dies with it loses nothing.
+ * message it is sent. Writes reach LevelDB before the engine answers them, so a hub that dies with
+ * it loses nothing.
  */
 const { path } = workerData as { path?: string };
 const engine = await startEmbeddedEngine(path ? { path } : {});

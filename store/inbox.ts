@@ -160,15 +160,15 @@ export const getDelivery = async (db: Db, pk: string): Promise<(DeliveryRecord &
   return Item ? withBody(db, Item) : undefined;
 };
 
-/**
- * A delivery as the processor takes it: the record, its body, and the row as stored (to finish it in
- * a batch); `unreadable` (and an empty body) when its stored body cannot be read, and why.
- */
-export type LoadedDelivery = DeliveryRecord & { body: Uint8Array; row: Record<string, unknown>; unreadable?: string };
+/** A delivery with its body; `unreadable` (and an empty body) when its stored body cannot be read, and why. */
+export type StoredDelivery = DeliveryRecord & { body: Uint8Array; unreadable?: string };
+
+/** A delivery as the processor takes it: stored, and the row as read (to finish it in a batch). */
+export type LoadedDelivery = StoredDelivery & { row: Record<string, unknown> };
 
 /**
  * Many deliveries at once (strongly consistent BatchGetItem); the missing ones are left out. A body
- * that cannot be read fails only its own delivery, not the batch it was read in.
+ * that cannot be read is marked `unreadable`, to fail only its own delivery (processing/normalize.ts).
  */
 export const loadDeliveries = async (db: Db, pks: readonly string[]): Promise<LoadedDelivery[]> => {
   const rows = await batchGet(
