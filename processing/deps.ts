@@ -20,6 +20,12 @@ export interface ProcessDeps {
   connections?: ConnectionCache;
   /** counts batch sizes (`tributary_processing_batch_size`) */
   metrics?: HubMetrics;
+  /**
+   * called between units of a batch's CPU work (a delivery normalized, a change applied, an item's
+   * derived rows): where the event loop is shared with acknowledgements (the local hub), it hands the
+   * loop back every few milliseconds (pipeline/time-slices.ts)
+   */
+  yieldEventLoop?: () => Promise<void>;
   /** where a long job holds back work-in-progress evaluations (a backfill); evaluated after each batch when absent */
   wipBacklog?: WipBacklog;
 }

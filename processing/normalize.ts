@@ -69,7 +69,11 @@ export const normalizeDeliveries = async (
   deps: ProcessDeps,
   deliveries: readonly StoredDelivery[],
 ): Promise<(Renormalized & { bodyRewritten?: true })[]> => {
-  const normalized = await Promise.all(deliveries.map((delivery) => normalizeOnly(deps, delivery)));
+  const normalized: Renormalized[] = [];
+  for (const delivery of deliveries) {
+    await deps.yieldEventLoop?.();
+    normalized.push(await normalizeOnly(deps, delivery));
+  }
   const hashesByTenant = new Map<string, Set<string>>();
   normalized.forEach((n, i) => {
     if (n.outcome !== 'changes') return;

@@ -53,7 +53,7 @@ const namesProvisionalRef = (change: ItemChange): boolean => {
  * rules (core/merge.ts: newer update wins, stale and duplicate ones change nothing), collecting the
  * events each change causes under its own causation key, exactly as one-by-one processing would.
  */
-export const planBatch = async (deps: Pick<ProcessDeps, 'db' | 'clock'>, tenantId: string, steps: readonly Step[]): Promise<BatchPlan> => {
+export const planBatch = async (deps: Pick<ProcessDeps, 'db' | 'clock' | 'yieldEventLoop'>, tenantId: string, steps: readonly Step[]): Promise<BatchPlan> => {
   // The tenant's team map decides the team (PUT /v1/teams); set on the observation, so the merge keeps it.
   const teams = await teamCacheFor(deps.db).get(tenantId);
   const mapped = steps.map((step) => ({ ...step, change: withMappedTeam(step.change, teams) }));
@@ -69,6 +69,7 @@ export const planBatch = async (deps: Pick<ProcessDeps, 'db' | 'clock'>, tenantI
   const time = deps.clock().toISOString();
   const plans = new Map<string, ItemPlan>();
   for (const step of mapped) {
+    await deps.yieldEventLoop?.();
     const itemId = itemOf(step);
     if (alone.has(itemId)) continue;
     const record = records.get(itemId)!;

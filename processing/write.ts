@@ -96,6 +96,7 @@ export const writeBatch = async (deps: ProcessDeps, tenantId: string, plan: Batc
   const wipRows = await readWipPairs(db, tenantId, settled.flatMap((s) => wipPairsOf(s.plan.after, s.before)));
   const moved = new Map<string, WipSubject>();
   for (const { plan: item, before } of settled) {
+    await deps.yieldEventLoop?.();
     writes.push(...derivedRowWrites(tenantId, item.after, before));
     const wip = wipRowWrites(tenantId, item.after, before, wipRows, now);
     writes.push(...wip.writes);

@@ -39,15 +39,27 @@ export const splitIntoParts = (bytes: Buffer, size: number): Buffer[] => {
 };
 
 /**
- * BatchGetItem in groups of 100 (its limit), retrying unprocessed keys with backoff. Duplicate
+ * Keys per BatchGetItem for rows of a kilobyte or more (item and delivery records): the SDK parses a
+ * response in one piece, and 100 such rows held the local hub's event loop for tens of milliseconds.
+ */
+export const LARGE_ROWS_PER_REQUEST = 25;
+
+/**
+ * BatchGetItem in groups of up to 100 (its limit), retrying unprocessed keys with backoff. Duplicate
  * keys are read once (DynamoDB rejects a batch that repeats a key). `attributes` reads only those
  * (e.g. `['pk']` to learn which rows exist).
  */
 export const batchGet = async (
   db: Db,
   keys: readonly { pk: string; sk: string }[],
-  options: { consistent?: boolean; attributes?: readonly string[] } = {},
+  options: {
+    consistent?: boolean;
+    attributes?: readonly string[];
+    /** keys asked for in one request (at most DynamoDB's 100; see {@link LARGE_ROWS_PER_REQUEST}) */
+    keysPerRequest?: number;
+  } = {},
 ): Promise<Record<string, unknown>[]> => {
+  const perRequest = Math.min(100, options.keysPerRequest ?? 100);
   const rows: Record<string, unknown>[] = [];
   let pending = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
   const projection = options.attributes?.length
@@ -57,11 +69,11 @@ export const batchGet = async (
       }
     : {};
   for (let attempt = 0; pending.length > 0; attempt++) {
-    const batch = pending.slice(0, 100);
+    const batch = pending.slice(0, perRequest);
     const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent, ...projection } } }));
     rows.push(...(result.Responses?.[db.table] ?? []));
     const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
-    pending = [...unprocessed, ...pending.slice(100)];
+    pending = [...unprocessed, ...pending.slice(perRequest)];
     if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
   }
   return rows;

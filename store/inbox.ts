@@ -4,6 +4,7 @@ import { DEFAULT_RETENTION, ORPHAN_PART_DAYS, deliveryExpiry, expiryAfter } from
 import type { Source } from '../core/work-item.ts';
 import { type WriteRequest, batchGet, batchWrite, splitIntoParts } from './batch.ts';
 import { UnreadableBodyError, decodeBody, encodeBody } from './body-codec.ts';
+import { LARGE_ROWS_PER_REQUEST } from './batch.ts';
 import type { Db } from './db.ts';
 import { type DeliveryStatus, LEGACY_INDEX_ATTRIBUTES, deliveryListingRow } from './delivery-index.ts';
 import { keys } from './keys.ts';
@@ -174,7 +175,7 @@ export const loadDeliveries = async (db: Db, pks: readonly string[]): Promise<Lo
   const rows = await batchGet(
     db,
     pks.map((pk) => ({ pk, sk: 'DLV' })),
-    { consistent: true },
+    { consistent: true, keysPerRequest: LARGE_ROWS_PER_REQUEST },
   );
   const byPk = new Map(rows.map((row) => [String(row.pk), row]));
   const loaded: LoadedDelivery[] = [];

@@ -6,7 +6,7 @@ import { type LoggedEvent, eventCursor } from './event-log.ts';
 import { itemIdForRef } from '../core/ids.ts';
 import { containerKey, personKeys } from '../core/item-filter.ts';
 import type { Link, WorkItem } from '../core/work-item.ts';
-import { type WriteRequest, batchGet, batchWrite } from './batch.ts';
+import { LARGE_ROWS_PER_REQUEST, type WriteRequest, batchGet, batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
@@ -80,12 +80,12 @@ export const loadItem = async (db: Db, tenantId: string, itemId: string): Promis
   return toRecord(tenantId, itemId, Item);
 };
 
-/** The records of many items at once (strongly consistent BatchGetItem, 100 keys per request). */
+/** The records of many items at once (strongly consistent BatchGetItem, in requests of {@link LARGE_ROWS_PER_REQUEST} keys). */
 export const loadItems = async (db: Db, tenantId: string, itemIds: readonly string[]): Promise<Map<string, ItemRecord>> => {
   const rows = await batchGet(
     db,
     itemIds.map((id) => keys.item(tenantId, id)),
-    { consistent: true },
+    { consistent: true, keysPerRequest: LARGE_ROWS_PER_REQUEST },
   );
   const byPk = new Map(rows.map((row) => [String(row.pk), row]));
   return new Map(itemIds.map((id) => [id, toRecord(tenantId, id, byPk.get(keys.item(tenantId, id).pk))]));

@@ -1,7 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnectorRegistry } from '../../connectors/index.ts';
+import { createJsonLogger } from '../../functions/log.ts';
+import { processBatch } from '../../processing/batch.ts';
 import type { Db } from '../../store/db.ts';
+import { listPendingDeliveries } from '../../store/inbox.ts';
 import { allItems, issueOpened, issueRef, issueUpdate } from '../support/fault-payloads.ts';
 import { type TestHub, postGithub, settled, startTestHub } from '../support/hub.ts';
 
@@ -206,5 +210,28 @@ describe('batched processing', () => {
     const item = (await allItems(hub)).get(issueRef(7));
     expect(item.title).toBe('Issue 7');
     expect(item.dueAt).toBeUndefined();
+  });
+
+  it('hands the event loop back between units of its work where asked to (the local hub, beside its acknowledgements)', async () => {
+    await hub.hub.pipeline.processor.stop();
+    try {
+      for (const n of [8, 9, 10]) expect((await postGithub(hub.url, connection, 'issues', issueOpened(n), { deliveryId: `processing-batch-${++next}` })).status).toBe(202);
+      const pending = await listPendingDeliveries(hub.hub.db);
+      expect(pending).toHaveLength(3);
+      let turns = 0;
+      const deps = {
+        db: hub.hub.db,
+        connectors: createConnectorRegistry(),
+        clock: () => new Date(),
+        log: createJsonLogger('silent'),
+        yieldEventLoop: async () => void turns++,
+      };
+      const outcomes = await processBatch(deps, pending);
+      expect([...outcomes.values()]).toEqual(['processed', 'processed', 'processed']);
+      // Each delivery normalized, each change applied, each item's derived rows: 3 × 3 at least.
+      expect(turns).toBeGreaterThanOrEqual(9);
+    } finally {
+      hub.hub.pipeline.processor.start();
+    }
   });
 });
