@@ -42,7 +42,7 @@ export const splitIntoParts = (bytes: Buffer, size: number): Buffer[] => {
  * Keys per BatchGetItem for rows of a kilobyte or more (item and delivery records): the SDK parses a
  * response in one piece, and 100 such rows held the local hub's event loop for tens of milliseconds.
  */
-export const LARGE_ROWS_PER_REQUEST = 25;
+export const LARGE_ROWS_PER_REQUEST = 50;
 
 /**
  * BatchGetItem in groups of up to 100 (its limit), retrying unprocessed keys with backoff. Duplicate

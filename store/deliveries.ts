@@ -44,15 +44,34 @@ const toRow = (item: Record<string, unknown>): DeliveryRow => {
   return { ...row, sortKey: deliverySortKey(row) };
 };
 
-/** The index and partition of listing rows (and records of old) that answer a filter: by connection, else by source, else by status alone. */
+/**
+ * The index and partition of listing rows (and records of old) that answer a filter: by connection,
+ * else by source, else by status alone; and what a filter must still check. Processed deliveries
+ * have no partitions by connection or source (store/delivery-index.ts): their status partition, filtered.
+ */
 const partitionOf = (filter: DeliveryFilter, status: DeliveryStatus) => {
   const partitions = deliveryPartitions(
     { pk: '', receivedAt: '', tenantId: filter.tenantId, connectionId: filter.connectionId ?? '', source: filter.source ?? '' },
     status,
   );
-  if (filter.connectionId) return { index: 'gsi2', pk: 'gsi2pk', sk: 'gsi2sk', value: partitions.gsi2pk };
-  if (filter.source) return { index: 'gsi3', pk: 'gsi3pk', sk: 'gsi3sk', value: partitions.gsi3pk };
-  return { index: 'gsi1', pk: 'gsi1pk', sk: 'gsi1sk', value: partitions.gsi1pk };
+  const bySource = filter.source ? { condition: '#source = :source', values: { ':source': filter.source } } : undefined;
+  const byConnection = filter.connectionId ? { condition: 'connectionId = :connection', values: { ':connection': filter.connectionId } } : undefined;
+  if (filter.connectionId && partitions.gsi2pk) return { index: 'gsi2', pk: 'gsi2pk', sk: 'gsi2sk', value: partitions.gsi2pk, filters: bySource ? [bySource] : [] };
+  if (filter.source && partitions.gsi3pk) return { index: 'gsi3', pk: 'gsi3pk', sk: 'gsi3sk', value: partitions.gsi3pk, filters: [] };
+  return { index: 'gsi1', pk: 'gsi1pk', sk: 'gsi1sk', value: partitions.gsi1pk, filters: [byConnection, bySource].filter((f) => f !== undefined) };
+};
+
+/** A query's FilterExpression, with the names and values it uses, for a partition's filters (none: no expression). */
+const filterOf = (
+  filters: readonly { condition: string; values: Record<string, string> }[],
+): { expression: { FilterExpression?: string }; names: Record<string, string>; values: Record<string, string> } => {
+  if (filters.length === 0) return { expression: {}, names: {}, values: {} };
+  const FilterExpression = filters.map((f) => f.condition).join(' AND ');
+  return {
+    expression: { FilterExpression },
+    names: FilterExpression.includes('#source') ? { '#source': 'source' } : {},
+    values: Object.assign({}, ...filters.map((f) => f.values)) as Record<string, string>,
+  };
 };
 
 /** Sort keys start with an ISO time: `0` sorts before and `~` after every one of them. */
@@ -130,7 +149,7 @@ const readSource = async (
 /** Listing rows (and records of old, still carrying their index keys) in one status partition. */
 const readStatusPartition = (db: Db, filter: DeliveryFilter, status: DeliveryStatus, window: Window) => {
   const partition = partitionOf(filter, status);
-  const sourceFilter = filter.connectionId && filter.source;
+  const { expression, values } = filterOf(partition.filters);
   return readSource(
     window,
     async (startKey, want) => {
@@ -139,15 +158,10 @@ const readStatusPartition = (db: Db, filter: DeliveryFilter, status: DeliverySta
           TableName: db.table,
           IndexName: partition.index,
           KeyConditionExpression: `${partition.pk} = :p AND ${partition.sk} BETWEEN :low AND :high`,
-          ...(sourceFilter ? { FilterExpression: '#source = :source' } : {}),
+          ...expression,
           ProjectionExpression: [...PROJECTION, 'sk'].join(', '),
           ExpressionAttributeNames: PROJECTION_NAMES,
-          ExpressionAttributeValues: {
-            ':p': partition.value,
-            ':low': window.low,
-            ':high': window.high,
-            ...(sourceFilter ? { ':source': filter.source } : {}),
-          },
+          ExpressionAttributeValues: { ':p': partition.value, ':low': window.low, ':high': window.high, ...values },
           ScanIndexForward: !window.newest,
           Limit: want,
           ExclusiveStartKey: startKey,
@@ -276,6 +290,7 @@ export const countDeliveries = async (db: Db, filter: DeliveryFilter): Promise<n
       continue;
     }
     const partition = partitionOf(filter, status);
+    const { expression, names, values } = filterOf(partition.filters);
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await db.doc.send(
@@ -283,7 +298,9 @@ export const countDeliveries = async (db: Db, filter: DeliveryFilter): Promise<n
           TableName: db.table,
           IndexName: partition.index,
           KeyConditionExpression: `${partition.pk} = :p AND ${partition.sk} BETWEEN :low AND :high`,
-          ExpressionAttributeValues: { ':p': partition.value, ':low': filter.since ?? LOWEST, ':high': filter.until ?? HIGHEST },
+          ...expression,
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: { ':p': partition.value, ':low': filter.since ?? LOWEST, ':high': filter.until ?? HIGHEST, ...values },
           Select: 'COUNT',
           ExclusiveStartKey: startKey,
         }),

@@ -9,10 +9,17 @@ import { keys } from './keys.ts';
  *   (partition `inbox`, sort key `{receivedAt}#{pk}`: within a tenant the same order as below);
  * - a delivery with a final status, and a re-queued one (its queue position is when it was re-queued,
  *   not when it was received), has a small **listing row** in its own partition (sk `LIST`, no body,
- *   no headers) carrying three overloaded index keys:
+ *   no headers) carrying overloaded index keys:
  *   - gsi1: the tenant's deliveries in one status;
- *   - gsi2: one connection's deliveries in one status;
- *   - gsi3: one source's deliveries in one status.
+ *   - gsi2: one connection's deliveries in one status, except `processed`;
+ *   - gsi3: one source's deliveries in one status, except `processed`.
+ *
+ * Processed deliveries, nearly all of them, are listed by connection or source from the tenant's
+ * processed partition with a filter: each index a row is in costs a write unit, and two of them per
+ * delivery were a fifteenth of a delivery's write units (issue 15), for a listing that is rarely
+ * asked for. Failed, ignored and re-queued deliveries, which operators do list by connection to
+ * retry them, keep their own partitions. Rows written before keep theirs until they expire; they are
+ * read from gsi1 like the others.
  *
  * Every sort key is `{receivedAt}#{source}#{deliveryId}`: newest first when read backwards, and one
  * position means the same delivery in every partition, so a cursor can span the four statuses.
@@ -60,17 +67,29 @@ export const deliveryPkOf = (tenantId: string, apiId: string): string | undefine
 
 export const deliverySortKey = (delivery: Pick<IndexedDelivery, 'pk' | 'receivedAt'>): string => `${delivery.receivedAt}#${localKeyOf(delivery.pk)}`;
 
+/** Whether deliveries in `status` have partitions per connection (gsi2) and per source (gsi3): all but processed ones. */
+export const listedByConnection = (status: DeliveryStatus): boolean => status !== 'processed';
+
 /** The index partitions of a delivery in `status`. */
-export const deliveryPartitions = (delivery: IndexedDelivery, status: DeliveryStatus) => ({
+export const deliveryPartitions = (delivery: IndexedDelivery, status: DeliveryStatus): { gsi1pk: string; gsi2pk?: string; gsi3pk?: string } => ({
   gsi1pk: keys.deliveriesByStatus(delivery.tenantId, status),
-  gsi2pk: keys.deliveriesByConnection(delivery.tenantId, delivery.connectionId, status),
-  gsi3pk: keys.deliveriesBySource(delivery.tenantId, delivery.source, status),
+  ...(listedByConnection(status)
+    ? {
+        gsi2pk: keys.deliveriesByConnection(delivery.tenantId, delivery.connectionId, status),
+        gsi3pk: keys.deliveriesBySource(delivery.tenantId, delivery.source, status),
+      }
+    : {}),
 });
 
 /** Every index attribute of a delivery in `status`, for its listing row. */
 export const deliveryIndexAttributes = (delivery: IndexedDelivery, status: DeliveryStatus): Record<string, string> => {
   const sortKey = deliverySortKey(delivery);
-  return { ...deliveryPartitions(delivery, status), gsi1sk: sortKey, gsi2sk: sortKey, gsi3sk: sortKey };
+  const partitions = deliveryPartitions(delivery, status);
+  return {
+    gsi1pk: partitions.gsi1pk,
+    gsi1sk: sortKey,
+    ...(partitions.gsi2pk && partitions.gsi3pk ? { gsi2pk: partitions.gsi2pk, gsi2sk: sortKey, gsi3pk: partitions.gsi3pk, gsi3sk: sortKey } : {}),
+  };
 };
 
 /** Index attributes delivery records carried before listing rows: every write of a record removes them. */

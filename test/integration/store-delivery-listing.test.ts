@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { sha256Hex } from '../../core/ids.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { DELIVERY_STATUSES, type DeliveryStatus, deliveryIndexAttributes } from '../../store/delivery-index.ts';
-import { type DeliveryFilter, queryDeliveries, requeueDelivery, settleReplayedDelivery } from '../../store/deliveries.ts';
+import { type DeliveryFilter, countDeliveries, queryDeliveries, requeueDelivery, settleReplayedDelivery } from '../../store/deliveries.ts';
 import { finishDeliveries, finishDelivery, getDelivery, loadDeliveries, recordDelivery } from '../../store/inbox.ts';
 import { keys } from '../../store/keys.ts';
 import { uniqueTable } from '../support/hub.ts';
@@ -135,6 +135,36 @@ describe('the deliveries listing', () => {
     expect(await listAll({ tenantId: t }, 2)).toEqual([{ pk: done.pk, status: 'processed', attempts: 0 }, ...[a3, a2, b1, a1].map((d) => pending(d.pk))]);
     const oldest = await queryDeliveries(db, { tenantId: t, statuses: ['pending'] }, { order: 'oldest', limit: 10 });
     expect(oldest.rows.map((r) => r.pk)).toEqual([a1, b1, a2, a3].map((d) => d.pk));
+  });
+
+  it('lists processed deliveries by connection and source from their status partition, each in one index; failed ones keep partitions of their own', async () => {
+    const t = tenant();
+    const made = [
+      { connectionId: 'con_a', source: 'github' as const },
+      { connectionId: 'con_b', source: 'jira' as const },
+      { connectionId: 'con_a', source: 'github' as const },
+      { connectionId: 'con_c', source: 'github' as const },
+      { connectionId: 'con_a', source: 'github' as const },
+    ];
+    const pks: string[] = [];
+    for (const options of made) pks.push((await recordDelivery(db, newDelivery(t, options))).pk);
+    await finishAll(pks.slice(0, 4), 'processed');
+    await finishAll([pks[4]!], 'failed', 'issue.number: Invalid input');
+
+    const processedListing = (await row(pks[0]!, 'LIST'))!;
+    expect(processedListing.gsi1pk).toBe(keys.deliveriesByStatus(t, 'processed'));
+    for (const name of ['gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk']) expect(processedListing).not.toHaveProperty(name);
+    const failedListing = (await row(pks[4]!, 'LIST'))!;
+    expect(failedListing).toMatchObject({ gsi2pk: keys.deliveriesByConnection(t, 'con_a', 'failed'), gsi3pk: keys.deliveriesBySource(t, 'github', 'failed') });
+
+    const processed = (pk: string) => ({ pk, status: 'processed', attempts: 0 });
+    // Pages of one: the filter skips the other connections' rows between them.
+    expect(await listAll({ tenantId: t, statuses: ['processed'], connectionId: 'con_a' }, 1)).toEqual([pks[2]!, pks[0]!].map(processed));
+    expect(await listAll({ tenantId: t, statuses: ['processed'], source: 'github' }, 1)).toEqual([pks[3]!, pks[2]!, pks[0]!].map(processed));
+    expect(await listAll({ tenantId: t, statuses: ['processed'], connectionId: 'con_a', source: 'jira' })).toEqual([]);
+    expect(await listAll({ tenantId: t, connectionId: 'con_a' })).toEqual([{ pk: pks[4]!, status: 'failed', attempts: 0 }, ...[pks[2]!, pks[0]!].map(processed)]);
+    expect(await countDeliveries(db, { tenantId: t, statuses: ['processed'], connectionId: 'con_a' })).toBe(2);
+    expect(await countDeliveries(db, { tenantId: t, statuses: ['processed', 'failed'], source: 'github' })).toBe(4);
   });
 
   it("pages through a queue crowded with other tenants' deliveries, one bounded read at a time, without losing or repeating one", async () => {

@@ -34,8 +34,12 @@ export const Delivery = z.object({
 const ListQuery = z
   .object({
     status: Status.optional().describe('one status; every status when absent'),
-    connectionId: z.string().min(1).optional(),
-    source: Source.optional(),
+    connectionId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("one connection's deliveries; processed ones are found among the tenant's with a filter, so a page may hold fewer than `limit` and still have a cursor"),
+    source: Source.optional().describe("one source's deliveries (a page may be short, as with `connectionId`)"),
   })
   .extend(Pagination.shape);
 
