@@ -11,6 +11,7 @@ import { AGGREGATE_SHARDS, recordContribution } from '../store/aggregates.ts';
 import { recordAudit } from '../store/audit.ts';
 import { batchWrite } from '../store/batch.ts';
 import { decodeBody } from '../store/body-codec.ts';
+import { itemDocJson } from '../store/item-codec.ts';
 import type { Db } from '../store/db.ts';
 import { personKeyedRows } from '../store/erasure-keys.ts';
 import { readRow, rewriteAttributes, rewriteDeliveryBody, rewriteEventPayload, rewriteRow } from '../store/erasure-rewrites.ts';
@@ -133,10 +134,10 @@ const scrubEvent = (event: EventEnvelope, terms: ErasureTerms): EventEnvelope | 
   return JSON.stringify(next) === JSON.stringify(event) ? undefined : next;
 };
 
-/** The text of the events a record carries (`pending`), for the quick check of whether it may name someone. */
-const pendingText = (pending: unknown): string =>
+/** The text of the events a record carries (`pending`), for the quick check of whether it may name someone; `against`: an item record's item JSON. */
+const pendingText = (pending: unknown, against?: string): string =>
   Object.values((pending ?? {}) as Record<string, StoredPending>)
-    .map((stored) => storedEventJson(stored.event))
+    .map((stored) => storedEventJson(stored.event, against))
     .join('\n');
 
 /** A record's pending events with the erased people scrubbed; undefined when none of them names anyone erased. */
@@ -241,7 +242,8 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
       const { rows, next } = await queryIndexPage(db, keys.itemsOf(tenantId), job.cursor);
       let rewritten = 0;
       for (const row of rows) {
-        if (!mayMention(terms, `${String(row.doc)}${pendingText(row.pending)}`)) continue;
+        const item = itemDocJson(row.doc);
+        if (!mayMention(terms, `${item}${pendingText(row.pending, item)}`)) continue;
         if (await eraseFromItem(deps, tenantId, String(row.pk).split('#ITEM#')[1]!, terms)) rewritten++;
       }
       const counts = { itemsRead: rows.length, itemsRewritten: rewritten };

@@ -9,7 +9,7 @@ import type { ProcessOutcome } from '../processing/deps.ts';
 import { type ReconcileOptions, type ReconcileReport, reconcileConnections } from './reconcile.ts';
 import { runJob } from './run-job.ts';
 import { listRunningJobs } from '../store/jobs.ts';
-import { inboundMarkersComplete } from '../store/schema-state.ts';
+import { schemaIsCurrent } from '../store/schema-state.ts';
 import { type UpgradeProgress, upgradeSchema } from '../store/schema-upgrade.ts';
 import { listRunningOperationJobs } from '../store/operation-jobs.ts';
 import { runOperationJob } from './operation-jobs.ts';
@@ -74,7 +74,7 @@ export const sweepStragglers = async (deps: SweepDeps, options: SweepOptions = {
   const report: SweepReport = { deliveries: {}, outbox: { drained: 0, pending: 0, error: 0 }, aggregates: {}, truncated: false };
 
   // A table still at the previous schema version (after a deploy) is upgraded in place, page by page.
-  if (!(await inboundMarkersComplete(db))) {
+  if (!(await schemaIsCurrent(db))) {
     report.upgrade = await upgradeSchema(db, options.deadline === undefined ? {} : { deadline: options.deadline });
     log.info('sweep: schema upgrade', { ...report.upgrade });
   }

@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSION, createTableInput } from './table.ts';
+import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS, createTableInput } from './table.ts';
 import { keys } from './keys.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { type StorageRequestListener, meterStorageRequests } from './request-meter.ts';
@@ -97,7 +97,7 @@ export const ensureTable = async (db: Db): Promise<number> => {
 
 /**
  * Checks which schema version the data was written with, recording this code's on a new table.
- * A table one version behind is accepted: the code works on it while it is upgraded in place.
+ * A table at a version upgraded in place is accepted: the code works on it while it is upgraded.
  * In AWS the table comes from `infra/storage.ts`, so functions only run this check.
  */
 export const checkSchemaVersion = async (db: Db): Promise<number> => {
@@ -107,6 +107,6 @@ export const checkSchemaVersion = async (db: Db): Promise<number> => {
     return SCHEMA_VERSION;
   }
   const found = Number(Item.version);
-  if (found !== SCHEMA_VERSION && found !== UPGRADABLE_SCHEMA_VERSION) throw new SchemaVersionError(found);
+  if (found !== SCHEMA_VERSION && !UPGRADABLE_SCHEMA_VERSIONS.includes(found)) throw new SchemaVersionError(found);
   return found;
 };

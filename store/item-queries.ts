@@ -5,6 +5,7 @@ import { batchGet } from './batch.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { decodeItemDoc } from './item-codec.ts';
 import { isoKey } from './items.ts';
 import { getDependencyStates } from './dependency-state.ts';
 import { type IndexName, TABLE_SCHEMA } from './table.ts';
@@ -35,7 +36,7 @@ const planQuery = (tenantId: string, filter: ItemFilter): Plan => {
 /** Reads items by id: eventually consistent for display, `consistent` for decisions (alert evaluation). */
 export const getItems = async (db: Db, tenantId: string, ids: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, WorkItem>> => {
   const rows = await batchGet(db, ids.map((id) => keys.item(tenantId, id)), options);
-  return new Map(rows.map((row) => JSON.parse(String(row.doc)) as WorkItem).map((item) => [item.id, item]));
+  return new Map(rows.map((row) => decodeItemDoc(row.doc)).map((item) => [item.id, item]));
 };
 
 const indexKeyOf = (plan: Plan, row: Record<string, unknown>): Record<string, unknown> => {
@@ -89,7 +90,7 @@ export const listItems = async (
     const ids = rows.map(itemIdOfRow);
     const [items, states] = await Promise.all([plan.facet ? getItems(db, tenantId, ids) : undefined, getDependencyStates(db, tenantId, ids)]);
     for (const row of rows) {
-      const item = items ? items.get(itemIdOfRow(row)) : (JSON.parse(String(row.doc)) as WorkItem);
+      const item = items ? items.get(itemIdOfRow(row)) : decodeItemDoc(row.doc);
       lastKey = indexKeyOf(plan, row);
       const blocked = item ? (states.get(item.id)?.blocked ?? false) : false;
       if (item && (filter.blocked === undefined || blocked === filter.blocked) && matchesFilter(item, filter)) out.push({ ...item, blocked });

@@ -11,6 +11,7 @@ import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { readPartition } from './partition.ts';
 import { decodeStoredEvent, encodeStoredEvent } from './stored-event.ts';
+import { decodeItemDoc, encodeItemDoc, itemDocJson } from './item-codec.ts';
 import { inboundMarkersComplete } from './schema-state.ts';
 import { leaveQueue } from './queue.ts';
 
@@ -42,12 +43,15 @@ export interface StoredPending {
 /** Index sort keys must compare as strings: one ISO format with milliseconds. */
 export const isoKey = (time: string): string => new Date(time).toISOString();
 
-/** The pending events of a record, in the order they were written, with their log cursors. */
-export const decodePending = (raw: Record<string, StoredPending> | undefined, record: { pk: string; sk: string }): LoggedEvent[] =>
+/**
+ * The pending events of a record, in the order they were written, with their log cursors;
+ * `against`: an item record's item JSON, which its events are stored against (store/stored-event.ts).
+ */
+export const decodePending = (raw: Record<string, StoredPending> | undefined, record: { pk: string; sk: string }, against?: string): LoggedEvent[] =>
   Object.values(raw ?? {})
     .sort((a, b) => a.seq - b.seq)
     .map((p) => {
-      const event = decodeStoredEvent(p.event);
+      const event = decodeStoredEvent(p.event, against);
       return { event, cursor: p.cursor ?? eventCursor(event.time, record, p.seq) };
     });
 
@@ -59,21 +63,25 @@ export const encodePending = (
   entries: readonly LoggedEvent[],
   record: { pk: string; sk: string },
   seqOf: (index: number) => number,
+  against?: string,
 ): Record<string, StoredPending> =>
   Object.fromEntries(
     entries.map(({ event, cursor }, index) => {
       const seq = seqOf(index);
-      return [event.id, { seq, event: encodeStoredEvent(event), ...(cursor === eventCursor(event.time, record, seq) ? {} : { cursor }) }];
+      return [event.id, { seq, event: encodeStoredEvent(event, against), ...(cursor === eventCursor(event.time, record, seq) ? {} : { cursor }) }];
     }),
   );
 
-const toRecord = (tenantId: string, itemId: string, row: Record<string, unknown> | undefined): ItemRecord => ({
-  tenantId,
-  item: row?.doc ? (JSON.parse(String(row.doc)) as WorkItem) : undefined,
-  rev: Number(row?.rev ?? 0),
-  pending: decodePending(row?.pending as Record<string, StoredPending> | undefined, keys.item(tenantId, itemId)),
-  queued: row?.qpk !== undefined,
-});
+const toRecord = (tenantId: string, itemId: string, row: Record<string, unknown> | undefined): ItemRecord => {
+  const json = row?.doc ? itemDocJson(row.doc) : undefined;
+  return {
+    tenantId,
+    item: json ? (JSON.parse(json) as WorkItem) : undefined,
+    rev: Number(row?.rev ?? 0),
+    pending: decodePending(row?.pending as Record<string, StoredPending> | undefined, keys.item(tenantId, itemId), json),
+    queued: row?.qpk !== undefined,
+  };
+};
 
 export const loadItem = async (db: Db, tenantId: string, itemId: string): Promise<ItemRecord> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.item(tenantId, itemId), ConsistentRead: true }));
@@ -119,15 +127,16 @@ export const pendingOf = (
   return [...carried, ...events.map((event, index) => ({ event, cursor: eventCursor(event.time, key, pendingSeq(rev, carried.length + index)) }))];
 };
 
-/** The item record as stored: the item, its pending events, filter copies and index keys. */
+/** The item record as stored: the item and its pending events (compressed: store/item-codec.ts), filter copies and index keys. */
 export const itemRecordOf = (tenantId: string, item: WorkItem, rev: number, pending: readonly LoggedEvent[]): Record<string, unknown> => {
   const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
+  const json = JSON.stringify(item);
   return {
     ...keys.item(tenantId, item.id),
     tenantId,
-    doc: JSON.stringify(item),
+    doc: encodeItemDoc(json),
     rev,
-    pending: encodePending(pending, keys.item(tenantId, item.id), (index) => pendingSeq(rev, index)),
+    pending: encodePending(pending, keys.item(tenantId, item.id), (index) => pendingSeq(rev, index), json),
     ...filterAttributes(item),
     gsi1pk: keys.itemsOf(tenantId),
     gsi1sk: sortKey,
@@ -257,7 +266,7 @@ export const parseItemPartition = (rows: readonly Record<string, unknown>[]): { 
   const incoming = rows
     .filter((r) => String(r.sk).startsWith('IN#'))
     .map((r) => ({ fromId: String(r.sk).split('#')[1]!, from: String(r.from), link: r.link as Link }));
-  return { item: itemRow?.doc ? (JSON.parse(String(itemRow.doc)) as WorkItem) : undefined, incoming };
+  return { item: itemRow?.doc ? decodeItemDoc(itemRow.doc) : undefined, incoming };
 };
 
 /** The item and everything stored in its partition: reverse edges come with it in one query. */

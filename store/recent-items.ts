@@ -2,6 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { StatusCategory, WorkItem } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { decodeItemDoc } from './item-codec.ts';
 
 /**
  * The most recently updated items of one status partition (gsi2), at most `max` rows read: a
@@ -25,7 +26,7 @@ export const recentItemsInStatus = async (db: Db, tenantId: string, status: Stat
       }),
     );
     for (const row of page.Items ?? []) {
-      const item = JSON.parse(String(row.doc)) as WorkItem;
+      const item = decodeItemDoc(row.doc);
       if (item.status.category === status && !item.deleted) out.push(item);
     }
     read += page.Items?.length ?? 0;

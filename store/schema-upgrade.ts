@@ -5,9 +5,12 @@ import type { Db } from './db.ts';
 import { inboundMarkerRow } from './items.ts';
 import { keys } from './keys.ts';
 import { markUpgraded } from './schema-state.ts';
-import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSION } from './table.ts';
+import { INBOUND_MARKERS_VERSION, SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS } from './table.ts';
 
 /*
+ * Schema versions 2 and 3 → 4 in place. From 3, the version is set: item records written before
+ * version 4 compressed them (store/item-codec.ts) are read as they are. From 2, first the scan below:
+ *
  * Schema version 2 → 3 in place. Version 3 keeps an inbound marker in every item partition where
  * rows of other items may wait (reverse edges `IN#`, changes kept for an item not indexed yet
  * `PENDING#`): batched processing reads one marker per item instead of querying each partition.
@@ -36,8 +39,9 @@ const itemPartition = (pk: string): { tenantId: string; itemId: string } | undef
 };
 
 /**
- * Upgrades a version-2 table to the current version, page by page from where the last run
- * stopped, until done or past `deadline` (epoch ms). Resolves at once on a current table.
+ * Upgrades a version-2 or version-3 table to the current version, a version 2's scan page by page
+ * from where the last run stopped, until done or past `deadline` (epoch ms). Resolves at once on a
+ * current table.
  */
 export const upgradeSchema = async (
   db: Db,
@@ -49,31 +53,35 @@ export const upgradeSchema = async (
     markUpgraded(db);
     return { ...progress, done: true };
   }
-  if (Number(schema.version) !== UPGRADABLE_SCHEMA_VERSION) throw new Error(`Schema version ${schema.version} cannot be upgraded in place`);
-  let startKey = schema.upgradeCursor as Record<string, unknown> | undefined;
-  do {
-    if (options.deadline !== undefined && Date.now() > options.deadline) return progress;
-    const page = await db.doc.send(
-      new ScanCommand({
-        TableName: db.table,
-        ProjectionExpression: 'pk, sk',
-        Limit: options.pageSize ?? 1000,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    progress.scanned += page.Items?.length ?? 0;
-    const partitions = new Map<string, { tenantId: string; itemId: string }>();
-    for (const row of page.Items ?? []) {
-      const partition = isWaitingRow(String(row.sk)) ? itemPartition(String(row.pk)) : undefined;
-      if (partition) partitions.set(String(row.pk), partition);
-    }
-    await batchWrite(db, [...partitions.values()].map(({ tenantId, itemId }) => ({ PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } })));
-    progress.markers += partitions.size;
-    startKey = page.LastEvaluatedKey;
-    // Markers first, then the position: a crash in between scans the page again.
-    await saveCursor(db, startKey);
-    options.onProgress?.(progress);
-  } while (startKey);
+  const from = Number(schema.version);
+  if (!UPGRADABLE_SCHEMA_VERSIONS.includes(from)) throw new Error(`Schema version ${schema.version} cannot be upgraded in place`);
+  // Version 2 → 3: the inbound markers.
+  if (from < INBOUND_MARKERS_VERSION) {
+    let startKey = schema.upgradeCursor as Record<string, unknown> | undefined;
+    do {
+      if (options.deadline !== undefined && Date.now() > options.deadline) return progress;
+      const page = await db.doc.send(
+        new ScanCommand({
+          TableName: db.table,
+          ProjectionExpression: 'pk, sk',
+          Limit: options.pageSize ?? 1000,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      progress.scanned += page.Items?.length ?? 0;
+      const partitions = new Map<string, { tenantId: string; itemId: string }>();
+      for (const row of page.Items ?? []) {
+        const partition = isWaitingRow(String(row.sk)) ? itemPartition(String(row.pk)) : undefined;
+        if (partition) partitions.set(String(row.pk), partition);
+      }
+      await batchWrite(db, [...partitions.values()].map(({ tenantId, itemId }) => ({ PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } })));
+      progress.markers += partitions.size;
+      startKey = page.LastEvaluatedKey;
+      // Markers first, then the position: a crash in between scans the page again.
+      await saveCursor(db, startKey, from);
+      options.onProgress?.(progress);
+    } while (startKey);
+  }
 
   try {
     await db.doc.send(
@@ -82,7 +90,7 @@ export const upgradeSchema = async (
         Key: keys.schema(),
         UpdateExpression: 'SET version = :to REMOVE upgradeCursor',
         ConditionExpression: 'version = :from',
-        ExpressionAttributeValues: { ':from': UPGRADABLE_SCHEMA_VERSION, ':to': SCHEMA_VERSION },
+        ExpressionAttributeValues: { ':from': from, ':to': SCHEMA_VERSION },
       }),
     );
   } catch (error) {
@@ -93,7 +101,7 @@ export const upgradeSchema = async (
   return { ...progress, done: true };
 };
 
-const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined): Promise<void> => {
+const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined, from: number): Promise<void> => {
   if (!cursor) return;
   try {
     await db.doc.send(
@@ -102,7 +110,7 @@ const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined): 
         Key: keys.schema(),
         UpdateExpression: 'SET upgradeCursor = :c',
         ConditionExpression: 'version = :from',
-        ExpressionAttributeValues: { ':c': cursor, ':from': UPGRADABLE_SCHEMA_VERSION },
+        ExpressionAttributeValues: { ':c': cursor, ':from': from },
       }),
     );
   } catch (error) {

@@ -67,11 +67,17 @@ export const projectionOf = (index: IndexName): Projection => {
  * 2: deliveries listed by status, connection and source; WIP rows per person and team; the tenants index.
  * 3: inbound markers in item partitions (batched processing), the event log, subscriptions;
  *    upgraded in place from 2.
+ * 4: item records compressed (store/item-codec.ts); upgraded in place from 3 by setting the version,
+ *    since records written before are read as they are: the version is what keeps an older
+ *    Tributary, which cannot read the new records, from starting on the table.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
-/** The version an upgrade in place starts from (store/schema-upgrade.ts). */
-export const UPGRADABLE_SCHEMA_VERSION = 2;
+/** The versions an upgrade in place starts from (store/schema-upgrade.ts). */
+export const UPGRADABLE_SCHEMA_VERSIONS: readonly number[] = [2, 3];
+
+/** The version since which item partitions where rows of others wait hold an inbound marker. */
+export const INBOUND_MARKERS_VERSION = 3;
 
 const projectionInput = ({ type, nonKeyAttributes }: Projection) => (nonKeyAttributes ? { ProjectionType: type, NonKeyAttributes: [...nonKeyAttributes] } : { ProjectionType: type });
 

@@ -3,6 +3,7 @@ import type { WorkItem } from '../core/work-item.ts';
 import type { StatusCategory } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { decodeItemDoc } from './item-codec.ts';
 import { isoKey } from './items.ts';
 
 /**
@@ -36,7 +37,7 @@ export const itemsInStatus = async <T = WorkItem>(
       }),
     );
     for (const row of page.Items ?? []) {
-      const item = JSON.parse(String(row.doc)) as WorkItem;
+      const item = decodeItemDoc(row.doc);
       if (item.status.category === status && !item.deleted) out.push(select(item));
     }
     startKey = page.LastEvaluatedKey;

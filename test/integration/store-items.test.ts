@@ -1,4 +1,5 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -8,6 +9,9 @@ import { VersionConflictError } from '../../core/errors.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { listItems } from '../../store/item-queries.ts';
+import { itemDocJson } from '../../store/item-codec.ts';
+import { storedEventJson } from '../../store/stored-event.ts';
+import { itemSize } from '../../store/write-meter.ts';
 import { listSubjectEvents, unlogged, writeEventLog } from '../../store/event-log.ts';
 import { keys } from '../../store/keys.ts';
 import { loadItem, loadItemWithIncoming, saveItem, syncDerivedRows } from '../../store/items.ts';
@@ -119,19 +123,30 @@ describe('the item store', () => {
     await expect(saveItem(db, record, next, [])).rejects.toBeInstanceOf(VersionConflictError);
   });
 
-  it('stores events gzipped, and reads records and log rows written with events as JSON text', async () => {
-    const item = await write(db, upsert({ ref: 'github:octo/api#310', updatedAt: at(1), title: 'compressed' }));
+  it('stores the item deflated with its dictionary and its events against the item, under 1 KB for a new issue, and reads records written before', async () => {
+    const item = await write(db, upsert({ ref: 'github:octo/api#310', updatedAt: at(1), title: 'compressed', owners: [githubPerson('octocat', 583231)], labels: ['bug'] }));
     const raw = async (key: { pk: string; sk: string }) => (await db.doc.send(new GetCommand({ TableName: db.table, Key: key }))).Item!;
-    const [stored] = Object.values((await raw(keys.item(TENANT, item.id))).pending as Record<string, { event: Uint8Array; cursor?: string }>);
+    const row = await raw(keys.item(TENANT, item.id));
+    const [stored] = Object.values(row.pending as Record<string, { event: Uint8Array; cursor?: string }>);
     const record = await loadItem(db, TENANT, item.id);
-    expect(JSON.parse(gunzipSync(stored!.event).toString('utf8'))).toEqual(record.pending[0]!.event);
+    expect(row.doc).toBeInstanceOf(Uint8Array);
+    expect(JSON.parse(itemDocJson(row.doc))).toEqual(item);
+    expect(JSON.parse(storedEventJson(stored!.event, itemDocJson(row.doc)))).toEqual(record.pending[0]!.event);
     expect(stored!.cursor).toBeUndefined(); // the cursor its seq gives
+    // One write unit in the table and in each index that copies the record whole.
+    expect(itemSize(marshall(row, { convertClassInstanceToMap: true }) as never)).toBeLessThan(1024);
     await writeEventLog(db, record.pending);
     const logged = await raw(keys.logEntry(TENANT, record.pending[0]!.cursor.slice(0, 10), record.pending[0]!.cursor));
     expect(JSON.parse(gunzipSync(logged.evt as Uint8Array).toString('utf8'))).toEqual(record.pending[0]!.event);
 
-    // As written before: the event as JSON text, its cursor stored.
+    // As written before: the item as JSON text, its event gzipped; before that, the event as JSON text with its cursor.
     const { event, cursor } = record.pending[0]!;
+    const gzipped = { [event.id]: { seq: 0, event: gzipSync(JSON.stringify(event)), cursor } };
+    await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.item(TENANT, item.id), UpdateExpression: 'SET doc = :d, pending = :p', ExpressionAttributeValues: { ':d': JSON.stringify(item), ':p': gzipped } }));
+    const before = await loadItem(db, TENANT, item.id);
+    expect(before.item).toEqual(item);
+    expect(before.pending).toEqual([{ event, cursor }]);
+    expect((await listItems(db, TENANT, {}, { limit: 50 })).items.find((listed) => listed.id === item.id)).toEqual({ ...item, blocked: false });
     await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.item(TENANT, item.id), UpdateExpression: 'SET pending = :p', ExpressionAttributeValues: { ':p': { [event.id]: { seq: 0, event: JSON.stringify(event), cursor } } } }));
     await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...logged, evt: JSON.stringify(event) } }));
     expect((await loadItem(db, TENANT, item.id)).pending).toEqual([{ event, cursor }]);

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { eventsForChange } from '../../core/events.ts';
@@ -8,6 +9,7 @@ import { loadItem, saveItem, syncDerivedRows, withInboundRows } from '../../stor
 import { keys } from '../../store/keys.ts';
 import { putPendingChange } from '../../store/references.ts';
 import { upgradeSchema } from '../../store/schema-upgrade.ts';
+import { inboundMarkersComplete, schemaIsCurrent } from '../../store/schema-state.ts';
 import { SCHEMA_VERSION } from '../../store/table.ts';
 import { at, link, upsert } from '../fixtures/work-items.ts';
 import { startTestHub, uniqueTable } from '../support/hub.ts';
@@ -103,6 +105,39 @@ describe('upgrading a schema version 2 table in place', () => {
     expect(rest.scanned).toBeLessThanOrEqual(rowsBefore - 10 + 2 + 2);
     expect(rest.scanned).toBeLessThan(rowsBefore);
     expect(await withInboundRows(reopen(table), TENANT, [BLOCKER, AWAITED])).toEqual(new Set([BLOCKER, AWAITED]));
+  });
+});
+
+describe('upgrading a schema version 3 table in place', () => {
+  /** A version 3 table: inbound markers in place, the item record as JSON with its event gzipped. */
+  const versionThreeTable = async (): Promise<{ table: string; item: ReturnType<typeof applyChange> }> => {
+    const table = uniqueTable('upgrade3');
+    const db = reopen(table);
+    await ensureTable(db);
+    const record = await loadItem(db, TENANT, DEPENDENT);
+    const item = applyChange(record.item, dependent)!;
+    const [event] = eventsForChange(record.item, item, { tenantId: TENANT, causationKey: 'test#1', time: at(0) });
+    await db.doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...keys.item(TENANT, DEPENDENT), tenantId: TENANT, doc: JSON.stringify(item), rev: 1, pending: { [event!.id]: { seq: 0, event: gzipSync(JSON.stringify(event)) } } },
+      }),
+    );
+    await db.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: 3 } }));
+    return { table, item };
+  };
+
+  it('sets the version without a scan, and reads the records written before', async () => {
+    const { table, item } = await versionThreeTable();
+    expect(await checkSchemaVersion(reopen(table))).toBe(3);
+    expect(await inboundMarkersComplete(reopen(table))).toBe(true);
+    expect(await schemaIsCurrent(reopen(table))).toBe(false);
+    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
+    expect((await schemaRow(reopen(table)))?.version).toBe(SCHEMA_VERSION);
+    expect(await schemaIsCurrent(reopen(table))).toBe(true);
+    const record = await loadItem(reopen(table), TENANT, DEPENDENT);
+    expect(record.item).toEqual(item);
+    expect(record.pending.map((p) => p.event.type)).toEqual(['work.item.created']);
   });
 });
 

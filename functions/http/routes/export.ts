@@ -2,7 +2,7 @@ import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { Logger } from '../../../core/ports.ts';
-import type { WorkItem } from '../../../core/work-item.ts';
+import { decodeItemDoc } from '../../../store/item-codec.ts';
 import type { Db } from '../../../store/db.ts';
 import { readTenantLog } from '../../../store/event-log.ts';
 import { listSubscriptions, subscriptionAttemptPages, subscriptionDeliveryPages } from '../../../store/subscriptions.ts';
@@ -49,7 +49,7 @@ export const exportRoutes = (deps: { db: Db; log: Logger; clock: () => Date }) =
       try {
         for await (const rows of pages(deps.db, onGsi1(keys.itemsOf(tenantId)))) {
           for (const row of rows) {
-            const item = JSON.parse(String(row.doc)) as WorkItem;
+            const item = decodeItemDoc(row.doc);
             await line({ type: 'item', ...item });
             counts.item++;
             for (const link of item.links) {
