@@ -1,4 +1,4 @@
-import { inflateRawSync, deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { WorkItem } from '../core/work-item.ts';
 import itemShape from './item-dictionaries/item-1.json' with { type: 'json' };
 
@@ -22,11 +22,7 @@ const CURRENT = 1;
 
 /** The stored form of an item's JSON. */
 export const encodeItemDoc = (json: string): Uint8Array => {
-  const compressed = deflateRawSync(json, { dictionary: ITEM_DICTIONARIES[CURRENT] });
-  const stored = new Uint8Array(compressed.length + 1);
-  stored[0] = CURRENT;
-  stored.set(compressed, 1);
-  return stored;
+  return Buffer.concat([Buffer.of(CURRENT), deflateRawSync(json, { dictionary: ITEM_DICTIONARIES[CURRENT] })]);
 };
 
 /** The JSON of an item as a record stores it (`doc`): compressed, or text as written before. */

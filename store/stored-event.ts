@@ -1,13 +1,15 @@
 import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import type { EventEnvelope } from '../core/events.ts';
 
-/**
+/*
  * How an event is stored in a row (a log row's `evt`, a subscription delivery's `evt`, the events a
- * record carries in `pending`): its JSON, gzipped, or in an item record deflated against the item. An event repeats much of the item it is about,
- * so this stores 45 % of the text (about 530 bytes instead of 1,190 for a new GitHub issue), and
- * DynamoDB bills every row per started KB, in the table and again in each index that holds it.
- * Rows written before hold the JSON as text, and are read the same way.
+ * record carries in `pending`): its JSON, gzipped, or, in an item record, deflated against the item.
+ * An event repeats much of the item it is about, so gzip stores 45 % of the text (about 530 bytes
+ * instead of 1,190 for a new GitHub issue), and DynamoDB bills every row per started KB, in the
+ * table and again in each index that holds it. Rows written before hold the JSON as text, and are
+ * read the same way.
  */
+
 /** The first byte of an event deflated with the JSON of the item whose record carries it as dictionary; gzip's is 0x1f. */
 const AGAINST_ITEM = 0x02;
 
@@ -20,11 +22,7 @@ const AGAINST_ITEM = 0x02;
 export const encodeStoredEvent = (event: EventEnvelope, against?: string): Uint8Array => {
   const json = JSON.stringify(event);
   if (against === undefined) return gzipSync(json);
-  const compressed = deflateRawSync(json, { dictionary: Buffer.from(against) });
-  const stored = new Uint8Array(compressed.length + 1);
-  stored[0] = AGAINST_ITEM;
-  stored.set(compressed, 1);
-  return stored;
+  return Buffer.concat([Buffer.of(AGAINST_ITEM), deflateRawSync(json, { dictionary: Buffer.from(against) })]);
 };
 
 /** The JSON a stored event holds, whichever form it was written in; `against` as it was encoded with. */
