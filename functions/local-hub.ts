@@ -18,6 +18,7 @@ import { createHubMetrics } from '../pipeline/hub-metrics.ts';
 import { sweepAlerts } from '../pipeline/alerts.ts';
 import { sweepViews } from '../pipeline/views-sweep.ts';
 import { startJobRunner } from '../pipeline/backfill-runtime.ts';
+import { timeSlices } from '../pipeline/time-slices.ts';
 import { startOperationRunner } from '../pipeline/operation-jobs.ts';
 import { type ReconcileOptions, reconcileConnections } from '../pipeline/reconcile.ts';
 import { type RetentionOptions, sweepRetention } from '../pipeline/retention.ts';
@@ -26,6 +27,7 @@ import type { RequestLimits } from '../core/connector.ts';
 import { type Db, createDb, ensureTable } from '../store/db.ts';
 import { outdatedIndexes } from '../store/table-copy.ts';
 import { upgradeSchema } from '../store/schema-upgrade.ts';
+import { schemaIsCurrent } from '../store/schema-state.ts';
 import { SCHEMA_VERSION } from '../store/table.ts';
 import { startEmbeddedEngineWorker } from '../store/embedded-engine.ts';
 import { createTenant } from '../store/tenants.ts';
@@ -100,7 +102,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
         }
       : {}),
   });
-  if ((await ensureTable(db)) < SCHEMA_VERSION) {
+  await ensureTable(db);
+  if (!(await schemaIsCurrent(db))) {
     log.info(`Upgrading the table ${config.TRIBUTARY_TABLE} to schema version ${SCHEMA_VERSION} in place (once; it continues where it stopped if interrupted)`);
     const upgrade = await upgradeSchema(db, { onProgress: (p) => log.info('schema upgrade', { scanned: p.scanned, markers: p.markers }) });
     log.info(`Schema upgrade done: ${upgrade.scanned} rows read, ${upgrade.markers} inbound markers written`);
@@ -148,6 +151,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     log,
     connections,
     onEvents: () => pipeline.publisher.kick(),
+    // A backfill's pages are processed beside the HTTP app too.
+    yieldEventLoop: timeSlices(),
     ...(options.limits ? { limits: options.limits } : {}),
     pollMs: options.pollMs,
   });

@@ -10,12 +10,6 @@ import type { ConnectionCache } from './connection-cache.ts';
 import { type HubMetrics, countOutcome, countPublishes } from './hub-metrics.ts';
 import { timeSlices } from './time-slices.ts';
 
-/**
- * The longest the processor holds the event loop, in milliseconds, before it lets webhooks that
- * arrived meanwhile be acknowledged (pipeline/time-slices.ts).
- */
-const PROCESSING_SLICE_MS = 3;
-
 export interface PipelineOptions {
   db: Db;
   connectors: ConnectorRegistry;
@@ -40,7 +34,8 @@ export const startPipeline = (options: PipelineOptions) => {
   const bus = options.metrics ? countPublishes(options.publisher, options.metrics) : options.publisher;
   const publisher = new OutboxPump({ db: options.db, publisher: bus, log: options.log, pollMs });
   const claims = deliveryClaimsFor(options.db);
-  const yieldEventLoop = timeSlices(PROCESSING_SLICE_MS);
+  // The HTTP app shares this event loop: a batch hands it back every few milliseconds.
+  const yieldEventLoop = timeSlices();
   const processor = new BatchQueue({
     process: async (pks) => {
       const outcomes = await processBatch({ ...options, onEvents: () => publisher.kick(), yieldEventLoop }, pks);

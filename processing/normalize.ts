@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Normalized } from '../core/changes.ts';
+import type { NormalizeContext } from '../core/connector.ts';
 import { clip } from '../core/clip.ts';
 import { candidateHashes, pseudonymizeChanges, scrubBody, termsOf } from '../core/erasure.ts';
 import { withinTextBounds } from '../core/text-bounds.ts';
@@ -32,28 +33,30 @@ export const describeFailure = (error: unknown): string =>
   );
 
 /**
- * Normalizes a stored delivery with the current connector, the connection's current settings and
- * the tenant's Jira knowledge, without pseudonymizing it yet. A normalizer that throws gives
- * `failed` with the reason (for a zod error, the path of each bad field), as does a body this
- * version cannot read (store/body-codec.ts: retried after an upgrade); a store error while loading
- * the context is thrown, to be retried.
+ * Normalizes a stored delivery with the current connector in its context ({@link contextOf}),
+ * without pseudonymizing it yet. A normalizer that throws gives `failed` with the reason (for a zod
+ * error, the path of each bad field), as does a body this version cannot read (store/body-codec.ts:
+ * retried after an upgrade).
  */
-const normalizeOnly = async (deps: ProcessDeps, delivery: StoredDelivery): Promise<Renormalized> => {
+const normalizeOnly = async (deps: ProcessDeps, delivery: StoredDelivery, context: NormalizeContext): Promise<Renormalized> => {
   if (delivery.unreadable) return { outcome: 'failed', reason: delivery.unreadable };
   const connector = deps.connectors.get(delivery.source);
   if (!connector) return { outcome: 'failed', reason: `No connector for source ${delivery.source}` };
-  const references = deps.references ?? referenceDirectoryFor(deps.db);
-  const connection = await (deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId));
-  const jira = await references.jiraContext(delivery.tenantId);
   try {
-    return await connector.normalize(delivery, {
-      connection: { id: delivery.connectionId, settings: connection?.settings ?? {} },
-      jiraProjects: jira.jiraProjects,
-      jiraSites: jira.jiraSites,
-    });
+    return await connector.normalize(delivery, context);
   } catch (error) {
     return { outcome: 'failed', reason: describeFailure(error) };
   }
+};
+
+/** What a delivery is normalized with: its connection's current settings and the tenant's Jira knowledge (store reads, thrown on failure). */
+const contextOf = async (deps: ProcessDeps, delivery: StoredDelivery): Promise<NormalizeContext> => {
+  const references = deps.references ?? referenceDirectoryFor(deps.db);
+  const [connection, jira] = await Promise.all([
+    deps.connections ? deps.connections.get(delivery.connectionId) : getConnection(deps.db, delivery.connectionId),
+    references.jiraContext(delivery.tenantId),
+  ]);
+  return { connection: { id: delivery.connectionId, settings: connection?.settings ?? {} }, jiraProjects: jira.jiraProjects, jiraSites: jira.jiraSites };
 };
 
 /**
@@ -69,10 +72,12 @@ export const normalizeDeliveries = async (
   deps: ProcessDeps,
   deliveries: readonly StoredDelivery[],
 ): Promise<(Renormalized & { bodyRewritten?: true })[]> => {
+  // Contexts read at once; then one delivery at a time, giving the event loop back between them where asked to.
+  const contexts = await Promise.all(deliveries.map((delivery) => contextOf(deps, delivery)));
   const normalized: Renormalized[] = [];
-  for (const delivery of deliveries) {
+  for (const [i, delivery] of deliveries.entries()) {
     await deps.yieldEventLoop?.();
-    normalized.push(await normalizeOnly(deps, delivery));
+    normalized.push(await normalizeOnly(deps, delivery, contexts[i]!));
   }
   const hashesByTenant = new Map<string, Set<string>>();
   normalized.forEach((n, i) => {

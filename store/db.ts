@@ -2,6 +2,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUse
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS, createTableInput } from './table.ts';
 import { keys } from './keys.ts';
+import { claimCurrentVersion } from './schema-state.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { type StorageRequestListener, meterStorageRequests } from './request-meter.ts';
 import { type WriteUnits, meterWriteUnits } from './write-meter.ts';
@@ -63,8 +64,10 @@ export const createDb = (options: DbOptions): Db => {
 export class SchemaVersionError extends Error {
   constructor(found: number) {
     super(
-      `The table was written by schema version ${found}, this code uses ${SCHEMA_VERSION}. ` +
-        'Rebuild the index by replaying stored deliveries into a new table: `npm run tributary -- rebuild --to <table>`, then set TRIBUTARY_TABLE to it.',
+      found > SCHEMA_VERSION
+        ? `The table was written by schema version ${found}, newer than this code's ${SCHEMA_VERSION}: run the version of Tributary that wrote it, or a later one.`
+        : `The table was written by schema version ${found}, this code uses ${SCHEMA_VERSION}. ` +
+            'Rebuild the index by replaying stored deliveries into a new table: `npm run tributary -- rebuild --to <table>`, then set TRIBUTARY_TABLE to it.',
     );
     this.name = 'SchemaVersionError';
   }
@@ -97,7 +100,9 @@ export const ensureTable = async (db: Db): Promise<number> => {
 
 /**
  * Checks which schema version the data was written with, recording this code's on a new table.
- * A table at a version upgraded in place is accepted: the code works on it while it is upgraded.
+ * A table at a version upgraded in place is accepted: its version is set to this code's at once, so
+ * that an older version refuses it from then on, and the rest of the upgrade runs in place
+ * (store/schema-upgrade.ts) while the code works on it.
  * In AWS the table comes from `infra/storage.ts`, so functions only run this check.
  */
 export const checkSchemaVersion = async (db: Db): Promise<number> => {
@@ -107,6 +112,9 @@ export const checkSchemaVersion = async (db: Db): Promise<number> => {
     return SCHEMA_VERSION;
   }
   const found = Number(Item.version);
-  if (found !== SCHEMA_VERSION && !UPGRADABLE_SCHEMA_VERSIONS.includes(found)) throw new SchemaVersionError(found);
+  if (found === SCHEMA_VERSION) return found;
+  if (!UPGRADABLE_SCHEMA_VERSIONS.includes(found)) throw new SchemaVersionError(found);
+  // Before this code writes rows an older version cannot read, the table says it is at this version.
+  await claimCurrentVersion(db, found);
   return found;
 };

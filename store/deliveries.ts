@@ -113,6 +113,8 @@ const fromQueuePosition = (tenantId: string, qsk: string): string => {
 const MAX_PAGES = 5;
 /** Rows the queue is read by per page at least: most of them may be other tenants'. */
 const QUEUE_PAGE = 200;
+/** Rows a status partition read with a filter is read by per page at least: most of them may be other connections'. */
+const FILTERED_PAGE = 200;
 
 interface Window {
   low: string;
@@ -163,7 +165,8 @@ const readStatusPartition = (db: Db, filter: DeliveryFilter, status: DeliverySta
           ExpressionAttributeNames: PROJECTION_NAMES,
           ExpressionAttributeValues: { ':p': partition.value, ':low': window.low, ':high': window.high, ...values },
           ScanIndexForward: !window.newest,
-          Limit: want,
+          // A filter (processed deliveries of one connection or source) may match few of the rows read.
+          Limit: partition.filters.length > 0 ? Math.max(want, FILTERED_PAGE) : want,
           ExclusiveStartKey: startKey,
         }),
       );

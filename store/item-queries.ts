@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type ItemFilter, matchesFilter } from '../core/item-filter.ts';
 import type { WorkItem } from '../core/work-item.ts';
-import { batchGet } from './batch.ts';
+import { LARGE_ROWS_PER_REQUEST, batchGet } from './batch.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
@@ -35,7 +35,7 @@ const planQuery = (tenantId: string, filter: ItemFilter): Plan => {
 
 /** Reads items by id: eventually consistent for display, `consistent` for decisions (alert evaluation). */
 export const getItems = async (db: Db, tenantId: string, ids: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, WorkItem>> => {
-  const rows = await batchGet(db, ids.map((id) => keys.item(tenantId, id)), options);
+  const rows = await batchGet(db, ids.map((id) => keys.item(tenantId, id)), { ...options, keysPerRequest: LARGE_ROWS_PER_REQUEST });
   return new Map(rows.map((row) => decodeItemDoc(row.doc)).map((item) => [item.id, item]));
 };
 

@@ -1,38 +1,68 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
 import { INBOUND_MARKERS_VERSION, SCHEMA_VERSION } from './table.ts';
 
-/** Tables known to be at least at a version (a table's version never goes back), by what was asked. */
+/*
+ * The schema row holds the table's version, and, while the inbound-marker scan of an upgrade from
+ * version 2 runs (store/schema-upgrade.ts), `markersPending` and the scan's position. The version is
+ * set to the current one before this code writes anything (`claimCurrentVersion`, at start): rows an
+ * older version cannot read (compressed item records, version 4) must never sit in a table that
+ * version accepts.
+ */
+
+/** Tables known to be complete at a version (a table's version never goes back), by what was asked. */
 const current = new WeakSet<Db>();
 const withMarkers = new WeakSet<Db>();
 
-/** Remembers that the table is at the current schema version. */
+/** Remembers that the table is at the current schema version, upgraded. */
 export const markUpgraded = (db: Db): void => {
   current.add(db);
   withMarkers.add(db);
 };
 
-const versionOf = async (db: Db): Promise<number | undefined> => {
+const schemaOf = async (db: Db): Promise<{ version: number; markersPending: boolean } | undefined> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }));
-  return Item === undefined ? undefined : Number(Item.version);
+  return Item === undefined ? undefined : { version: Number(Item.version), markersPending: Item.markersPending === true };
 };
 
-/** Whether the table is at the current schema version, not still to be upgraded in place (store/schema-upgrade.ts). Cached once true. */
+/**
+ * Sets the table's version from `from` to the current one, once (a conditional update: another
+ * process may do it first). From a version without inbound markers, their scan is left pending.
+ */
+export const claimCurrentVersion = async (db: Db, from: number): Promise<void> => {
+  const markers = from < INBOUND_MARKERS_VERSION;
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.schema(),
+        UpdateExpression: markers ? 'SET version = :to, markersPending = :pending' : 'SET version = :to',
+        ConditionExpression: 'version = :from',
+        ExpressionAttributeValues: { ':from': from, ':to': SCHEMA_VERSION, ...(markers ? { ':pending': true } : {}) },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+};
+
+/** Whether the table is at the current schema version with nothing left to upgrade (store/schema-upgrade.ts). Cached once true. */
 export const schemaIsCurrent = async (db: Db): Promise<boolean> => {
   if (current.has(db)) return true;
-  const version = await versionOf(db);
-  if (version === undefined || version >= SCHEMA_VERSION) markUpgraded(db);
+  const schema = await schemaOf(db);
+  if (schema === undefined || (schema.version >= SCHEMA_VERSION && !schema.markersPending)) markUpgraded(db);
   return current.has(db);
 };
 
 /**
  * Whether every partition that needs an inbound marker has one: the table is past the version that
- * added them, not still being upgraded from the one before (store/schema-upgrade.ts). Cached once true.
+ * added them and not still scanning for them (store/schema-upgrade.ts). Cached once true.
  */
 export const inboundMarkersComplete = async (db: Db): Promise<boolean> => {
   if (withMarkers.has(db)) return true;
-  const version = await versionOf(db);
-  if (version === undefined || version >= INBOUND_MARKERS_VERSION) withMarkers.add(db);
+  const schema = await schemaOf(db);
+  if (schema === undefined || (schema.version >= INBOUND_MARKERS_VERSION && !schema.markersPending)) withMarkers.add(db);
   return withMarkers.has(db);
 };

@@ -4,14 +4,16 @@ import { batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { inboundMarkerRow } from './items.ts';
 import { keys } from './keys.ts';
-import { markUpgraded } from './schema-state.ts';
-import { INBOUND_MARKERS_VERSION, SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS } from './table.ts';
+import { claimCurrentVersion, markUpgraded } from './schema-state.ts';
+import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS } from './table.ts';
 
 /*
- * Schema versions 2 and 3 → 4 in place. From 3, the version is set: item records written before
- * version 4 compressed them (store/item-codec.ts) are read as they are. From 2, first the scan below:
+ * Schema versions 2 and 3 → 4 in place. The version itself is set at start, before anything is
+ * written (store/schema-state.ts `claimCurrentVersion`): from 3 that is all, since item records
+ * written before version 4 compressed them (store/item-codec.ts) are read as they are. From 2, the
+ * scan below is left to do (`markersPending` in the schema row):
  *
- * Schema version 2 → 3 in place. Version 3 keeps an inbound marker in every item partition where
+ * Version 3 keeps an inbound marker in every item partition where
  * rows of other items may wait (reverse edges `IN#`, changes kept for an item not indexed yet
  * `PENDING#`): batched processing reads one marker per item instead of querying each partition.
  * A table written by version 2 has those rows without markers, so the upgrade scans it once and
@@ -48,49 +50,52 @@ export const upgradeSchema = async (
   options: { deadline?: number; pageSize?: number; onProgress?: (progress: UpgradeProgress) => void } = {},
 ): Promise<UpgradeProgress> => {
   const progress: UpgradeProgress = { scanned: 0, markers: 0, done: false };
-  const { Item: schema } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }));
-  if (!schema || Number(schema.version) >= SCHEMA_VERSION) {
+  const read = async () => (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }))).Item;
+  let schema = await read();
+  if (schema && Number(schema.version) < SCHEMA_VERSION) {
+    if (!UPGRADABLE_SCHEMA_VERSIONS.includes(Number(schema.version))) throw new Error(`Schema version ${schema.version} cannot be upgraded in place`);
+    // Set at start by this code; here for a table an older process was upgrading.
+    await claimCurrentVersion(db, Number(schema.version));
+    schema = await read();
+  }
+  if (!schema || schema.markersPending !== true) {
     markUpgraded(db);
     return { ...progress, done: true };
   }
-  const from = Number(schema.version);
-  if (!UPGRADABLE_SCHEMA_VERSIONS.includes(from)) throw new Error(`Schema version ${schema.version} cannot be upgraded in place`);
   // Version 2 → 3: the inbound markers.
-  if (from < INBOUND_MARKERS_VERSION) {
-    let startKey = schema.upgradeCursor as Record<string, unknown> | undefined;
-    do {
-      if (options.deadline !== undefined && Date.now() > options.deadline) return progress;
-      const page = await db.doc.send(
-        new ScanCommand({
-          TableName: db.table,
-          ProjectionExpression: 'pk, sk',
-          Limit: options.pageSize ?? 1000,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      progress.scanned += page.Items?.length ?? 0;
-      const partitions = new Map<string, { tenantId: string; itemId: string }>();
-      for (const row of page.Items ?? []) {
-        const partition = isWaitingRow(String(row.sk)) ? itemPartition(String(row.pk)) : undefined;
-        if (partition) partitions.set(String(row.pk), partition);
-      }
-      await batchWrite(db, [...partitions.values()].map(({ tenantId, itemId }) => ({ PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } })));
-      progress.markers += partitions.size;
-      startKey = page.LastEvaluatedKey;
-      // Markers first, then the position: a crash in between scans the page again.
-      await saveCursor(db, startKey, from);
-      options.onProgress?.(progress);
-    } while (startKey);
-  }
+  let startKey = schema.upgradeCursor as Record<string, unknown> | undefined;
+  do {
+    if (options.deadline !== undefined && Date.now() > options.deadline) return progress;
+    const page = await db.doc.send(
+      new ScanCommand({
+        TableName: db.table,
+        ProjectionExpression: 'pk, sk',
+        Limit: options.pageSize ?? 1000,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    progress.scanned += page.Items?.length ?? 0;
+    const partitions = new Map<string, { tenantId: string; itemId: string }>();
+    for (const row of page.Items ?? []) {
+      const partition = isWaitingRow(String(row.sk)) ? itemPartition(String(row.pk)) : undefined;
+      if (partition) partitions.set(String(row.pk), partition);
+    }
+    await batchWrite(db, [...partitions.values()].map(({ tenantId, itemId }) => ({ PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } })));
+    progress.markers += partitions.size;
+    startKey = page.LastEvaluatedKey;
+    // Markers first, then the position: a crash in between scans the page again.
+    await saveCursor(db, startKey);
+    options.onProgress?.(progress);
+  } while (startKey);
 
   try {
     await db.doc.send(
       new UpdateCommand({
         TableName: db.table,
         Key: keys.schema(),
-        UpdateExpression: 'SET version = :to REMOVE upgradeCursor',
-        ConditionExpression: 'version = :from',
-        ExpressionAttributeValues: { ':from': from, ':to': SCHEMA_VERSION },
+        UpdateExpression: 'REMOVE markersPending, upgradeCursor',
+        ConditionExpression: 'markersPending = :pending',
+        ExpressionAttributeValues: { ':pending': true },
       }),
     );
   } catch (error) {
@@ -101,7 +106,7 @@ export const upgradeSchema = async (
   return { ...progress, done: true };
 };
 
-const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined, from: number): Promise<void> => {
+const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined): Promise<void> => {
   if (!cursor) return;
   try {
     await db.doc.send(
@@ -109,8 +114,8 @@ const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined, f
         TableName: db.table,
         Key: keys.schema(),
         UpdateExpression: 'SET upgradeCursor = :c',
-        ConditionExpression: 'version = :from',
-        ExpressionAttributeValues: { ':c': cursor, ':from': from },
+        ConditionExpression: 'markersPending = :pending',
+        ExpressionAttributeValues: { ':c': cursor, ':pending': true },
       }),
     );
   } catch (error) {

@@ -50,8 +50,11 @@ describe('upgrading a schema version 2 table in place', () => {
     table = await versionTwoTable();
   });
 
-  it('is accepted at start, and refused one version further back with the rebuild command', async () => {
+  it('is accepted at start and set to the current version at once, its marker scan pending; refused one version further back with the rebuild command', async () => {
     expect(await checkSchemaVersion(reopen(table))).toBe(2);
+    expect(await schemaRow(reopen(table))).toMatchObject({ version: SCHEMA_VERSION, markersPending: true });
+    expect(await schemaIsCurrent(reopen(table))).toBe(false);
+    expect(await inboundMarkersComplete(reopen(table))).toBe(false);
     const old = reopen(table);
     await old.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: 1 } }));
     await expect(checkSchemaVersion(old)).rejects.toThrow(SchemaVersionError);
@@ -68,6 +71,7 @@ describe('upgrading a schema version 2 table in place', () => {
     expect(progress).toMatchObject({ done: true, markers: 2 });
     expect((await schemaRow(reopen(table)))?.version).toBe(SCHEMA_VERSION);
     expect((await schemaRow(reopen(table)))?.upgradeCursor).toBeUndefined();
+    expect((await schemaRow(reopen(table)))?.markersPending).toBeUndefined();
     expect(await withInboundRows(reopen(table), TENANT, [DEPENDENT, BLOCKER, AWAITED])).toEqual(new Set([BLOCKER, AWAITED]));
     expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
   });
@@ -96,7 +100,8 @@ describe('upgrading a schema version 2 table in place', () => {
       }),
     ).rejects.toBe(crash);
     expect((await schemaRow(db))?.upgradeCursor).toBeDefined();
-    expect((await schemaRow(db))?.version).toBe(2);
+    expect(await schemaRow(db)).toMatchObject({ version: SCHEMA_VERSION, markersPending: true });
+    expect(await inboundMarkersComplete(reopen(table))).toBe(false);
 
     const rest = await upgradeSchema(reopen(table), { pageSize: 10 });
     expect(rest.done).toBe(true);
@@ -127,14 +132,14 @@ describe('upgrading a schema version 3 table in place', () => {
     return { table, item };
   };
 
-  it('sets the version without a scan, and reads the records written before', async () => {
+  it('is set to the current version at start, before anything is written, with nothing else to do; the records written before are read', async () => {
     const { table, item } = await versionThreeTable();
-    expect(await checkSchemaVersion(reopen(table))).toBe(3);
     expect(await inboundMarkersComplete(reopen(table))).toBe(true);
     expect(await schemaIsCurrent(reopen(table))).toBe(false);
-    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
-    expect((await schemaRow(reopen(table)))?.version).toBe(SCHEMA_VERSION);
+    expect(await checkSchemaVersion(reopen(table))).toBe(3);
+    expect(await schemaRow(reopen(table))).toEqual({ ...keys.schema(), version: SCHEMA_VERSION });
     expect(await schemaIsCurrent(reopen(table))).toBe(true);
+    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
     const record = await loadItem(reopen(table), TENANT, DEPENDENT);
     expect(record.item).toEqual(item);
     expect(record.pending.map((p) => p.event.type)).toEqual(['work.item.created']);
