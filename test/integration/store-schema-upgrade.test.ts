@@ -59,6 +59,9 @@ describe('upgrading a schema version 2 table in place', () => {
     await old.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: 1 } }));
     await expect(checkSchemaVersion(old)).rejects.toThrow(SchemaVersionError);
     await expect(checkSchemaVersion(old)).rejects.toThrow(/rebuild --to/);
+    // A table a newer version wrote: this one says to run that one.
+    await old.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: SCHEMA_VERSION + 1 } }));
+    await expect(checkSchemaVersion(old)).rejects.toThrow(`schema version ${SCHEMA_VERSION + 1}, newer than this code's ${SCHEMA_VERSION}: run the version of Tributary that wrote it`);
   });
 
   it('treats every item as one others may link to until the upgrade is done', async () => {
