@@ -46,31 +46,41 @@ const toRow = (item: Record<string, unknown>): DeliveryRow => {
 
 /**
  * The index and partition of listing rows (and records of old) that answer a filter: by connection,
- * else by source, else by status alone; and what a filter must still check. Processed deliveries
- * have no partitions by connection or source (store/delivery-index.ts): their status partition, filtered.
+ * else by source, else by status alone; and what the query must still check of each row. Processed
+ * deliveries have no partitions by connection or source (store/delivery-index.ts): their status
+ * partition, checked.
  */
 const partitionOf = (filter: DeliveryFilter, status: DeliveryStatus) => {
   const partitions = deliveryPartitions(
     { pk: '', receivedAt: '', tenantId: filter.tenantId, connectionId: filter.connectionId ?? '', source: filter.source ?? '' },
     status,
   );
-  const bySource = filter.source ? { condition: '#source = :source', values: { ':source': filter.source } } : undefined;
-  const byConnection = filter.connectionId ? { condition: 'connectionId = :connection', values: { ':connection': filter.connectionId } } : undefined;
-  if (filter.connectionId && partitions.gsi2pk) return { index: 'gsi2', pk: 'gsi2pk', sk: 'gsi2sk', value: partitions.gsi2pk, filters: bySource ? [bySource] : [] };
-  if (filter.source && partitions.gsi3pk) return { index: 'gsi3', pk: 'gsi3pk', sk: 'gsi3sk', value: partitions.gsi3pk, filters: [] };
-  return { index: 'gsi1', pk: 'gsi1pk', sk: 'gsi1sk', value: partitions.gsi1pk, filters: [byConnection, bySource].filter((f) => f !== undefined) };
+  const { connectionId, source } = filter;
+  if (connectionId && partitions.gsi2pk) return { index: 'gsi2', pk: 'gsi2pk', sk: 'gsi2sk', value: partitions.gsi2pk, check: { source } };
+  if (source && partitions.gsi3pk) return { index: 'gsi3', pk: 'gsi3pk', sk: 'gsi3sk', value: partitions.gsi3pk, check: {} };
+  return { index: 'gsi1', pk: 'gsi1pk', sk: 'gsi1sk', value: partitions.gsi1pk, check: { connectionId, source } };
 };
 
-/** A query's FilterExpression, with the names and values it uses, for a partition's filters (none: no expression). */
-const filterOf = (
-  filters: readonly { condition: string; values: Record<string, string> }[],
-): { expression: { FilterExpression?: string }; names: Record<string, string>; values: Record<string, string> } => {
-  if (filters.length === 0) return { expression: {}, names: {}, values: {} };
-  const FilterExpression = filters.map((f) => f.condition).join(' AND ');
+/**
+ * What a query must still check of the rows it reads, as a FilterExpression (absent when nothing is
+ * to check) and the values it names; `#source` stands for `source`, as in PROJECTION_NAMES.
+ */
+const filterOf = (check: { tenantId?: string; connectionId?: string | undefined; source?: string | undefined }) => {
+  const conditions = [
+    ...(check.tenantId ? ['tenantId = :t'] : []),
+    ...(check.connectionId ? ['connectionId = :c'] : []),
+    ...(check.source ? ['#source = :source'] : []),
+  ];
   return {
-    expression: { FilterExpression },
-    names: FilterExpression.includes('#source') ? { '#source': 'source' } : {},
-    values: Object.assign({}, ...filters.map((f) => f.values)) as Record<string, string>,
+    expression: conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {},
+    names: (check.source ? { '#source': 'source' } : {}) as Record<string, string>,
+    values: {
+      ...(check.tenantId ? { ':t': check.tenantId } : {}),
+      ...(check.connectionId ? { ':c': check.connectionId } : {}),
+      ...(check.source ? { ':source': check.source } : {}),
+    } as Record<string, string>,
+    /** rows a page reads at least: when rows are checked, most of them may not match */
+    minimumPage: conditions.length > 0 ? FILTERED_PAGE : 0,
   };
 };
 
@@ -111,9 +121,7 @@ const fromQueuePosition = (tenantId: string, qsk: string): string => {
  * to return little or nothing.
  */
 const MAX_PAGES = 5;
-/** Rows the queue is read by per page at least: most of them may be other tenants'. */
-const QUEUE_PAGE = 200;
-/** Rows a status partition read with a filter is read by per page at least: most of them may be other connections'. */
+/** Rows a query that checks its rows reads per page at least (the queue, shared by every tenant; a processed partition read for one connection). */
 const FILTERED_PAGE = 200;
 
 interface Window {
@@ -151,7 +159,7 @@ const readSource = async (
 /** Listing rows (and records of old, still carrying their index keys) in one status partition. */
 const readStatusPartition = (db: Db, filter: DeliveryFilter, status: DeliveryStatus, window: Window) => {
   const partition = partitionOf(filter, status);
-  const { expression, values } = filterOf(partition.filters);
+  const { expression, values, minimumPage } = filterOf(partition.check);
   return readSource(
     window,
     async (startKey, want) => {
@@ -165,8 +173,7 @@ const readStatusPartition = (db: Db, filter: DeliveryFilter, status: DeliverySta
           ExpressionAttributeNames: PROJECTION_NAMES,
           ExpressionAttributeValues: { ':p': partition.value, ':low': window.low, ':high': window.high, ...values },
           ScanIndexForward: !window.newest,
-          // A filter (processed deliveries of one connection or source) may match few of the rows read.
-          Limit: partition.filters.length > 0 ? Math.max(want, FILTERED_PAGE) : want,
+          Limit: Math.max(want, minimumPage),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -181,11 +188,7 @@ const readStatusPartition = (db: Db, filter: DeliveryFilter, status: DeliverySta
  * row: their queue position is when they were re-queued, not the order of the listing).
  */
 const readQueue = (db: Db, filter: DeliveryFilter, window: Window) => {
-  const conditions = [
-    'tenantId = :t',
-    ...(filter.connectionId ? ['connectionId = :c'] : []),
-    ...(filter.source ? ['#source = :source'] : []),
-  ];
+  const { expression, values, minimumPage } = filterOf({ tenantId: filter.tenantId, connectionId: filter.connectionId, source: filter.source });
   return readSource(
     window,
     async (startKey, want) => {
@@ -194,19 +197,17 @@ const readQueue = (db: Db, filter: DeliveryFilter, window: Window) => {
           TableName: db.table,
           IndexName: 'queue',
           KeyConditionExpression: 'qpk = :q AND qsk BETWEEN :low AND :high',
-          FilterExpression: conditions.join(' AND '),
+          ...expression,
           ProjectionExpression: [...PROJECTION, 'qsk'].join(', '),
           ExpressionAttributeNames: PROJECTION_NAMES,
           ExpressionAttributeValues: {
             ':q': keys.queue.inbox,
             ':low': toQueuePosition(filter.tenantId, window.low),
             ':high': toQueuePosition(filter.tenantId, window.high),
-            ':t': filter.tenantId,
-            ...(filter.connectionId ? { ':c': filter.connectionId } : {}),
-            ...(filter.source ? { ':source': filter.source } : {}),
+            ...values,
           },
           ScanIndexForward: !window.newest,
-          Limit: Math.max(want, QUEUE_PAGE),
+          Limit: Math.max(want, minimumPage),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -293,7 +294,7 @@ export const countDeliveries = async (db: Db, filter: DeliveryFilter): Promise<n
       continue;
     }
     const partition = partitionOf(filter, status);
-    const { expression, names, values } = filterOf(partition.filters);
+    const { expression, names, values } = filterOf(partition.check);
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await db.doc.send(

@@ -84,12 +84,8 @@ export const deliveryPartitions = (delivery: IndexedDelivery, status: DeliverySt
 /** Every index attribute of a delivery in `status`, for its listing row. */
 export const deliveryIndexAttributes = (delivery: IndexedDelivery, status: DeliveryStatus): Record<string, string> => {
   const sortKey = deliverySortKey(delivery);
-  const partitions = deliveryPartitions(delivery, status);
-  return {
-    gsi1pk: partitions.gsi1pk,
-    gsi1sk: sortKey,
-    ...(partitions.gsi2pk && partitions.gsi3pk ? { gsi2pk: partitions.gsi2pk, gsi2sk: sortKey, gsi3pk: partitions.gsi3pk, gsi3sk: sortKey } : {}),
-  };
+  const { gsi1pk, gsi2pk, gsi3pk } = deliveryPartitions(delivery, status);
+  return { gsi1pk, gsi1sk: sortKey, ...(gsi2pk ? { gsi2pk, gsi2sk: sortKey } : {}), ...(gsi3pk ? { gsi3pk, gsi3sk: sortKey } : {}) };
 };
 
 /** Index attributes delivery records carried before listing rows: every write of a record removes them. */

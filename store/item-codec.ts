@@ -21,9 +21,7 @@ export const ITEM_DICTIONARIES: Record<number, Buffer> = { 1: Buffer.from(JSON.s
 const CURRENT = 1;
 
 /** The stored form of an item's JSON. */
-export const encodeItemDoc = (json: string): Uint8Array => {
-  return Buffer.concat([Buffer.of(CURRENT), deflateRawSync(json, { dictionary: ITEM_DICTIONARIES[CURRENT] })]);
-};
+export const encodeItemDoc = (json: string): Uint8Array => Buffer.concat([Buffer.of(CURRENT), deflateRawSync(json, { dictionary: ITEM_DICTIONARIES[CURRENT] })]);
 
 /** The JSON of an item as a record stores it (`doc`): compressed, or text as written before. */
 export const itemDocJson = (doc: unknown): string => {
