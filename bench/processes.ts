@@ -1,10 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OPERATOR_TOKEN } from '../test/support/hub.ts';
 import { killHard, startHubProcess } from '../test/support/hub-process.ts';
+
+const dataDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A data directory for one engine or hub of this run, removed when the run exits (100k items take about half a GB). */
+export const benchDataDir = (name: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `tributary-bench-${name}-`));
+  dataDirs.add(dir);
+  return dir;
+};
 
 /** Starts a helper process that prints one JSON line when ready and stops when its stdin closes. */
 export const startJsonLineProcess = async <T>(script: string, args: string[] = []): Promise<{ child: ChildProcess; info: T }> => {
@@ -42,7 +54,7 @@ export const createBenchConnection = async (hubUrl: string, body: Record<string,
 /** A fresh hub as users run it, on its own data directory, with a connection ready (GitHub by default). */
 export const startBenchHub = async (name: string, options: BenchHubOptions = {}) => {
   const hub = await startHubProcess({
-    TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), `tributary-bench-${name}-`)),
+    TRIBUTARY_DATA_DIR: benchDataDir(name),
     TRIBUTARY_ADMIN_TOKEN: OPERATOR_TOKEN,
     ...options.env,
   });

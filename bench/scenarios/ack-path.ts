@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { encodeBody } from '../../store/body-codec.ts';
 import { createDb, ensureTable } from '../../store/db.ts';
@@ -8,7 +5,7 @@ import { keys } from '../../store/keys.ts';
 import { killHard } from '../../test/support/hub-process.ts';
 import { openedIssue, signedGithubRequest } from '../github-corpus.ts';
 import { type LoadResult, closedLoop, openLoop } from '../load.ts';
-import { startBenchHub, startJsonLineProcess, stop } from '../processes.ts';
+import { benchDataDir, startBenchHub, startJsonLineProcess, stop } from '../processes.ts';
 import type { Figure } from '../report.ts';
 
 const CONCURRENCY = 32;
@@ -16,7 +13,7 @@ const CONCURRENCY = 32;
 /** Baseline (b): the engine's raw conditional PutItem rate for a record shaped like an inbox entry. */
 export const measureRawPuts = async (total: number): Promise<LoadResult> => {
   const { child, info } = await startJsonLineProcess<{ endpoint: string }>('store/embedded-engine-process.ts', [
-    mkdtempSync(join(tmpdir(), 'tributary-bench-engine-')),
+    benchDataDir('engine'),
   ]);
   try {
     const db = createDb({ endpoint: info.endpoint, table: 'bench_raw' });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +11,16 @@ import { describe, expect, it } from 'vitest';
 describe('npm run bench -- --quick', () => {
   it('runs every scenario and writes each figure with its baseline', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tributary-bench-')), 'results.json');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { encoding: 'utf8', timeout: 600_000 });
+    // The run's own temporary directory: its engines' and hubs' data go there, and must be gone after it
+    // (tsx keeps its compile cache there too).
+    const runTmp = mkdtempSync(join(tmpdir(), 'tributary-bench-tmp-'));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: { ...process.env, TMPDIR: runTmp },
+    });
     expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(runTmp).filter((name) => name.startsWith('tributary-'))).toEqual([]);
     expect(run.stdout).toMatch(/\| scenario/);
 
     const { quick, figures } = JSON.parse(readFileSync(out, 'utf8')) as { quick: boolean; figures: { scenario: string; value: number; ratio?: number; target?: string }[] };
