@@ -11,6 +11,7 @@ import { AGGREGATE_SHARDS, recordContribution } from '../store/aggregates.ts';
 import { recordAudit } from '../store/audit.ts';
 import { batchWrite } from '../store/batch.ts';
 import { decodeBody } from '../store/body-codec.ts';
+import { countDeliveries, queryDeliveries } from '../store/deliveries.ts';
 import { itemDocJson } from '../store/item-codec.ts';
 import type { Db } from '../store/db.ts';
 import { personKeyedRows } from '../store/erasure-keys.ts';
@@ -43,10 +44,31 @@ export interface StepResult {
   phase: string;
   cursor: Record<string, unknown> | null;
   counts: Record<string, number>;
+  /** the phase cannot go on yet: run the step again after this many milliseconds */
+  waitMs?: number;
 }
 
-/** Phases of an erasure, in order. The person records go last: until then they hold what to look for. */
-const PHASES = ['items', 'alerts', 'scan', 'log', 'teams', 'people', 'done'] as const;
+/**
+ * Phases of an erasure, in order. First the deliveries in flight when it began: a batch that read
+ * the tombstones before they were written writes the person in clear, and puts back the body it
+ * read when it finishes, so the rewriting phases start once it is done. The person records go
+ * last: until then they hold what to look for.
+ */
+const PHASES = ['in-flight', 'items', 'alerts', 'scan', 'log', 'teams', 'people', 'done'] as const;
+/**
+ * The pending deliveries are found on the queue index, which follows the table a moment later:
+ * one received just before the erasure began is seen there once this long has passed.
+ */
+const QUEUE_INDEX_LAG_MS = 1_000;
+/** How often the in-flight phase looks again while deliveries received before the erasure are pending. */
+const IN_FLIGHT_POLL_MS = 1_000;
+/**
+ * How long the in-flight phase waits at most: twice the longest a function runs a batch on AWS (the
+ * sweep, which runs backfill pages: 5 minutes; the processor: 1), so a batch in flight has ended. A
+ * delivery still pending after it (the processor stopped, a store failing) is processed later,
+ * after the tombstones, and pseudonymized like any new one.
+ */
+export const IN_FLIGHT_LIMIT_MS = 10 * 60_000;
 const nextPhase = (phase: string): string => PHASES[PHASES.indexOf(phase as (typeof PHASES)[number]) + 1] ?? 'done';
 /** An inline run (in the DELETE request) holds the job this long before the background runner may take it. */
 export const INLINE_LEASE_MS = 60_000;
@@ -238,6 +260,16 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
   const at = deps.clock().toISOString();
 
   switch (job.phase) {
+    case 'in-flight': {
+      const waited = Date.parse(at) - Date.parse(job.createdAt);
+      if (waited < QUEUE_INDEX_LAG_MS) return { phase: job.phase, cursor: null, counts: {}, waitMs: QUEUE_INDEX_LAG_MS - waited };
+      const pending = await queryDeliveries(db, { tenantId, statuses: ['pending'], until: job.createdAt }, { order: 'oldest', limit: 1 });
+      // A page bound reached before a row is found counts as one pending: the phase waits rather than guess.
+      const inFlight = pending.rows.length > 0 || pending.more;
+      if (!inFlight) return advance({});
+      if (waited >= IN_FLIGHT_LIMIT_MS) return advance({ deliveriesLeftPending: await countDeliveries(db, { tenantId, statuses: ['pending'], until: job.createdAt }) });
+      return { phase: job.phase, cursor: null, counts: {}, waitMs: IN_FLIGHT_POLL_MS };
+    }
     case 'items': {
       const { rows, next } = await queryIndexPage(db, keys.itemsOf(tenantId), job.cursor);
       let rewritten = 0;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { JobConflictError } from '../store/jobs.ts';
 import { type OperationJob, getOperationJob, listRunningOperationJobs, saveOperationJob } from '../store/operation-jobs.ts';
 import { type OperationDeps, type StepResult, erasureStep } from './erasure.ts';
@@ -45,8 +46,9 @@ export const runOperationJob = async (
     await saveOperationJob(deps.db, next);
     job = next;
   };
+  const monotonic = options.monotonic ?? (() => performance.now());
   for (let steps = 0; ; steps++) {
-    const overdue = options.deadline !== undefined && (options.monotonic ?? (() => performance.now()))() >= options.deadline;
+    const overdue = options.deadline !== undefined && monotonic() >= options.deadline;
     if ((options.maxSteps !== undefined && steps >= options.maxSteps) || overdue || options.signal?.aborted) {
       // Handing over: the runner may take it from now on.
       if (options.inline) await save({ runAfter: undefined }).catch(() => undefined);
@@ -54,6 +56,15 @@ export const runOperationJob = async (
     }
     try {
       const result = await STEPS[job.kind](deps, job);
+      if (result.waitMs !== undefined) {
+        // Nothing to do yet: an inline run waits if its budget allows, else the job is found again once it is due.
+        if (options.inline && options.deadline !== undefined && monotonic() + result.waitMs < options.deadline) {
+          await sleep(result.waitMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+          continue;
+        }
+        await save({ counts: addCounts(job.counts, result.counts), attempts: 0, error: undefined, runAfter: new Date(deps.clock().getTime() + result.waitMs).toISOString() });
+        return false;
+      }
       const done = result.phase === 'done';
       await save({
         phase: result.phase,

@@ -26,7 +26,7 @@ export interface OperationJob {
   counts: Record<string, number>;
   /** what the job needs until it finishes (person ids, connection ids); cleared when it ends */
   params: Record<string, unknown>;
-  /** the background runner leaves the job alone until then (a request is running it inline) */
+  /** the background runner leaves the job alone until then (a request is running it inline, or its phase waits) */
   runAfter?: string;
   createdBy: string;
   createdAt: string;

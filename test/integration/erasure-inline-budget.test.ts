@@ -21,12 +21,14 @@ describe('an erasure run inline is bounded by a deadline, not a step count', () 
     const deps = { db: hub.hub.db, clock: () => new Date(), log: silent, bus: hub.hub.bus };
     const dana = ((await hub.api('GET', '/v1/people')).body.items as any[]).find((p) => p.handles.some((h: any) => h.handle === 'dana-erasable'));
     const { job } = await startErasure(deps, 'default', dana.id, 'tok_test');
-    // A monotonic time that moves one unit per look: the deadline passes after exactly two steps.
+    // Its runner a few seconds later (past the in-flight phase's first look), with a monotonic time
+    // that moves one unit per look: the deadline passes after exactly two steps.
+    const later = { ...deps, clock: () => new Date(Date.now() + 5_000) };
     let now = 0;
-    const finished = await runOperationJob(deps, job.id, { deadline: 2, monotonic: () => now++, inline: true });
+    const finished = await runOperationJob(later, job.id, { deadline: 2, monotonic: () => now++, inline: true });
     expect(finished).toBe(false);
     const paused = (await getOperationJob(hub.hub.db, job.id))!;
-    expect(paused).toMatchObject({ status: 'running', phase: 'scan' });
+    expect(paused).toMatchObject({ status: 'running', phase: 'alerts' });
     expect(paused.runAfter).toBeUndefined();
     // Handed over, the job may be taken by this run or by the hub's own runner: either finishes it.
     expect(await runOperationJob(deps, job.id, { inline: true })).toBe(true);

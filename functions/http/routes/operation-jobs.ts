@@ -8,7 +8,7 @@ export const OperationJobView = z.object({
   kind: z.enum(['erasure', 'tenant-purge']),
   status: z.enum(['running', 'done', 'failed']),
   target: z.string().describe('the pseudonym of the erased person, or the purged tenant'),
-  phase: z.string().describe('erasure: items, alerts, scan, log, teams, people, done; purge: scan, rescan, connections, tenant, done'),
+  phase: z.string().describe('erasure: in-flight, items, alerts, scan, log, teams, people, done; purge: scan, rescan, connections, tenant, done'),
   counts: z.record(z.string(), z.number()).describe('rows read, rewritten and deleted so far, by kind'),
   error: z.string().nullable().describe('the last error: why the job failed, or the transient one it is retrying after'),
   createdAt: z.string(),
