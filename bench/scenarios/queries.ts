@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { itemIdForRef } from '../../core/ids.ts';
 import { createDb, ensureTable } from '../../store/db.ts';
 import { OPERATOR_TOKEN } from '../../test/support/hub.ts';

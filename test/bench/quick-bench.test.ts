@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  * scenario ran and produced figures, never how fast they are: times on shared machines drift.
  */
 describe('npm run bench -- --quick', () => {
-  it('runs every scenario and writes each figure with its baseline', () => {
+  it('runs every scenario, writes each figure with its baseline, and leaves no data directory behind', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tributary-bench-')), 'results.json');
     // The run's own temporary directory: its engines' and hubs' data go there, and must be gone after it
     // (tsx keeps its compile cache there too).
