@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
@@ -93,8 +93,10 @@ export class TestHub {
       .map((line) => JSON.parse(line) as EventEnvelope);
   }
 
-  close() {
-    return this.hub.close();
+  /** Stops the hub and removes its data directory. */
+  async close() {
+    await this.hub.close();
+    rmSync(this.dataDir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
