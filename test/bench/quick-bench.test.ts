@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 /**
  * `npm run bench -- --quick` on every CI run, so the harness never rots. It asserts that every
@@ -10,10 +10,11 @@ import { describe, expect, it } from 'vitest';
  */
 describe('npm run bench -- --quick', () => {
   it('runs every scenario, writes each figure with its baseline, and leaves no data directory behind', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'tributary-bench-')), 'results.json');
     // The run's own temporary directory: its engines' and hubs' data go there, and must be gone after it
-    // (tsx keeps its compile cache there too).
-    const runTmp = mkdtempSync(join(tmpdir(), 'tributary-bench-tmp-'));
+    // (tsx keeps its compile cache there too); the figures are written there as well.
+    const runTmp = mkdtempSync(join(tmpdir(), 'tributary-bench-run-'));
+    onTestFinished(() => rmSync(runTmp, { recursive: true, force: true }));
+    const out = join(runTmp, 'results.json');
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
       encoding: 'utf8',
       timeout: 600_000,
