@@ -262,13 +262,17 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
   switch (job.phase) {
     case 'in-flight': {
       const waited = Date.parse(at) - Date.parse(job.createdAt);
-      if (waited < QUEUE_INDEX_LAG_MS) return { phase: job.phase, cursor: null, counts: {}, waitMs: QUEUE_INDEX_LAG_MS - waited };
-      const pending = await queryDeliveries(db, { tenantId, statuses: ['pending'], until: job.createdAt }, { order: 'oldest', limit: 1 });
-      // A page bound reached before a row is found counts as one pending: the phase waits rather than guess.
-      const inFlight = pending.rows.length > 0 || pending.more;
-      if (!inFlight) return advance({});
-      if (waited >= IN_FLIGHT_LIMIT_MS) return advance({ deliveriesLeftPending: await countDeliveries(db, { tenantId, statuses: ['pending'], until: job.createdAt }) });
-      return { phase: job.phase, cursor: null, counts: {}, waitMs: IN_FLIGHT_POLL_MS };
+      if (waited < QUEUE_INDEX_LAG_MS) return { phase: job.phase, cursor: job.cursor, counts: {}, waitMs: QUEUE_INDEX_LAG_MS - waited };
+      // Oldest first, from where the last look found none of the tenant's (the queue is every tenant's):
+      // no delivery received before the erasure becomes pending again but by a retry, which reads the tombstones.
+      const before = { tenantId, statuses: ['pending' as const], until: job.createdAt };
+      const after = typeof job.cursor?.after === 'string' ? job.cursor.after : undefined;
+      const pending = await queryDeliveries(db, before, { order: 'oldest', limit: 1, ...(after ? { after } : {}) });
+      if (pending.rows.length === 0 && !pending.more) return advance({});
+      if (waited >= IN_FLIGHT_LIMIT_MS) return advance({ deliveriesLeftPending: await countDeliveries(db, before) });
+      // Other tenants' deliveries filled the page: the next step reads on from there at once.
+      if (pending.rows.length === 0) return { phase: job.phase, cursor: { after: pending.next! }, counts: {} };
+      return { phase: job.phase, cursor: job.cursor, counts: {}, waitMs: IN_FLIGHT_POLL_MS };
     }
     case 'items': {
       const { rows, next } = await queryIndexPage(db, keys.itemsOf(tenantId), job.cursor);

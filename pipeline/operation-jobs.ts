@@ -36,13 +36,14 @@ export const runOperationJob = async (
   jobId: string,
   options: { maxSteps?: number; deadline?: number; monotonic?: () => number; signal?: AbortSignal; inline?: boolean } = {},
 ): Promise<boolean> => {
-  let job = await getOperationJob(deps.db, jobId);
-  if (!job || job.status !== 'running') return true;
-  // A request is running it (its lease): the runner finds it again once the lease ends.
-  if (!options.inline && job.runAfter && job.runAfter > deps.clock().toISOString()) return true;
+  const stored = await getOperationJob(deps.db, jobId);
+  if (!stored || stored.status !== 'running') return true;
+  // A request is running it (its lease), or its phase waits: the runner finds it again once it is due.
+  if (!options.inline && stored.runAfter && stored.runAfter > deps.clock().toISOString()) return true;
+  let job: OperationJob = stored;
   const now = () => deps.clock().toISOString();
   const save = async (patch: Partial<OperationJob>) => {
-    const next: OperationJob = { ...job!, ...patch, updatedAt: now(), rev: job!.rev + 1 };
+    const next: OperationJob = { ...job, ...patch, updatedAt: now(), rev: job.rev + 1 };
     await saveOperationJob(deps.db, next);
     job = next;
   };
@@ -58,11 +59,13 @@ export const runOperationJob = async (
       const result = await STEPS[job.kind](deps, job);
       if (result.waitMs !== undefined) {
         // Nothing to do yet: an inline run waits if its budget allows, else the job is found again once it is due.
+        const waiting = { cursor: result.cursor, counts: addCounts(job.counts, result.counts), attempts: 0, error: undefined };
         if (options.inline && options.deadline !== undefined && monotonic() + result.waitMs < options.deadline) {
+          job = { ...job, ...waiting };
           await sleep(result.waitMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
           continue;
         }
-        await save({ counts: addCounts(job.counts, result.counts), attempts: 0, error: undefined, runAfter: new Date(deps.clock().getTime() + result.waitMs).toISOString() });
+        await save({ ...waiting, runAfter: new Date(deps.clock().getTime() + result.waitMs).toISOString() });
         return false;
       }
       const done = result.phase === 'done';

@@ -5,10 +5,12 @@ import { createJsonLogger } from '../../functions/log.ts';
 import { IN_FLIGHT_LIMIT_MS, startErasure } from '../../pipeline/erasure.ts';
 import { runOperationJob } from '../../pipeline/operation-jobs.ts';
 import { processBatch } from '../../processing/batch.ts';
+import { batchWrite } from '../../store/batch.ts';
 import { createDb } from '../../store/db.ts';
 import { listPendingDeliveries } from '../../store/inbox.ts';
+import { keys } from '../../store/keys.ts';
 import { getOperationJob } from '../../store/operation-jobs.ts';
-import { DANA_TERMS, issueAssignedToDana } from '../fixtures/erasable-person.ts';
+import { DANA_TERMS, danaUser, issueAssignedToDana } from '../fixtures/erasable-person.ts';
 import { OPERATOR_TOKEN, type TestHub, eventually, postGithub, settled, startTestHub } from '../support/hub.ts';
 import { readAllRows } from '../support/table-rows.ts';
 
@@ -23,6 +25,17 @@ describe('an erasure waits for the deliveries in flight when it began', () => {
   let connection: { id: string; secret: string };
   const personWith = async (login: string) =>
     ((await hub.api('GET', '/v1/people')).body.items as any[]).find((p) => p.handles.some((h: any) => h.handle === login)).id as string;
+
+  /** An issue assigned to (and sent by) another GitHub account than Dana, naming only that account. */
+  const issueAssignedTo = (login: string, id: number, number: number) => {
+    const payload = issueAssignedToDana(number, { body: 'Found while proofreading' });
+    const user = { ...danaUser(), login, id, avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`, url: `https://api.github.com/users/${login}`, html_url: `https://github.com/${login}` };
+    delete (user as Partial<typeof user>).name;
+    delete (user as Partial<typeof user>).email;
+    payload.issue.assignee = payload.issue.assignees[0] = payload.assignee = payload.sender = user;
+    payload.issue.title = `Spelling error ${number}, cc @${login}`;
+    return payload;
+  };
 
   beforeAll(async () => {
     hub = await startTestHub();
@@ -66,10 +79,13 @@ describe('an erasure waits for the deliveries in flight when it began', () => {
       const { id: jobId } = await erasure.json();
       // Long past the queue index's lag and several looks later, the job still waits: the delivery is pending.
       await sleep(3_000);
-      expect(await getOperationJob(hub.hub.db, jobId)).toMatchObject({ status: 'running', phase: 'in-flight', counts: {} });
+      const waiting = (await getOperationJob(hub.hub.db, jobId))!;
+      expect(waiting).toMatchObject({ status: 'running', phase: 'in-flight' });
+      expect(waiting.counts).toEqual({});
 
       release();
       expect([...(await batch).values()]).toEqual(['processed']);
+      db.doc.destroy();
       const job = await eventually(async () => {
         const current = await getOperationJob(hub.hub.db, jobId);
         return current?.status === 'done' ? current : undefined;
@@ -88,10 +104,7 @@ describe('an erasure waits for the deliveries in flight when it began', () => {
     const personId = await personWith(login);
     await hub.hub.pipeline.processor.stop();
     try {
-      const late = issueAssignedToDana(3);
-      late.issue.assignee = late.issue.assignees[0] = late.assignee = late.sender = { ...late.sender, login, id: 21031067 };
-      late.issue.title = `Spelling error 3, cc @${login}`;
-      expect((await postGithub(hub.url, connection, 'issues', late)).status).toBe(202);
+      expect((await postGithub(hub.url, connection, 'issues', issueAssignedTo(login, 21031067, 3))).status).toBe(202);
       const deps = { db: hub.hub.db, clock: () => new Date(), log: silent, bus: hub.hub.bus };
       const { job } = await startErasure(deps, 'default', personId, 'tok_test');
       // Its runner, the limit later.
@@ -105,5 +118,33 @@ describe('an erasure waits for the deliveries in flight when it began', () => {
     const item = ((await hub.api('GET', '/v1/items?limit=200')).body.items as any[]).find((i) => i.title.startsWith('Spelling error 3'));
     expect(item.owners.map((p: any) => p.id)).toEqual([expect.stringMatching(/^p_erased_[0-9a-f]{16}$/)]);
     expect(item.title).toMatch(/^Spelling error 3, cc @erased-[0-9a-f]{16}$/);
+  });
+
+  it('reads on past other tenants\' deliveries waiting on the queue, instead of waiting for them', async () => {
+    expect((await postGithub(hub.url, connection, 'issues', issueAssignedTo('octo-erin', 7_770_002, 4))).status).toBe(202);
+    await settled(hub);
+    const personId = await personWith('octo-erin');
+    await hub.hub.pipeline.processor.stop();
+    // More of another tenant's pending deliveries than one look at the shared queue reads (5 pages of 200), a millisecond apart.
+    const since = Date.now() - 60_000;
+    const others = Array.from({ length: 1_100 }, (_, n) => {
+      const receivedAt = new Date(since + n).toISOString();
+      const key = keys.delivery('ten_elsewhere', 'github', `queued-${n}`);
+      return { ...key, tenantId: 'ten_elsewhere', source: 'github', connectionId: 'conn_elsewhere', deliveryId: `queued-${n}`, status: 'pending', receivedAt, qpk: keys.queue.inbox, qsk: `${receivedAt}#${key.pk}` };
+    });
+    await batchWrite(hub.hub.db, others.map((Item) => ({ PutRequest: { Item } })));
+    try {
+      const deps = { db: hub.hub.db, clock: () => new Date(), log: silent, bus: hub.hub.bus };
+      const { job } = await startErasure(deps, 'default', personId, 'tok_test');
+      // Its runner past the queue index's lag: it finishes within its budget, having found nothing of its tenant's pending.
+      const later = { ...deps, clock: () => new Date(Date.now() + 2_000) };
+      expect(await runOperationJob(later, job.id, { inline: true, deadline: performance.now() + 15_000 })).toBe(true);
+      const done = (await getOperationJob(hub.hub.db, job.id))!;
+      expect(done.status).toBe('done');
+      expect(done.counts.deliveriesLeftPending).toBeUndefined();
+    } finally {
+      await batchWrite(hub.hub.db, others.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })));
+      hub.hub.pipeline.processor.start();
+    }
   });
 });
