@@ -29,9 +29,8 @@ describe('an erasure waits for the deliveries in flight when it began', () => {
   /** An issue assigned to (and sent by) another GitHub account than Dana, naming only that account. */
   const issueAssignedTo = (login: string, id: number, number: number) => {
     const payload = issueAssignedToDana(number, { body: 'Found while proofreading' });
-    const user = { ...danaUser(), login, id, avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`, url: `https://api.github.com/users/${login}`, html_url: `https://github.com/${login}` };
-    delete (user as Partial<typeof user>).name;
-    delete (user as Partial<typeof user>).email;
+    const { name: _name, email: _email, ...account } = danaUser();
+    const user = { ...account, login, id, avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`, url: `https://api.github.com/users/${login}`, html_url: `https://github.com/${login}` };
     payload.issue.assignee = payload.issue.assignees[0] = payload.assignee = payload.sender = user;
     payload.issue.title = `Spelling error ${number}, cc @${login}`;
     return payload;
