@@ -70,6 +70,8 @@ const IN_FLIGHT_POLL_MS = 1_000;
  */
 export const IN_FLIGHT_LIMIT_MS = 10 * 60_000;
 const nextPhase = (phase: string): string => PHASES[PHASES.indexOf(phase as (typeof PHASES)[number]) + 1] ?? 'done';
+/** A step that finished its phase: the next one starts from its beginning. */
+const advanced = (job: OperationJob, counts: Record<string, number>): StepResult => ({ phase: nextPhase(job.phase), cursor: null, counts });
 /** An inline run (in the DELETE request) holds the job this long before the background runner may take it. */
 export const INLINE_LEASE_MS = 60_000;
 
@@ -250,30 +252,37 @@ const derivedPartitions = (tenantId: string) =>
     keys.wipOf(tenantId),
   ]);
 
+/**
+ * The `in-flight` phase: advances once no delivery of the tenant received before the erasure began
+ * is pending, or after IN_FLIGHT_LIMIT_MS; until then, asks to be run again (`waitMs`).
+ */
+const inFlightStep = async (deps: OperationDeps, job: OperationJob): Promise<StepResult> => {
+  const waited = deps.clock().getTime() - Date.parse(job.createdAt);
+  if (waited < QUEUE_INDEX_LAG_MS) return { phase: job.phase, cursor: job.cursor, counts: {}, waitMs: QUEUE_INDEX_LAG_MS - waited };
+  // Oldest first, from where the last look found none of the tenant's (the queue is every tenant's):
+  // no delivery received before the erasure becomes pending again but by a retry, which reads the tombstones.
+  const before = { tenantId: job.tenantId, statuses: ['pending' as const], until: job.createdAt };
+  const after = typeof job.cursor?.after === 'string' ? job.cursor.after : undefined;
+  const pending = await queryDeliveries(deps.db, before, { order: 'oldest', limit: 1, ...(after ? { after } : {}) });
+  if (pending.rows.length === 0 && !pending.more) return advanced(job, {});
+  if (waited >= IN_FLIGHT_LIMIT_MS) return advanced(job, { deliveriesLeftPending: await countDeliveries(deps.db, before) });
+  // Other tenants' deliveries filled the page: the next step reads on from there at once.
+  if (pending.rows.length === 0) return { phase: job.phase, cursor: { after: pending.next! }, counts: {} };
+  return { phase: job.phase, cursor: job.cursor, counts: {}, waitMs: IN_FLIGHT_POLL_MS };
+};
+
 /** One bounded step of an erasure: one page of items, alerts or the table scan, or one of the single-shot phases. */
 export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promise<StepResult> => {
+  // It needs no terms: the person records are not read while it waits.
+  if (job.phase === 'in-flight') return inFlightStep(deps, job);
   const { db } = deps;
   const tenantId = job.tenantId;
   const { terms, records, people } = await loadTerms(db, job);
   const pseudonym = String(job.params.pseudonym ?? job.target);
-  const advance = (counts: Record<string, number>): StepResult => ({ phase: nextPhase(job.phase), cursor: null, counts });
+  const advance = (counts: Record<string, number>) => advanced(job, counts);
   const at = deps.clock().toISOString();
 
   switch (job.phase) {
-    case 'in-flight': {
-      const waited = Date.parse(at) - Date.parse(job.createdAt);
-      if (waited < QUEUE_INDEX_LAG_MS) return { phase: job.phase, cursor: job.cursor, counts: {}, waitMs: QUEUE_INDEX_LAG_MS - waited };
-      // Oldest first, from where the last look found none of the tenant's (the queue is every tenant's):
-      // no delivery received before the erasure becomes pending again but by a retry, which reads the tombstones.
-      const before = { tenantId, statuses: ['pending' as const], until: job.createdAt };
-      const after = typeof job.cursor?.after === 'string' ? job.cursor.after : undefined;
-      const pending = await queryDeliveries(db, before, { order: 'oldest', limit: 1, ...(after ? { after } : {}) });
-      if (pending.rows.length === 0 && !pending.more) return advance({});
-      if (waited >= IN_FLIGHT_LIMIT_MS) return advance({ deliveriesLeftPending: await countDeliveries(db, before) });
-      // Other tenants' deliveries filled the page: the next step reads on from there at once.
-      if (pending.rows.length === 0) return { phase: job.phase, cursor: { after: pending.next! }, counts: {} };
-      return { phase: job.phase, cursor: job.cursor, counts: {}, waitMs: IN_FLIGHT_POLL_MS };
-    }
     case 'items': {
       const { rows, next } = await queryIndexPage(db, keys.itemsOf(tenantId), job.cursor);
       let rewritten = 0;
