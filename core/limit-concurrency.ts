@@ -26,3 +26,18 @@ export const limitConcurrency = <A extends unknown[], R>(fn: (...args: A) => Pro
     }
   };
 };
+
+/**
+ * Runs `work` on every value, at most `limit` at once, starting them in order. When some fail, no
+ * more are started; it waits for those running, then throws the first error.
+ */
+export const forEachBounded = async <T>(values: readonly T[], limit: number, work: (value: T) => Promise<void>): Promise<void> => {
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, values.length) }, async () => {
+      while (next < values.length && errors.length === 0) await work(values[next++]!).catch((error: unknown) => void errors.push(error));
+    }),
+  );
+  if (errors.length > 0) throw errors[0];
+};

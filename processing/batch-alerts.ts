@@ -3,6 +3,7 @@ import { confirmedIncoming } from '../core/dependencies.ts';
 import { alertEvent } from '../core/events.ts';
 import { blockingEdgesOf } from '../core/graph.ts';
 import { itemIdForRef } from '../core/ids.ts';
+import { forEachBounded } from '../core/limit-concurrency.ts';
 import { type WorkItem, isClosed } from '../core/work-item.ts';
 import { openAlertsOf, sameDependencyState } from '../pipeline/alerts.ts';
 import { mailboxSlas, requestSlaHoursOf } from '../pipeline/request-slas.ts';
@@ -32,6 +33,9 @@ export interface BatchEvaluation {
   logged: LoggedEvent[];
   handBack: WorkItem[];
 }
+
+/** Alert writes sent at once, as processing/write.ts sends item writes. */
+const ALERT_WRITES_IN_FLIGHT = 16;
 
 const isOpenItem = (item: WorkItem): boolean => !item.deleted && !isClosed(item.status);
 
@@ -94,7 +98,9 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
   const carriedOf = (record: AlertRecord) => record.pending.filter((p) => missing.has(p.cursor));
   const time = now.toISOString();
 
-  for (const { item, drafts, next } of evaluations) {
+  // Items apart, at once (each one's transitions in order): each transition is a conditional write.
+  const outcomes = new Map<WorkItem, { logged: LoggedEvent[]; lost: boolean }>();
+  await forEachBounded(evaluations, ALERT_WRITES_IN_FLIGHT, async ({ item, drafts }) => {
     const state = states.get(item.id) ?? EMPTY_DEPENDENCY_STATE;
     const holding = new Set(drafts.map((d) => d.id));
     const transitions = [
@@ -103,16 +109,22 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
         .filter((id) => !holding.has(id))
         .map((id) => ({ record: records.get(id)!, next: resolvedAlert(records.get(id)!.alert, time), type: 'work.alert.resolved' as const })),
     ];
-    let lost = false;
+    const outcome = { logged: [] as LoggedEvent[], lost: false };
+    outcomes.set(item, outcome);
     for (const { record, next: alert, type } of transitions) {
       if (!alert) {
-        out.logged.push(...carriedOf(record));
+        outcome.logged.push(...carriedOf(record));
         continue;
       }
       const entries = await saveAlert(db, record, alert, alertEvent(type, alert, { tenantId, time }), { carried: carriedOf(record), deferLog: true });
-      if (entries) out.logged.push(...entries);
-      else lost = true;
+      if (entries) outcome.logged.push(...entries);
+      else outcome.lost = true;
     }
+  });
+  for (const { item, next } of evaluations) {
+    const { logged, lost } = outcomes.get(item)!;
+    out.logged.push(...logged);
+    const state = states.get(item.id) ?? EMPTY_DEPENDENCY_STATE;
     if (lost) out.handBack.push(item);
     else if (!sameDependencyState(state, next)) out.writes.push({ PutRequest: { Item: dependencyStateRow(tenantId, item, state, next, now) } });
   }

@@ -23,7 +23,10 @@ const MAX_BACKOFF_MS = 5000;
 export class BatchQueue {
   readonly #queued = new Set<string>();
   readonly #retryAt = new Map<string, { at: number; failures: number }>();
-  #running = 0;
+  /** the running batch's deliveries */
+  #running = new Set<string>();
+  /** deliveries finished while a discovery was reading: what it found of them was pending then, not now */
+  #finishedWhileDiscovering: Set<string> | undefined;
   #stopped = true;
   #busy = false;
   #timer: NodeJS.Timeout | undefined;
@@ -51,18 +54,22 @@ export class BatchQueue {
 
   /** Deliveries queued or in the running batch. */
   get size(): number {
-    return this.#queued.size + this.#running;
+    return this.#queued.size + this.#running.size;
   }
 
   async #discover(): Promise<void> {
     if (this.#stopped || this.#discovering) return;
     this.#discovering = true;
+    const finished = new Set<string>();
+    this.#finishedWhileDiscovering = finished;
     try {
-      for (const pk of await this.options.discover()) this.#queued.add(pk);
+      // Not what runs now or finished meanwhile: a batch would only find it done.
+      for (const pk of await this.options.discover()) if (!this.#running.has(pk) && !finished.has(pk)) this.#queued.add(pk);
     } catch (error) {
       this.options.log.warn('processor: discovery failed, will retry', { error: String(error) });
     } finally {
       this.#discovering = false;
+      this.#finishedWhileDiscovering = undefined;
     }
     this.#pump();
   }
@@ -82,7 +89,7 @@ export class BatchQueue {
         const batch = [...this.#queued].filter((pk) => (this.#retryAt.get(pk)?.at ?? 0) <= now).slice(0, this.options.batchSize);
         if (batch.length === 0) return;
         for (const pk of batch) this.#queued.delete(pk);
-        this.#running = batch.length;
+        this.#running = new Set(batch);
         let outcomes: Map<string, ProcessOutcome>;
         try {
           outcomes = await this.options.process(batch);
@@ -90,10 +97,11 @@ export class BatchQueue {
           this.options.log.warn('processor: batch failed, will retry', { size: batch.length, error: String(error) });
           outcomes = new Map(batch.map((pk) => [pk, 'retry']));
         }
-        this.#running = 0;
+        this.#running = new Set();
         for (const pk of batch) {
           if (outcomes.get(pk) !== 'retry') {
             this.#retryAt.delete(pk);
+            this.#finishedWhileDiscovering?.add(pk);
             continue;
           }
           const failures = (this.#retryAt.get(pk)?.failures ?? 0) + 1;
@@ -105,7 +113,7 @@ export class BatchQueue {
       }
     } finally {
       this.#busy = false;
-      this.#running = 0;
+      this.#running = new Set();
     }
   }
 }

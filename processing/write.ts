@@ -1,6 +1,7 @@
 import type { UpsertChange } from '../core/changes.ts';
 import { VersionConflictError } from '../core/errors.ts';
 import { itemIdForRef } from '../core/ids.ts';
+import { forEachBounded } from '../core/limit-concurrency.ts';
 import { isProvisionalRef } from '../core/references.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { WipSubject } from '../core/wip.ts';
@@ -22,18 +23,6 @@ import { evaluateBatch } from './batch-alerts.ts';
 
 /** Item writes sent at once: each is one conditional PutItem. */
 const WRITE_CONCURRENCY = 16;
-
-/** Runs `work` on every value, at most `limit` at once; when some fail, waits for the others before throwing the first error. */
-const forEachBounded = async <T>(values: readonly T[], limit: number, work: (value: T) => Promise<void>): Promise<void> => {
-  let next = 0;
-  const errors: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, values.length) }, async () => {
-      while (next < values.length && errors.length === 0) await work(values[next++]!).catch((error: unknown) => void errors.push(error));
-    }),
-  );
-  if (errors.length > 0) throw errors[0];
-};
 
 /** An item the batch holds a state for after its writes: the plan, and the state it replaced (undefined on a re-run: not known). */
 interface Settled {

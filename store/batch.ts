@@ -1,23 +1,35 @@
 import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { forEachBounded } from '../core/limit-concurrency.ts';
 import type { Db } from './db.ts';
 
 export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
 
 /**
- * BatchWriteItem in groups of 25 (its limit), retrying what the engine leaves unprocessed with
- * exponential backoff, as DynamoDB asks callers to do when it throttles.
+ * Requests of one batched write or read sent at once: the engine works on one while the hub
+ * serializes the next and parses the last (sent one after another, a batch's derived rows kept
+ * both waiting on each other for a third of its time).
+ */
+const REQUESTS_IN_FLIGHT = 4;
+
+/**
+ * BatchWriteItem in groups of 25 (its limit), a few at once, retrying what the engine leaves
+ * unprocessed with exponential backoff, as DynamoDB asks callers to do when it throttles. Writes
+ * are independent of their order: of several to one key, only the last is sent.
  */
 export const batchWrite = async (db: Db, all: readonly WriteRequest[]): Promise<void> => {
   const requests = lastWritePerKey(all);
-  for (let i = 0; i < requests.length; i += 25) {
-    let batch: WriteRequest[] | undefined = requests.slice(i, i + 25);
+  const groups = Array.from({ length: Math.ceil(requests.length / 25) }, (_, i) => requests.slice(i * 25, i * 25 + 25));
+  await forEachBounded(groups, REQUESTS_IN_FLIGHT, async (group) => {
+    let batch: WriteRequest[] | undefined = group;
     for (let attempt = 0; batch && batch.length > 0; attempt++) {
       const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
       batch = result.UnprocessedItems?.[db.table] as WriteRequest[] | undefined;
-      if (batch?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      if (batch?.length) await backOff(attempt);
     }
-  }
+  });
 };
+
+const backOff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
 
 const keyOfWrite = (write: WriteRequest): string => {
   const key = 'PutRequest' in write ? write.PutRequest.Item : write.DeleteRequest.Key;
@@ -45,7 +57,8 @@ export const splitIntoParts = (bytes: Buffer, size: number): Buffer[] => {
 export const LARGE_ROWS_PER_REQUEST = 50;
 
 /**
- * BatchGetItem in groups of up to 100 (its limit), retrying unprocessed keys with backoff. Duplicate
+ * BatchGetItem in groups of up to 100 (its limit), a few at once, retrying unprocessed keys with
+ * backoff, in no particular order (as DynamoDB answers). Duplicate
  * keys are read once (DynamoDB rejects a batch that repeats a key). `attributes` reads only those
  * (e.g. `['pk']` to learn which rows exist).
  */
@@ -60,21 +73,23 @@ export const batchGet = async (
   } = {},
 ): Promise<Record<string, unknown>[]> => {
   const perRequest = Math.min(100, options.keysPerRequest ?? 100);
-  const rows: Record<string, unknown>[] = [];
-  let pending = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+  const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
   const projection = options.attributes?.length
     ? {
         ProjectionExpression: options.attributes.map((_, i) => `#a${i}`).join(', '),
         ExpressionAttributeNames: Object.fromEntries(options.attributes.map((name, i) => [`#a${i}`, name])),
       }
     : {};
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const batch = pending.slice(0, perRequest);
-    const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent, ...projection } } }));
-    rows.push(...(result.Responses?.[db.table] ?? []));
-    const unprocessed = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof pending;
-    pending = [...unprocessed, ...pending.slice(perRequest)];
-    if (unprocessed.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-  }
+  const rows: Record<string, unknown>[] = [];
+  const groups = Array.from({ length: Math.ceil(unique.length / perRequest) }, (_, i) => unique.slice(i * perRequest, i * perRequest + perRequest));
+  await forEachBounded(groups, REQUESTS_IN_FLIGHT, async (group) => {
+    let batch = group;
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent, ...projection } } }));
+      rows.push(...(result.Responses?.[db.table] ?? []));
+      batch = (result.UnprocessedKeys?.[db.table]?.Keys ?? []) as typeof batch;
+      if (batch.length) await backOff(attempt);
+    }
+  });
   return rows;
 };

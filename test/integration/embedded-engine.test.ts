@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { batchWrite } from '../../store/batch.ts';
@@ -50,6 +51,23 @@ describe('the embedded engine on a data directory', () => {
     expect([scan.Items?.length, query.Items?.length, all.Items?.length]).toEqual([1, 3, 10]);
     expect(opened).toHaveBeenCalledTimes(3);
     await vi.waitFor(() => expect(opened.mock.results.map((result) => closed.mock.contexts.includes(result.value))).toEqual([true, true, true]));
+  });
+  it('reads a table description from LevelDB once, and again only after the table changes', async () => {
+    const { db } = await start('tables');
+    const put = (i: number) => db.doc.send(new PutCommand({ TableName: db.table, Item: { pk: `P#${i}`, sk: 'ROW' } }));
+    await put(0);
+    // Each PutItem reads the row it replaces; without the cache, also the table's description.
+    const { ClassicLevel } = createRequire(createRequire(createRequire(import.meta.url).resolve('dynalite')).resolve('level'))('classic-level') as typeof import('classic-level');
+    const reads = vi.spyOn(ClassicLevel.prototype as unknown as { _get(): Promise<unknown> }, '_get');
+    for (let i = 1; i <= 10; i++) await put(i);
+    expect(reads).toHaveBeenCalledTimes(10);
+
+    await db.doc.send(new DeleteTableCommand({ TableName: db.table }));
+    await expect(put(11)).rejects.toThrow(/not found/i);
+    await db.doc.send(new CreateTableCommand({ TableName: db.table, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+    await expect(put(12)).rejects.toThrow(/missing the key id/i);
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: { id: 'new key schema' } }));
+    reads.mockRestore();
   });
 });
 
