@@ -90,6 +90,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const metrics = createHubMetrics();
   const db = createDb({
     endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint,
+    embedded: engine !== undefined,
     table: config.TRIBUTARY_TABLE,
     retention: retentionPolicyOf(config),
     onRequest: (operation) => metrics.storageRequests.inc({ operation }),

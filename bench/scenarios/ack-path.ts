@@ -16,7 +16,8 @@ export const measureRawPuts = async (total: number): Promise<LoadResult> => {
     benchDataDir('engine'),
   ]);
   try {
-    const db = createDb({ endpoint: info.endpoint, table: 'bench_raw' });
+    // Driven as the hub drives its embedded engine (unsigned requests).
+    const db = createDb({ endpoint: info.endpoint, table: 'bench_raw', embedded: true });
     await ensureTable(db);
     const { compressed: body, encoding: bodyEncoding } = encodeBody('github', new TextEncoder().encode(openedIssue(1)));
     return await closedLoop(total, CONCURRENCY, async (i) => {

@@ -28,7 +28,7 @@ type QueryName = keyof typeof QUERIES;
 const seedTo = async (dataDir: string, from: number, size: number, log: (m: string) => void) => {
   const engine = await startJsonLineProcess<{ endpoint: string }>('store/embedded-engine-process.ts', [join(dataDir, 'engine')]);
   try {
-    const db = createDb({ endpoint: engine.info.endpoint, table: 'tributary' });
+    const db = createDb({ endpoint: engine.info.endpoint, table: 'tributary', embedded: true });
     await ensureTable(db);
     const started = Date.now();
     await seedItems(db, 'default', from, size, (done) => {

@@ -19,7 +19,7 @@ describe('the embedded engine on a data directory', () => {
     engines.push(engine);
     const db = createDb({ endpoint: engine.endpoint, table: `engine-${name}` });
     await ensureTable(db);
-    return { dir, db };
+    return { dir, db, engine };
   };
   afterAll(async () => {
     for (const engine of engines) await engine.close();
@@ -52,6 +52,23 @@ describe('the embedded engine on a data directory', () => {
     expect(opened).toHaveBeenCalledTimes(3);
     await vi.waitFor(() => expect(opened.mock.results.map((result) => closed.mock.contexts.includes(result.value))).toEqual([true, true, true]));
   });
+  it('accepts the hub\'s unsigned requests, which carry a signature\'s parts but compute none', async () => {
+    const { db, engine } = await start('unsigned');
+    const hub = createDb({ endpoint: engine.endpoint, table: db.table, embedded: true });
+    const authorizations: string[] = [];
+    hub.doc.middlewareStack.add(
+      (next) => async (args) => {
+        authorizations.push((args.request as { headers: Record<string, string> }).headers.authorization!);
+        return next(args);
+      },
+      { step: 'deserialize' },
+    );
+    await hub.doc.send(new PutCommand({ TableName: hub.table, Item: { pk: 'P#1', sk: 'ROW', note: 'unsigned' } }));
+    expect((await hub.doc.send(new GetCommand({ TableName: hub.table, Key: { pk: 'P#1', sk: 'ROW' } }))).Item?.note).toBe('unsigned');
+    expect(authorizations).toHaveLength(2);
+    for (const authorization of authorizations) expect(authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=local\/.*, SignedHeaders=host, Signature=unsigned$/);
+  });
+
   it('reads a table description from LevelDB once, and again only after the table changes', async () => {
     const { db } = await start('tables');
     const put = (i: number) => db.doc.send(new PutCommand({ TableName: db.table, Item: { pk: `P#${i}`, sk: 'ROW' } }));
