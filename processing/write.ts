@@ -9,7 +9,7 @@ import { evaluateChanged, loadAlertSettings } from '../pipeline/alerts.ts';
 import { evaluateWipSubject } from '../pipeline/wip-alerts.ts';
 import { recordContributions } from '../store/aggregates.ts';
 import { type WriteRequest, batchWrite } from '../store/batch.ts';
-import { type LoggedEvent, logWrites, unlogged } from '../store/event-log.ts';
+import { type LoggedEvent, logRowWrites, logWrites, outboxMarkerWrites, unlogged } from '../store/event-log.ts';
 import { derivedRowWrites, saveItem, withInboundRows } from '../store/items.ts';
 import { recordPeopleOfBatch } from '../store/people.ts';
 import { refAliasWrites } from '../store/references.ts';
@@ -44,9 +44,9 @@ const lastUpsertOf = (plan: ItemPlan): UpsertChange | undefined =>
  * 1. each changed item once, with one conditional PutItem carrying its new events (and the events
  *    of earlier writes a crash kept from the log); an item whose write lost a race goes back to the
  *    one-change path, alone, while the rest of the batch goes on;
- * 2. one BatchWriteItem flush (25 rows per request) of everything derived as a diff between before
- *    and after: the events' log rows and outbox markers, owner and label rows, reverse edges, work in
- *    progress rows, dependency states and alias rows;
+ * 2. the events' outbox markers, then one BatchWriteItem flush (25 rows per request, a few requests
+ *    at once) of everything derived as a diff between before and after: the events' log rows, owner
+ *    and label rows, reverse edges, work in progress rows, dependency states and alias rows;
  * 3. what cannot be batched, once per batch rather than once per delivery: each counter shard's
  *    summed change, the people seen, the alerts of each affected person or team (a backfill holds
  *    the last back: pipeline/wip-alerts.ts `WipBacklog`).
@@ -80,8 +80,10 @@ export const writeBatch = async (deps: ProcessDeps, tenantId: string, plan: Batc
     }
   });
 
-  // 2. Derived rows, as a diff where the state before is known, in full on a re-run.
-  const writes: WriteRequest[] = [...logWrites(db, logged)];
+  // 2. Derived rows, as a diff where the state before is known, in full on a re-run; the outbox
+  // markers alone first, since the log rows must not land before them (store/event-log.ts logWrites).
+  await batchWrite(db, outboxMarkerWrites(db, logged));
+  const writes: WriteRequest[] = [...logRowWrites(db, logged)];
   const wipRows = await readWipPairs(db, tenantId, settled.flatMap((s) => wipPairsOf(s.plan.after, s.before)));
   const moved = new Map<string, WipSubject>();
   for (const { plan: item, before } of settled) {
@@ -93,7 +95,7 @@ export const writeBatch = async (deps: ProcessDeps, tenantId: string, plan: Batc
   }
   const references = await planReferences(deps, tenantId, settled);
   writes.push(...references.writes);
-  await batchWrite(db, writes);
+  await batchWrite(db, writes, { inAnyOrder: true });
 
   // 3. Counters, people, references waited for, alerts.
   const items = settled.map((s) => s.plan.after);

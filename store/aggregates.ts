@@ -228,7 +228,7 @@ export const recordContributions = async (db: Db, tenantId: string, items: reado
     return { pk, sk: `J#${batchId}`, tenantId, v: 0, qpk: keys.queue.aggregates, qsk: `${now.toISOString()}#${pk}`, expiresAt: expiryAfter(now.toISOString(), JOURNAL_DAYS) };
   });
   await batchWrite(db, journal.map((Item) => ({ PutRequest: { Item } })));
-  await batchWrite(db, writes);
+  await batchWrite(db, writes, { inAnyOrder: true });
   await Promise.all(changed.map(([shard, delta]) => addToShard(db, tenantId, shard, Object.fromEntries(Object.entries(delta).filter(([, n]) => n !== 0)))));
   await batchWrite(db, journal.map((row) => ({ DeleteRequest: { Key: { pk: row.pk, sk: row.sk } } })));
 };

@@ -5,21 +5,23 @@ import type { Db } from './db.ts';
 export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
 
 /**
- * Requests of one batched write or read sent at once: the engine works on one while the hub
- * serializes the next and parses the last (sent one after another, a batch's derived rows kept
- * both waiting on each other for a third of its time).
+ * Requests of one batched read, or of a write in any order, sent at once: the engine works on one
+ * while the hub serializes the next and parses the last (sent one after another, a batch's derived
+ * rows kept both waiting on each other for a third of its time).
  */
 const REQUESTS_IN_FLIGHT = 4;
 
 /**
- * BatchWriteItem in groups of 25 (its limit), a few at once, retrying what the engine leaves
- * unprocessed with exponential backoff, as DynamoDB asks callers to do when it throttles. Writes
- * are independent of their order: of several to one key, only the last is sent.
+ * BatchWriteItem in groups of 25 (its limit), retrying what the engine leaves unprocessed with
+ * exponential backoff, as DynamoDB asks callers to do when it throttles. Of several writes to one
+ * key, only the last is sent. In order by default: a group is sent once the one before it is
+ * written, so a crash leaves a prefix written (store/event-log.ts `logWrites` relies on it).
+ * `inAnyOrder` sends a few groups at once, for writes whose order does not matter.
  */
-export const batchWrite = async (db: Db, all: readonly WriteRequest[]): Promise<void> => {
+export const batchWrite = async (db: Db, all: readonly WriteRequest[], options: { inAnyOrder?: boolean } = {}): Promise<void> => {
   const requests = lastWritePerKey(all);
   const groups = Array.from({ length: Math.ceil(requests.length / 25) }, (_, i) => requests.slice(i * 25, i * 25 + 25));
-  await forEachBounded(groups, REQUESTS_IN_FLIGHT, async (group) => {
+  await forEachBounded(groups, options.inAnyOrder ? REQUESTS_IN_FLIGHT : 1, async (group) => {
     let batch: WriteRequest[] | undefined = group;
     for (let attempt = 0; batch && batch.length > 0; attempt++) {
       const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
@@ -58,9 +60,9 @@ export const LARGE_ROWS_PER_REQUEST = 50;
 
 /**
  * BatchGetItem in groups of up to 100 (its limit), a few at once, retrying unprocessed keys with
- * backoff, in no particular order (as DynamoDB answers). Duplicate
- * keys are read once (DynamoDB rejects a batch that repeats a key). `attributes` reads only those
- * (e.g. `['pk']` to learn which rows exist).
+ * backoff; rows come in no particular order, as DynamoDB answers. Duplicate keys are read once
+ * (DynamoDB rejects a batch that repeats a key). `attributes` reads only those (e.g. `['pk']` to
+ * learn which rows exist).
  */
 export const batchGet = async (
   db: Db,

@@ -64,35 +64,30 @@ const markerGroups = (entries: readonly LoggedEvent[]): LoggedEvent[][] => {
   return [...groups.values()].flat();
 };
 
-/**
- * The outbox markers (unless `markers: false`) and then the log rows of the events, for one
- * BatchWriteItem flush. Markers first: a flush is sent 25 writes at a time, in order, and a crash
- * between two requests must not leave a log row without its marker, since a re-run carries only
- * the events without a log row ({@link unlogged}): such an event would never be published. A
- * marker's cursor without its row waits, unpublished, until the re-run writes the row.
- */
-export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] => {
-  const expiresAt = (event: EventEnvelope) => expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
-  const markers: WriteRequest[] =
-    options.markers === false
-      ? []
-      : markerGroups(entries).map((group) => {
-          const { tenantId } = group[0]!.event;
-          const cursors = group.map((entry) => entry.cursor);
-          return {
-            PutRequest: {
-              Item: {
-                ...markerKey(tenantId, cursors),
-                tenantId,
-                cursors,
-                qpk: keys.queue.outbox,
-                qsk: `${cursors[0]!}#${tenantId}`,
-                expiresAt: Math.max(...group.map((entry) => expiresAt(entry.event))),
-              },
-            },
-          };
-        });
-  const rows: WriteRequest[] = entries.map(({ event, cursor }) => ({
+const expiryOf = (db: Db, event: EventEnvelope) => expiryAfter(event.time, (db.retention ?? DEFAULT_RETENTION).eventDays);
+
+/** The outbox markers of `entries`: each lists the cursors of up to 100 events of one tenant and day. */
+export const outboxMarkerWrites = (db: Db, entries: readonly LoggedEvent[]): WriteRequest[] =>
+  markerGroups(entries).map((group) => {
+    const { tenantId } = group[0]!.event;
+    const cursors = group.map((entry) => entry.cursor);
+    return {
+      PutRequest: {
+        Item: {
+          ...markerKey(tenantId, cursors),
+          tenantId,
+          cursors,
+          qpk: keys.queue.outbox,
+          qsk: `${cursors[0]!}#${tenantId}`,
+          expiresAt: Math.max(...group.map((entry) => expiryOf(db, entry.event))),
+        },
+      },
+    };
+  });
+
+/** The log rows of `entries`: write them only once their outbox markers are written ({@link logWrites}). */
+export const logRowWrites = (db: Db, entries: readonly LoggedEvent[]): WriteRequest[] =>
+  entries.map(({ event, cursor }) => ({
     PutRequest: {
       Item: {
         ...logKey(event.tenantId, cursor),
@@ -100,12 +95,22 @@ export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { ma
         evt: encodeStoredEvent(event),
         gsi2pk: keys.eventsOfSubject(event.tenantId, event.subject),
         gsi2sk: cursor,
-        expiresAt: expiresAt(event),
+        expiresAt: expiryOf(db, event),
       },
     },
   }));
-  return [...markers, ...rows];
-};
+
+/**
+ * The outbox markers (unless `markers: false`) and then the log rows of the events, for one
+ * BatchWriteItem flush in order (store/batch.ts). Markers first: a crash between two requests must
+ * not leave a log row without its marker, since a re-run carries only the events without a log row
+ * ({@link unlogged}): such an event would never be published. A marker's cursor without its row
+ * waits, unpublished, until the re-run writes the row.
+ */
+export const logWrites = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): WriteRequest[] => [
+  ...(options.markers === false ? [] : outboxMarkerWrites(db, entries)),
+  ...logRowWrites(db, entries),
+];
 
 /** Writes the log rows and outbox markers of `entries` (idempotent). */
 export const writeEventLog = (db: Db, entries: readonly LoggedEvent[], options: { markers?: boolean } = {}): Promise<void> =>

@@ -340,8 +340,8 @@ export const finishDeliveries = async (db: Db, finished: readonly { delivery: Lo
     const fields = finishedFields(db, outcome);
     return { listing: deliveryListingRow({ ...delivery, ...fields }), record: { ...row, ...fields } };
   });
-  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.listing } })));
-  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.record } })));
+  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.listing } })), { inAnyOrder: true });
+  await batchWrite(db, rows.map((r) => ({ PutRequest: { Item: r.record } })), { inAnyOrder: true });
 };
 
 /** Counts a failed attempt that will be retried (e.g. the store throttled). */

@@ -125,6 +125,39 @@ describe('batched processing', () => {
     for (const n of [2, 3, 4]) expect(items.get(issueRef(n)).title).toBe(`Issue ${n} revision 7`);
   });
 
+  it("writes the outbox markers of a batch's events before any of their log rows, and the derived rows a few requests at once", async () => {
+    // Each BatchWriteItem: when it was sent and answered (a step of one counter), and what it wrote.
+    const requests: { sent: number; answered?: number; rows: { pk: string; sk: string }[] }[] = [];
+    let step = 0;
+    const name = 'tributaryTestFlushOrder';
+    hub.hub.db.doc.middlewareStack.add(
+      ((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
+        if (context.commandName !== 'BatchWriteItemCommand') return next(args);
+        const request: (typeof requests)[number] = { sent: ++step, rows: keysWritten('BatchWriteItemCommand', args.input) };
+        requests.push(request);
+        try {
+          return await next(args);
+        } finally {
+          request.answered = ++step;
+        }
+      }) as never,
+      { name, step: 'initialize', priority: 'high', override: true },
+    );
+    try {
+      await processAsOneBatch(Array.from({ length: 40 }, (_, i) => ({ payload: issueOpened(100 + i) })));
+    } finally {
+      hub.hub.db.doc.middlewareStack.remove(name);
+    }
+
+    const writing = (prefix: string) => requests.filter((r) => r.rows.some((row) => String(row.sk).startsWith(prefix)));
+    const [firstMarkers] = writing('O#');
+    const [firstLogRows] = writing('E#');
+    expect(firstMarkers!.rows.every((row) => String(row.sk).startsWith('O#'))).toBe(true);
+    expect(firstMarkers!.answered).toBeLessThan(firstLogRows!.sent);
+    // Some of the flush's requests overlapped: one was sent before the one before it was answered.
+    expect(requests.some((r, i) => i > 0 && r.sent < requests[i - 1]!.answered!)).toBe(true);
+  });
+
   it('records a delivery it cannot map as failed, with the path of the field, while the rest of the batch is indexed', async () => {
     const unmappable = issueUpdate(2, 8);
     unmappable.issue.number = { not: 'a number' };
