@@ -72,12 +72,26 @@ const cacheTableDescriptions = (dbModule: DynaliteDbModule): void => {
       const { tableDb } = store;
       const tables = new Map<string, unknown>();
       let generation = 0;
+      // Forgotten when a write starts and again when it is done: a read that ran in between may
+      // have seen the table before the write, and is not kept.
+      const forget = () => {
+        generation++;
+        tables.clear();
+      };
       for (const method of ['put', 'del', 'batch'] as const) {
         const write = tableDb[method].bind(tableDb);
         tableDb[method] = (...args: unknown[]) => {
-          generation++;
-          tables.clear();
-          return write(...args);
+          forget();
+          const callback = args.at(-1);
+          if (typeof callback === 'function') {
+            return write(...args.slice(0, -1), (...results: unknown[]) => {
+              forget();
+              (callback as (...results: unknown[]) => void)(...results);
+            });
+          }
+          const written = write(...args);
+          if (written instanceof Promise) void written.finally(forget).catch(() => undefined);
+          return written;
         };
       }
       const get = tableDb.get.bind(tableDb);

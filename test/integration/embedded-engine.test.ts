@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { batchWrite } from '../../store/batch.ts';
@@ -85,6 +85,27 @@ describe('the embedded engine on a data directory', () => {
     await expect(put(12)).rejects.toThrow(/missing the key id/i);
     await db.doc.send(new PutCommand({ TableName: db.table, Item: { id: 'new key schema' } }));
     reads.mockRestore();
+  });
+
+  it('answers a table that became active as active, also after reading it while it was being made active', async () => {
+    const { db } = await start('describe');
+    // LevelDB writes that take 100 ms: the description is read while the table is being made active.
+    const { ClassicLevel } = createRequire(createRequire(createRequire(import.meta.url).resolve('dynalite')).resolve('level'))('classic-level') as typeof import('classic-level');
+    const levelDb = ClassicLevel.prototype as unknown as { _put(...args: unknown[]): Promise<unknown> };
+    const put = levelDb._put;
+    const slowWrites = vi.spyOn(levelDb, '_put').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return put.apply(this, args);
+    });
+    const describe = () => db.doc.send(new DescribeTableCommand({ TableName: 'engine-activated' })).then((r) => r.Table?.TableStatus);
+    try {
+      await db.doc.send(new CreateTableCommand({ TableName: 'engine-activated', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+      expect(await describe()).toBe('CREATING');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await describe()).toBe('ACTIVE');
+    } finally {
+      slowWrites.mockRestore();
+    }
   });
 });
 
