@@ -60,8 +60,8 @@ interface DynaliteDbModule {
  * LevelDB snapshot under the database's lock on the engine's thread: an eighth of the engine's
  * time under a burst of writes. The description changes only when a table is created, updated or
  * deleted, all of which write it through the same table store, so it is kept in memory until the
- * next such write. Readers share it: dynalite's item actions only read it, and the table actions
- * change their copy right before writing it back, in the same tick, which empties the cache.
+ * next such write. Readers share one object: dynalite's item actions only read it, and the table
+ * actions change it right before writing it back, in the same tick, which empties the cache.
  */
 const cacheTableDescriptions = (dbModule: DynaliteDbModule): void => {
   if (dbModule.create.cachesTables) return;
