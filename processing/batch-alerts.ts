@@ -10,7 +10,7 @@ import { mailboxSlas, requestSlaHoursOf } from '../pipeline/request-slas.ts';
 import { type AlertRecord, loadAlertRecords, raisedAlert, resolvedAlert, saveAlert } from '../store/alerts.ts';
 import type { WriteRequest } from '../store/batch.ts';
 import type { Db } from '../store/db.ts';
-import { EMPTY_DEPENDENCY_STATE, dependencyStateRow, getDependencyStates } from '../store/dependency-state.ts';
+import { type DependencyState, EMPTY_DEPENDENCY_STATE, dependencyStateRow, getDependencyStates } from '../store/dependency-state.ts';
 import { type LoggedEvent, unlogged } from '../store/event-log.ts';
 import { getItems } from '../store/item-queries.ts';
 
@@ -49,7 +49,7 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
     mailboxSlas(db, tenantId),
   ]);
 
-  const evaluations: { item: WorkItem; drafts: AlertDraft[]; next: ReturnType<typeof nextState> }[] = [];
+  const evaluations: { item: WorkItem; state: DependencyState; drafts: AlertDraft[]; next: ReturnType<typeof nextState> }[] = [];
   for (const item of items) {
     const state = states.get(item.id) ?? EMPTY_DEPENDENCY_STATE;
     if ((state.rev > 0 && !state.openAlerts) || state.cycleAlerts.length > 0 || state.countPending) {
@@ -85,13 +85,13 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
       out.handBack.push(item);
       continue;
     }
-    evaluations.push({ item, drafts: evaluation.alerts, next });
+    evaluations.push({ item, state, drafts: evaluation.alerts, next });
   }
 
   // The alert records each evaluation may change: what holds now, and what was open.
-  const wanted = evaluations.flatMap(({ item, drafts }) => [
+  const wanted = evaluations.flatMap(({ item, state, drafts }) => [
     ...drafts.map((d) => ({ subjectId: d.subject.id, alertId: d.id })),
-    ...(states.get(item.id)?.openAlerts ?? []).map((id) => ({ subjectId: item.id, alertId: id })),
+    ...(state.openAlerts ?? []).map((id) => ({ subjectId: item.id, alertId: id })),
   ]);
   const records = await loadAlertRecords(db, tenantId, wanted);
   const missing = new Set((await unlogged(db, [...records.values()].flatMap((r) => r.pending))).map((p) => p.cursor));
@@ -100,8 +100,7 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
 
   // Items apart, at once (each one's transitions in order): each transition is a conditional write.
   const outcomes = new Map<WorkItem, { logged: LoggedEvent[]; lost: boolean }>();
-  await forEachBounded(evaluations, ALERT_WRITES_IN_FLIGHT, async ({ item, drafts }) => {
-    const state = states.get(item.id) ?? EMPTY_DEPENDENCY_STATE;
+  await forEachBounded(evaluations, ALERT_WRITES_IN_FLIGHT, async ({ item, state, drafts }) => {
     const holding = new Set(drafts.map((d) => d.id));
     const transitions = [
       ...drafts.map((draft) => ({ record: records.get(draft.id)!, next: raisedAlert(records.get(draft.id)!.alert, draft, time), type: 'work.alert.raised' as const })),
@@ -121,10 +120,9 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
       else outcome.lost = true;
     }
   });
-  for (const { item, next } of evaluations) {
+  for (const { item, state, next } of evaluations) {
     const { logged, lost } = outcomes.get(item)!;
     out.logged.push(...logged);
-    const state = states.get(item.id) ?? EMPTY_DEPENDENCY_STATE;
     if (lost) out.handBack.push(item);
     else if (!sameDependencyState(state, next)) out.writes.push({ PutRequest: { Item: dependencyStateRow(tenantId, item, state, next, now) } });
   }

@@ -20,8 +20,7 @@ const REQUESTS_IN_FLIGHT = 4;
  */
 export const batchWrite = async (db: Db, all: readonly WriteRequest[], options: { inAnyOrder?: boolean } = {}): Promise<void> => {
   const requests = lastWritePerKey(all);
-  const groups = Array.from({ length: Math.ceil(requests.length / 25) }, (_, i) => requests.slice(i * 25, i * 25 + 25));
-  await forEachBounded(groups, options.inAnyOrder ? REQUESTS_IN_FLIGHT : 1, async (group) => {
+  await forEachBounded(groupsOf(requests, 25), options.inAnyOrder ? REQUESTS_IN_FLIGHT : 1, async (group) => {
     let batch: WriteRequest[] | undefined = group;
     for (let attempt = 0; batch && batch.length > 0; attempt++) {
       const result = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: batch } }));
@@ -30,6 +29,10 @@ export const batchWrite = async (db: Db, all: readonly WriteRequest[], options: 
     }
   });
 };
+
+/** `values` in consecutive groups of at most `size`. */
+const groupsOf = <T>(values: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size));
 
 const backOff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
 
@@ -83,8 +86,7 @@ export const batchGet = async (
       }
     : {};
   const rows: Record<string, unknown>[] = [];
-  const groups = Array.from({ length: Math.ceil(unique.length / perRequest) }, (_, i) => unique.slice(i * perRequest, i * perRequest + perRequest));
-  await forEachBounded(groups, REQUESTS_IN_FLIGHT, async (group) => {
+  await forEachBounded(groupsOf(unique, perRequest), REQUESTS_IN_FLIGHT, async (group) => {
     let batch = group;
     for (let attempt = 0; batch.length > 0; attempt++) {
       const result = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: batch, ConsistentRead: options.consistent, ...projection } } }));
