@@ -1,7 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import * as z from 'zod';
-import { EVENT_SOURCE, EventEnvelope } from '../core/events.ts';
+import { EVENT_SOURCE, type EventEnvelope } from '../core/events.ts';
 import type { EventPublisher, Logger } from '../core/ports.ts';
+import type { PointerEnvelope } from './pointer-envelope.ts';
 
 /** PutEvents takes at most 10 entries per request (EventBridge API reference, PutEvents `Entries`). */
 export const PUT_EVENTS_MAX_ENTRIES = 10;
@@ -25,19 +25,6 @@ export const putEventsEntrySize = (entry: PutEventsRequestEntry): number =>
   Buffer.byteLength(entry.Detail ?? '') +
   (entry.Resources ?? []).reduce((sum, r) => sum + Buffer.byteLength(r), 0);
 
-/**
- * What is published instead of an event too large for one entry: the envelope without its data,
- * and where the full event is kept. `detail-type` stays the event's type, so rules still match.
- */
-export const PointerEnvelope = EventEnvelope.extend({
-  data: z.object({}).strict(),
-  pointer: z.object({
-    reason: z.literal('oversize'),
-    href: z.string().describe('GET it on the API base URL with a read token to obtain the full envelope'),
-    bytes: z.number().int().describe('size of the full envelope as JSON'),
-  }),
-});
-export type PointerEnvelope = z.infer<typeof PointerEnvelope>;
 
 /** Keeps an event too large to publish and answers where consumers fetch it. */
 export interface OversizeEventStore {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -28,6 +28,8 @@ export interface BundleReport {
   gzipBytes: number;
   /** every chunk, including those imported on first use (backfill clients, S3) */
   totalBytes: number;
+  /** the source modules a cold start loads (paths from the project's root) */
+  initModules: string[];
 }
 
 /**
@@ -62,7 +64,8 @@ export const bundle = async (name: string, entry: string, outdir: string): Promi
 
   const outputs = result.metafile.outputs;
   const modules = Object.keys(outputs).filter((path) => path.endsWith('.mjs'));
-  const entryPath = modules.find((path) => outputs[path]!.entryPoint)!;
+  // Code loaded by `import()` is an entry point of its own in the metafile: the handler's is `index.mjs`.
+  const entryPath = modules.find((path) => resolve(ROOT, path) === join(outdir, 'index.mjs'))!;
   const loadedAtInit = new Set<string>();
   const visit = (path: string) => {
     if (loadedAtInit.has(path)) return;
@@ -77,6 +80,7 @@ export const bundle = async (name: string, entry: string, outdir: string): Promi
     bytes: code.length,
     gzipBytes: gzipSync(code).length,
     totalBytes: modules.reduce((sum, path) => sum + outputs[path]!.bytes, 0),
+    initModules: [...loadedAtInit].flatMap((path) => Object.keys(outputs[path]!.inputs)),
   };
 };
 

@@ -1,6 +1,6 @@
-import { addressParser } from 'postal-mime';
 import { reencodeEncodedWords } from './encoded-words.ts';
 import { type HeaderField, headerValue } from './header-section.ts';
+import { loadMimeParser } from './mime-parser.ts';
 
 /** A mailbox of an address header: `"Ana Lima" <ana@example.com>` → name and lowercased address. */
 export interface Mailbox {
@@ -32,8 +32,9 @@ const usableAddress = (found: string | undefined): string | undefined => {
  * Its encoded words are decoded first (encoded-words.ts) and handed over as one UTF-8 word per run:
  * postal-mime garbles a character split between two words (docs/postal-mime-corrections.md).
  */
-export function parseAddressList(value: string | undefined): Mailbox[] {
+export async function parseAddressList(value: string | undefined): Promise<Mailbox[]> {
   if (!value?.trim()) return [];
+  const { addressParser } = await loadMimeParser();
   return addressParser(reencodeEncodedWords(value), { flatten: true }).flatMap((entry) => {
     const address = usableAddress(entry.address);
     if (!address) return [];
@@ -46,9 +47,9 @@ export function parseAddressList(value: string | undefined): Mailbox[] {
  * Who sent a message: the From mailbox; when From lists several authors, the Sender they must then
  * name (RFC 5322 §3.6.2), or the first of them; when From names nobody usable, the Sender.
  */
-export function senderOf(headers: readonly HeaderField[]): Mailbox | undefined {
-  const from = parseAddressList(headerValue(headers, 'from'));
-  const sender = parseAddressList(headerValue(headers, 'sender'))[0];
+export async function senderOf(headers: readonly HeaderField[]): Promise<Mailbox | undefined> {
+  const from = await parseAddressList(headerValue(headers, 'from'));
+  const sender = (await parseAddressList(headerValue(headers, 'sender')))[0];
   return (from.length > 1 ? sender : undefined) ?? from[0] ?? sender;
 }
 

@@ -1,8 +1,8 @@
-import PostalMime from 'postal-mime';
 import { type Mailbox, parseAddressList, parseMessageIds, senderOf } from './addresses.ts';
 import { c1ToWindows1252 } from './charsets.ts';
 import { decodeEncodedWords } from './encoded-words.ts';
 import { type HeaderField, headerValue, readHeaders } from './header-section.ts';
+import { loadMimeParser } from './mime-parser.ts';
 import { htmlToText, stripQuotedHtml, stripQuotedText } from './text.ts';
 
 /** An attachment as Tributary keeps it: metadata only, the content is never stored. */
@@ -44,17 +44,17 @@ export const decodedHeader = (headers: readonly HeaderField[], name: string): st
 };
 
 /** The parts of a message that come from its header fields. */
-export const messageFromHeaders = (headers: HeaderField[]): Omit<EmailMessage, 'text' | 'attachments'> => {
+export const messageFromHeaders = async (headers: HeaderField[]): Promise<Omit<EmailMessage, 'text' | 'attachments'>> => {
   const messageId = parseMessageIds(headerValue(headers, 'message-id'))[0];
-  const from = senderOf(headers);
+  const from = await senderOf(headers);
   const date = headerValue(headers, 'date');
   return {
     ...(messageId ? { messageId } : {}),
     inReplyTo: parseMessageIds(headerValue(headers, 'in-reply-to')),
     references: parseMessageIds(headerValue(headers, 'references')),
     ...(from ? { from } : {}),
-    to: parseAddressList(headerValue(headers, 'to')),
-    cc: parseAddressList(headerValue(headers, 'cc')),
+    to: await parseAddressList(headerValue(headers, 'to')),
+    cc: await parseAddressList(headerValue(headers, 'cc')),
     subject: (decodedHeader(headers, 'subject') ?? '').replace(/\s+/g, ' ').trim(),
     ...(date ? { date } : {}),
     headers,
@@ -76,6 +76,7 @@ export const htmlBodyToText = (html: string): string => htmlToText(stripQuotedHt
  * @throws Error when postal-mime refuses the message (its nesting or header-size limits).
  */
 export async function messageFromMime(bytes: Uint8Array): Promise<EmailMessage> {
+  const { default: PostalMime } = await loadMimeParser();
   let parsed: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
     parsed = await PostalMime.parse(bytes, { rfc822Attachments: true });
@@ -84,7 +85,7 @@ export async function messageFromMime(bytes: Uint8Array): Promise<EmailMessage> 
   }
   const text = parsed.text !== undefined ? c1ToWindows1252(parsed.text) : parsed.html !== undefined ? htmlBodyToText(c1ToWindows1252(parsed.html)) : '';
   return {
-    ...messageFromHeaders(readHeaders(bytes)),
+    ...(await messageFromHeaders(readHeaders(bytes))),
     text: stripQuotedText(text.replace(/\r\n?/g, '\n')),
     attachments: parsed.attachments.map((attachment) => ({
       ...(attachment.filename ? { name: c1ToWindows1252(attachment.filename) } : {}),

@@ -1,8 +1,7 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Resource } from 'sst/resource';
 import { createConnectorRegistry, type ConnectorRegistry } from '../../connectors/index.ts';
 import type { Clock, EventPublisher, Logger } from '../../core/ports.ts';
-import { EventBridgePublisher } from '../../bus/eventbridge-publisher.ts';
 import { withEventLog } from '../../bus/logged-publisher.ts';
 import { type WebhookSender, createWebhookSender } from '../../bus/webhook-sender.ts';
 import { type Resolver, systemResolver } from '../../bus/webhook-target.ts';
@@ -64,13 +63,18 @@ export const createLambdaRuntime = (config: LambdaConfig, overrides: RuntimeOver
     connectors: createConnectorRegistry(),
     publisher() {
       // Events published without a cursor (the weekly digests) are logged first, like every other (bus/logged-publisher.ts).
-      publisher ??= countPublishes(
+      if (publisher) return publisher;
+      const busName = requireBusName(config);
+      publisher = countPublishes(
         withEventLog(
-          new EventBridgePublisher({
-            client: overrides.eventBridge ?? new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
-            busName: requireBusName(config),
-            oversize: { keep: (event) => keepEventPayload(db, event, clock()) },
-            log,
+          loadedOnFirstPublish(async () => {
+            const [{ EventBridgePublisher }, { EventBridgeClient }] = await Promise.all([import('../../bus/eventbridge-publisher.ts'), import('@aws-sdk/client-eventbridge')]);
+            return new EventBridgePublisher({
+              client: overrides.eventBridge ?? new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
+              busName,
+              oversize: { keep: (event) => keepEventPayload(db, event, clock()) },
+              log,
+            });
           }),
           db,
         ),
@@ -99,6 +103,24 @@ const deployedStage = (): string | undefined => {
   } catch {
     return undefined;
   }
+};
+
+/**
+ * A publisher whose code loads when it first publishes: the EventBridge client is about 55 KB of
+ * a bundle, and the API function never publishes. A failed load is tried
+ * again on the next publish.
+ */
+const loadedOnFirstPublish = (load: () => Promise<EventPublisher>): EventPublisher => {
+  let loading: Promise<EventPublisher> | undefined;
+  return {
+    publish: async (events, cursors) => {
+      loading ??= load().catch((error: unknown) => {
+        loading = undefined;
+        throw error;
+      });
+      return (await loading).publish(events, cursors);
+    },
+  };
 };
 
 let cold: Promise<LambdaRuntime> | undefined;

@@ -40,6 +40,18 @@ describe('npm run build', () => {
     for (const r of reports) expect(r.bytes, r.name).toBeLessThan(10 * 1024 * 1024);
   });
 
+  it('keeps what only some requests run out of the API function\'s cold start', () => {
+    const api = reports.find((r) => r.name === 'api')!;
+    const loaded = (pattern: RegExp) => api.initModules.filter((path) => pattern.test(path));
+    // Always loaded: the webhook path, the DynamoDB client.
+    expect(loaded(/^pipeline\/ingest\.ts$/)).toHaveLength(1);
+    expect(loaded(/node_modules\/@aws-sdk\/client-dynamodb\//).length).toBeGreaterThan(0);
+    // Loaded when first used: mail parsing (processing), the bus (the API never publishes), erasures and purges.
+    expect(loaded(/node_modules\/postal-mime\//)).toEqual([]);
+    expect(loaded(/node_modules\/@aws-sdk\/client-eventbridge\/|^bus\/eventbridge-publisher\.ts$/)).toEqual([]);
+    expect(loaded(/^pipeline\/(erasure|tenant-purge)\.ts$/)).toEqual([]);
+  });
+
   it('serves the API from the bundle alone, in a fresh process, against DynamoDB', async () => {
     const table = uniqueTable('bundle');
     const endpoint = inject('dynamodbEndpoint');

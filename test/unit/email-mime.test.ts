@@ -147,9 +147,9 @@ describe('MIME building blocks', () => {
     expect(decodeEncodedWords('=?windows-1252?Q?=93hi=94?=')).toBe('“hi”');
   });
 
-  it('parses address lists with quoted names, comments, groups and encoded words', () => {
+  it('parses address lists with quoted names, comments, groups and encoded words', async () => {
     expect(
-      parseAddressList('"Park, Joe" <Joe.Park@ACME.example>, ana@customer.example (Ana Lima), Team: x@y.example, z@y.example;, =?UTF-8?Q?Ren=C3=A9e?= <renee@c.example>, not an address'),
+      await parseAddressList('"Park, Joe" <Joe.Park@ACME.example>, ana@customer.example (Ana Lima), Team: x@y.example, z@y.example;, =?UTF-8?Q?Ren=C3=A9e?= <renee@c.example>, not an address'),
     ).toEqual([
       { name: 'Park, Joe', address: 'joe.park@acme.example' },
       { name: 'Ana Lima', address: 'ana@customer.example' },

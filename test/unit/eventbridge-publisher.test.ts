@@ -6,9 +6,9 @@ import {
   EventPublishError,
   PUT_EVENTS_MAX_ENTRIES,
   PUT_EVENTS_MAX_ENTRY_BYTES,
-  PointerEnvelope,
   putEventsEntrySize,
 } from '../../bus/eventbridge-publisher.ts';
+import { PointerEnvelope } from '../../bus/pointer-envelope.ts';
 import { EVENT_SCHEMA_VERSION, EVENT_SOURCE, EventEnvelope, type EventType } from '../../core/events.ts';
 import { LOCAL_AWS, startFakeEventBridge } from '../support/fake-eventbridge.ts';
 

@@ -70,7 +70,7 @@ const messageOf = async (inbound: PostmarkInbound): Promise<EmailMessage> => {
   if (inbound.RawEmail) return messageFromMime(new TextEncoder().encode(inbound.RawEmail));
   const text = inbound.TextBody?.trim() ? stripQuotedText(inbound.TextBody) : inbound.HtmlBody ? htmlBodyToText(inbound.HtmlBody) : '';
   return {
-    ...messageFromHeaders(headersOf(inbound)),
+    ...(await messageFromHeaders(headersOf(inbound))),
     text: text.replace(/\r\n?/g, '\n'),
     attachments: (inbound.Attachments ?? []).map((attachment) => ({
       ...(attachment.Name ? { name: attachment.Name } : {}),

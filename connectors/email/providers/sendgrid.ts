@@ -72,7 +72,7 @@ const messageOf = async (form: Form): Promise<EmailMessage> => {
   const text = textField(form, 'text', charsets);
   const html = textField(form, 'html', charsets);
   return {
-    ...messageFromHeaders(headersOf(form)),
+    ...(await messageFromHeaders(headersOf(form))),
     text: (text?.trim() ? stripQuotedText(text) : html ? htmlBodyToText(html) : '').replace(/\r\n?/g, '\n'),
     attachments: attachmentsOf(form),
   };

@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import * as z from 'zod';
 import { EVENT_SCHEMA_VERSION, EVENT_SOURCE, EventData, EventEnvelope } from '../../../core/events.ts';
 import type { LocalBus } from '../../../bus/local-bus.ts';
-import { PointerEnvelope } from '../../../bus/eventbridge-publisher.ts';
+import { PointerEnvelope } from '../../../bus/pointer-envelope.ts';
 import { NotFoundError } from '../../../core/errors.ts';
 import type { Db } from '../../../store/db.ts';
 import type { Clock } from '../../../core/ports.ts';

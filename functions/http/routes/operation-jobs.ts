@@ -38,3 +38,17 @@ export const jobResponse = (c: Context, job: OperationJob) => {
   c.header('location', `/v1/jobs/${job.id}`);
   return c.json(operationJobView(job), 202);
 };
+
+/**
+ * What starts and runs an erasure or a tenant purge, loaded by the first DELETE that needs it:
+ * their steps (scrubbing and rewriting every kind of row) are code no other request runs, kept out
+ * of the API function's cold start.
+ */
+export const loadOperationRunners = async () => {
+  const [{ startErasure }, { startTenantPurge }, { runInline, INLINE_BUDGET_MS }] = await Promise.all([
+    import('../../../pipeline/erasure.ts'),
+    import('../../../pipeline/tenant-purge.ts'),
+    import('../../../pipeline/operation-jobs.ts'),
+  ]);
+  return { startErasure, startTenantPurge, runInline, INLINE_BUDGET_MS };
+};

@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
 import { ForbiddenError } from '../../../core/errors.ts';
-import { type OperationDeps, startErasure } from '../../../pipeline/erasure.ts';
-import { INLINE_BUDGET_MS, runInline } from '../../../pipeline/operation-jobs.ts';
+import type { OperationDeps } from '../../../pipeline/erasure.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
-import { OperationJobView, jobResponse, prefersAsync } from './operation-jobs.ts';
+import { OperationJobView, jobResponse, loadOperationRunners, prefersAsync } from './operation-jobs.ts';
 
 export const personErasureOperations: Operation[] = [
   {
@@ -28,6 +27,7 @@ export const personErasureRoutes = (deps: OperationDeps & { onOperationStarted?:
   new Hono<AuthEnv>().delete('/:id', async (c) => {
     const { tenantId, tokenId, scopes } = c.get('principal');
     if (!scopes.includes('admin')) throw new ForbiddenError('Erasing a person needs a token with the `admin` scope.');
+    const { startErasure, runInline, INLINE_BUDGET_MS } = await loadOperationRunners();
     const { job } = await startErasure(deps, tenantId, c.req.param('id'), tokenId);
     return jobResponse(c, await runInline(deps, job, deps.onOperationStarted, prefersAsync(c) ? 0 : INLINE_BUDGET_MS));
   });

@@ -7,12 +7,10 @@ import { createTenant } from '../../../store/tenants.ts';
 import { putToken } from '../../../store/tokens.ts';
 import { recordAudit } from '../../../store/audit.ts';
 import type { OperationDeps } from '../../../pipeline/erasure.ts';
-import { INLINE_BUDGET_MS, runInline } from '../../../pipeline/operation-jobs.ts';
-import { startTenantPurge } from '../../../pipeline/tenant-purge.ts';
 import { type AuthEnv, DEFAULT_TENANT, mintToken } from '../auth.ts';
 import type { Operation } from '../openapi-registry.ts';
 import { parseJsonBody } from '../problem.ts';
-import { OperationJobView, jobResponse, prefersAsync } from './operation-jobs.ts';
+import { OperationJobView, jobResponse, loadOperationRunners, prefersAsync } from './operation-jobs.ts';
 
 const CreateTenant = z.object({ name: z.string().min(1).max(200) });
 const CreatedTenant = z.object({ id: z.string(), name: z.string(), adminToken: z.string().describe('shown once') });
@@ -64,6 +62,7 @@ export const tenantRoutes = (deps: OperationDeps & { connections: ConnectionCach
         throw new AppError({ status: 409, type: 'default-tenant', title: 'Conflict', detail: 'The default tenant cannot be deleted.' });
       }
       // Revoked at once; everything else of the tenant is deleted by a resumable job (pipeline/tenant-purge.ts).
+      const { startTenantPurge, runInline, INLINE_BUDGET_MS } = await loadOperationRunners();
       const started = await startTenantPurge(deps, c.get('principal'), id);
       if (!started) throw new NotFoundError(`Tenant ${id}`);
       return jobResponse(c, await runInline(deps, started.job, deps.onOperationStarted, prefersAsync(c) ? 0 : INLINE_BUDGET_MS));
