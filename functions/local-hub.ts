@@ -106,8 +106,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   await ensureTable(db);
   if (!(await schemaIsCurrent(db))) {
     log.info(`Upgrading the table ${config.TRIBUTARY_TABLE} to schema version ${SCHEMA_VERSION} in place (once; it continues where it stopped if interrupted)`);
-    const upgrade = await upgradeSchema(db, { onProgress: (p) => log.info('schema upgrade', { scanned: p.scanned, markers: p.markers }) });
-    log.info(`Schema upgrade done: ${upgrade.scanned} rows read, ${upgrade.markers} inbound markers written`);
+    const upgrade = await upgradeSchema(db, { onProgress: (p) => log.info('schema upgrade', { scanned: p.scanned, markers: p.markers, entries: p.entries }) });
+    log.info(`Schema upgrade done: ${upgrade.scanned} rows read, ${upgrade.markers} inbound markers written, ${upgrade.entries} owner and label entries moved`);
   }
   const outdated = await outdatedIndexes(db);
   if (outdated.length > 0) {

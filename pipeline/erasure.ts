@@ -343,7 +343,7 @@ export const erasureStep = async (deps: OperationDeps, job: OperationJob): Promi
         } else if (pk === snapshots) {
           // View snapshots are a cache of the index as it was, people included: recomputed on the next read.
           deletions.push({ pk, sk });
-        } else if (derived.has(pk) || sk.startsWith('FACET#') || sk.startsWith('IN#')) {
+        } else if (derived.has(pk) || keys.isFacetPartition(tenantId, pk) || sk.startsWith(keys.legacyFacetPrefix) || sk.startsWith('IN#')) {
           // Copies and counters derived from items (rewritten with their item) or settings and the team map (own phase):
           // rewriting one of their values because it equals a login (`team`, `def`) would corrupt them.
         } else if (mayMention(terms, JSON.stringify(row, (k, v) => (v instanceof Uint8Array ? (k === 'evt' ? storedEventJson(v) : undefined) : v instanceof Set ? [...v] : v)))) {

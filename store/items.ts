@@ -183,15 +183,16 @@ const FACETS = {
   label: (item: WorkItem) => item.labels,
 } as const;
 
-/** One index row per owner key and label (the multi-valued filters), carrying the filter copies. */
+/**
+ * One entry per owner key and label (the multi-valued filters), in the partition of that value
+ * and sorted by the item's last update: a list by owner or label is one query of the table. Each
+ * carries the filter copies, so a page is checked before its items are read.
+ */
 export const facetRowsOf = (tenantId: string, item: WorkItem): Record<string, unknown>[] => {
   if (item.deleted) return [];
-  const sortKey = keys.byUpdated(isoKey(item.updatedAt), item.id);
   return Object.entries(FACETS).flatMap(([name, valuesOf]) =>
     valuesOf(item).map((value) => ({
-      ...keys.facet(tenantId, item.id, name, value),
-      gsi1pk: keys.itemsByFacet(tenantId, name, value),
-      gsi1sk: sortKey,
+      ...keys.facetEntry(tenantId, name, value, isoKey(item.updatedAt), item.id),
       itemId: item.id,
       ...filterAttributes(item),
     })),
@@ -203,21 +204,19 @@ export const incomingEdgeRowsOf = (tenantId: string, item: WorkItem, links: read
   links.map((link) => ({ ...keys.incomingEdge(tenantId, itemIdForRef(link.target), item.id, link.type), from: item.ref, link }));
 
 /**
- * The writes that bring the derived rows of an item to its current state: one row per owner key and
- * label (the multi-valued filters) and a reverse edge at each link target, with the target
- * partition's inbound marker. Idempotent, so they run after every save and on every re-run; rows of
- * values the item no longer has are deleted when `previous` is known, and ignored by readers
- * otherwise (queries re-check the item itself).
+ * The writes that bring the derived rows of an item to its current state: one entry per owner key
+ * and label (the multi-valued filters) and a reverse edge at each link target, with the target
+ * partition's inbound marker. Idempotent, so they run after every save and on every re-run; the
+ * entries of the previous state are deleted when `previous` is known, and ignored by readers
+ * otherwise (queries re-check the item itself, and skip an entry older than its item's update).
  */
 export const derivedRowWrites = (tenantId: string, item: WorkItem, previous: WorkItem | undefined): WriteRequest[] => {
   const puts = facetRowsOf(tenantId, item);
-  const deletes: { pk: string; sk: string }[] = [];
-  for (const [name, valuesOf] of Object.entries(FACETS)) {
-    const kept = new Set(item.deleted ? [] : valuesOf(item));
-    for (const value of previous ? valuesOf(previous) : []) {
-      if (!kept.has(value)) deletes.push(keys.facet(tenantId, item.id, name, value));
-    }
-  }
+  // The previous state's entries that are not the current ones: another value, or the same one at its former update time.
+  const entries = new Set(puts.map((row) => `${row.pk}\u0000${row.sk}`));
+  const deletes = (previous ? facetRowsOf(tenantId, previous) : [])
+    .map(({ pk, sk }) => ({ pk: String(pk), sk: String(sk) }))
+    .filter((key) => !entries.has(`${key.pk}\u0000${key.sk}`));
   // Reverse edges of links the item already held are in place; a re-run (no `previous`) writes them all.
   const held = new Set((previous?.links ?? []).map((l) => JSON.stringify(l)));
   const added = item.links.filter((l) => !held.has(JSON.stringify(l)));

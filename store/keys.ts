@@ -16,7 +16,7 @@
  * | item by id, with index rows          | T#{t}#ITEM#{id} / ITEM                    | gsi1: T#{t}#items / {updatedAt}#{id}         |
  * | items by status category             |                                           | gsi2: T#{t}#status#{category} / …            |
  * | items by container                   |                                           | gsi3: T#{t}#container#{source}:{key} / …     |
- * | items by owner / label (one row each)| T#{t}#ITEM#{id} / FACET#{name}#{value}    | gsi1: T#{t}#{name}#{value} / {updatedAt}#{id}|
+ * | items by owner / label (one row each)| T#{t}#{name}#{value} / {updatedAt}#{id} (schema 5; before: T#{t}#ITEM#{id} / FACET#{name}#{value} on gsi1, moved by the upgrade) |     |
  * | who links to an item (reverse edges) | T#{t}#ITEM#{target} / IN#{from}#{type}    |                                              |
  * | whether rows of others wait there    | T#{t}#ITEM#{id} / INBOUND                 |                                              |
  * | known Jira projects of a tenant      | T#{t}#JIRA_PROJECTS / PROJECT#{key}       |                                              |
@@ -63,6 +63,8 @@ import { identifierHash } from '../core/erasure.ts';
 import { sha256Hex } from '../core/ids.ts';
 
 /** DynamoDB caps partition keys at 2048 bytes; long foreign ids (email Message-IDs) are hashed. */
+const LEGACY_FACET_PREFIX = 'FACET#';
+
 const keySafe = (value: string): string => (value.length <= 200 ? value : `sha256:${sha256Hex(value)}`);
 
 export const keys = {
@@ -91,10 +93,14 @@ export const keys = {
   /** where the local retention sweep stopped in its pass over the table */
   retentionSweep: () => ({ pk: 'RETENTION', sk: 'RETENTION' }),
   item: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'ITEM' }),
-  facet: (tenantId: string, itemId: string, name: string, value: string) => ({
-    pk: `T#${tenantId}#ITEM#${itemId}`,
-    sk: `FACET#${name}#${keySafe(value)}`,
+  /** an item's entry under one owner key or label, in the partition of that value, newest first (store/items.ts `facetRowsOf`) */
+  facetEntry: (tenantId: string, name: string, value: string, updatedAt: string, itemId: string) => ({
+    pk: `T#${tenantId}#${name}#${keySafe(value)}`,
+    sk: `${updatedAt}#${itemId}`,
   }),
+  /** the sort key under which schema version 4 and before kept an item's facet row in its partition, listed on gsi1 (moved by store/schema-upgrade.ts) */
+  legacyFacetSk: (name: string, value: string) => `${LEGACY_FACET_PREFIX}${name}#${keySafe(value)}`,
+  legacyFacetPrefix: LEGACY_FACET_PREFIX,
   /** written with every reverse edge and kept change in an item's partition (store/items.ts `inboundMarkerRow`) */
   inbound: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'INBOUND' }),
   incomingEdge: (tenantId: string, targetId: string, fromId: string, type: string) => ({
@@ -114,6 +120,9 @@ export const keys = {
   itemsOf: (tenantId: string) => `T#${tenantId}#items`,
   itemsByStatus: (tenantId: string, category: string) => `T#${tenantId}#status#${category}`,
   itemsByContainer: (tenantId: string, containerKey: string) => `T#${tenantId}#container#${keySafe(containerKey)}`,
+  /** whether `pk` is a partition of owner or label entries (store/items.ts `FACETS`) */
+  isFacetPartition: (tenantId: string, pk: string) => pk.startsWith(`T#${tenantId}#owner#`) || pk.startsWith(`T#${tenantId}#label#`),
+  /** the partition of one owner key or label (table rows since schema 5, gsi1 before) */
   itemsByFacet: (tenantId: string, name: string, value: string) => `T#${tenantId}#${name}#${keySafe(value)}`,
   /** sort key of every "items by …" index: newest first when scanned backwards */
   byUpdated: (updatedAt: string, itemId: string) => `${updatedAt}#${itemId}`,

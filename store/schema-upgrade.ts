@@ -8,19 +8,25 @@ import { claimCurrentVersion, markUpgraded } from './schema-state.ts';
 import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS } from './table.ts';
 
 /*
- * Schema versions 2 and 3 → 4 in place. The version itself is set at start, before anything is
- * written (store/schema-state.ts `claimCurrentVersion`): from 3 that is all, since item records
- * written before version 4 compressed them (store/item-codec.ts) are read as they are. From 2, the
- * scan below is left to do (`markersPending` in the schema row):
+ * Schema versions 2–4 → 5 in place. The version itself is set at start, before anything is
+ * written (store/schema-state.ts `claimCurrentVersion`), with what the scan below has left to do:
  *
- * Version 3 keeps an inbound marker in every item partition where
- * rows of other items may wait (reverse edges `IN#`, changes kept for an item not indexed yet
- * `PENDING#`): batched processing reads one marker per item instead of querying each partition.
- * A table written by version 2 has those rows without markers, so the upgrade scans it once and
- * writes them; until it has finished, processing treats every item as one that others link to
- * (the slower one-by-one path, correct either way). The scan's position is kept in the schema row,
- * so an upgrade stopped by a deadline or a crash continues where it was, and running it twice, or
- * two at once, writes the same markers again and nothing else.
+ * - from 2, the inbound markers (`markersPending`). Version 3 keeps an inbound marker in every item
+ *   partition where rows of other items may wait (reverse edges `IN#`, changes kept for an item not
+ *   indexed yet `PENDING#`): batched processing reads one marker per item instead of querying each
+ *   partition. Until the scan has written them, processing treats every item as one that others
+ *   link to (the slower one-by-one path, correct either way).
+ * - from 2–4, the owner and label entries (`facetsPending`). Version 5 keeps them in the partition
+ *   of their value (`T#{t}#owner#{value}` / `{updatedAt}#{id}`) instead of the item's partition
+ *   (`FACET#…`, listed on gsi1): the scan writes each at its new key, from the gsi1 keys it had, then
+ *   deletes it. Until the scan is done, lists by owner or label read the other indexes and filter
+ *   (store/item-queries.ts); an entry moved after its item changed is older than the item, and
+ *   readers skip it.
+ *
+ * Items compressed by version 4 (store/item-codec.ts) need nothing: records written before are read
+ * as they are. The scan's position is kept in the schema row, so an upgrade stopped by a deadline or
+ * a crash continues where it was, and running it twice, or two at once, writes the same rows again
+ * and nothing else.
  */
 
 export interface UpgradeProgress {
@@ -28,6 +34,8 @@ export interface UpgradeProgress {
   scanned: number;
   /** partitions given their marker by this run */
   markers: number;
+  /** owner and label entries moved to their value's partition by this run */
+  entries: number;
   /** true once the table is at the current schema version */
   done: boolean;
 }
@@ -40,16 +48,25 @@ const itemPartition = (pk: string): { tenantId: string; itemId: string } | undef
   return match ? { tenantId: match[1]!, itemId: match[2]! } : undefined;
 };
 
+/** A version 4 owner or label entry at its version 5 key, from the gsi1 keys it was listed under. */
+const movedEntry = (row: Record<string, unknown>): Record<string, unknown> => {
+  const { pk: _pk, sk: _sk, gsi1pk, gsi1sk, ...attributes } = row;
+  return { ...attributes, pk: gsi1pk, sk: gsi1sk };
+};
+
+const PENDING = ['markersPending', 'facetsPending'] as const;
+/** The schema row still has a scan to finish. */
+const SCAN_PENDING = PENDING.map((name) => `${name} = :pending`).join(' OR ');
+
 /**
- * Upgrades a version-2 or version-3 table to the current version, a version 2's scan page by page
- * from where the last run stopped, until done or past `deadline` (epoch ms). Resolves at once on a
- * current table.
+ * Upgrades a version 2–4 table to the current version, its scan page by page from where the last
+ * run stopped, until done or past `deadline` (epoch ms). Resolves at once on a current table.
  */
 export const upgradeSchema = async (
   db: Db,
   options: { deadline?: number; pageSize?: number; onProgress?: (progress: UpgradeProgress) => void } = {},
 ): Promise<UpgradeProgress> => {
-  const progress: UpgradeProgress = { scanned: 0, markers: 0, done: false };
+  const progress: UpgradeProgress = { scanned: 0, markers: 0, entries: 0, done: false };
   const read = async () => (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }))).Item;
   let schema = await read();
   if (schema && Number(schema.version) < SCHEMA_VERSION) {
@@ -58,32 +75,43 @@ export const upgradeSchema = async (
     await claimCurrentVersion(db, Number(schema.version));
     schema = await read();
   }
-  if (!schema || schema.markersPending !== true) {
+  const markers = schema?.markersPending === true;
+  const entries = schema?.facetsPending === true;
+  if (!markers && !entries) {
     markUpgraded(db);
     return { ...progress, done: true };
   }
-  // Version 2 → 3: the inbound markers.
-  let startKey = schema.upgradeCursor as Record<string, unknown> | undefined;
+  let startKey = schema!.upgradeCursor as Record<string, unknown> | undefined;
   do {
     if (options.deadline !== undefined && Date.now() > options.deadline) return progress;
     const page = await db.doc.send(
       new ScanCommand({
         TableName: db.table,
-        ProjectionExpression: 'pk, sk',
+        // Moving an entry copies all of it.
+        ...(entries ? {} : { ProjectionExpression: 'pk, sk' }),
         Limit: options.pageSize ?? 1000,
         ExclusiveStartKey: startKey,
       }),
     );
     progress.scanned += page.Items?.length ?? 0;
     const partitions = new Map<string, { tenantId: string; itemId: string }>();
+    const moving: Record<string, unknown>[] = [];
     for (const row of page.Items ?? []) {
-      const partition = isWaitingRow(String(row.sk)) ? itemPartition(String(row.pk)) : undefined;
+      const sk = String(row.sk);
+      const partition = markers && isWaitingRow(sk) ? itemPartition(String(row.pk)) : undefined;
       if (partition) partitions.set(String(row.pk), partition);
+      if (entries && sk.startsWith(keys.legacyFacetPrefix) && row.gsi1pk !== undefined && itemPartition(String(row.pk))) moving.push(row);
     }
-    await batchWrite(db, [...partitions.values()].map(({ tenantId, itemId }) => ({ PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } })));
+    // In order: every entry at its new key before any old one is deleted; a crash in between moves the page again.
+    await batchWrite(db, [
+      ...[...partitions.values()].map(({ tenantId, itemId }) => ({ PutRequest: { Item: inboundMarkerRow(tenantId, itemId) } })),
+      ...moving.map((row) => ({ PutRequest: { Item: movedEntry(row) } })),
+      ...moving.map((row) => ({ DeleteRequest: { Key: { pk: row.pk, sk: row.sk } } })),
+    ]);
     progress.markers += partitions.size;
+    progress.entries += moving.length;
     startKey = page.LastEvaluatedKey;
-    // Markers first, then the position: a crash in between scans the page again.
+    // The page's writes first, then the position: a crash in between scans the page again.
     await saveCursor(db, startKey);
     options.onProgress?.(progress);
   } while (startKey);
@@ -93,8 +121,8 @@ export const upgradeSchema = async (
       new UpdateCommand({
         TableName: db.table,
         Key: keys.schema(),
-        UpdateExpression: 'REMOVE markersPending, upgradeCursor',
-        ConditionExpression: 'markersPending = :pending',
+        UpdateExpression: `REMOVE ${PENDING.join(', ')}, upgradeCursor`,
+        ConditionExpression: SCAN_PENDING,
         ExpressionAttributeValues: { ':pending': true },
       }),
     );
@@ -114,7 +142,7 @@ const saveCursor = async (db: Db, cursor: Record<string, unknown> | undefined): 
         TableName: db.table,
         Key: keys.schema(),
         UpdateExpression: 'SET upgradeCursor = :c',
-        ConditionExpression: 'markersPending = :pending',
+        ConditionExpression: SCAN_PENDING,
         ExpressionAttributeValues: { ':c': cursor, ':pending': true },
       }),
     );

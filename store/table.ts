@@ -70,14 +70,20 @@ export const projectionOf = (index: IndexName): Projection => {
  * 4: item records compressed (store/item-codec.ts); upgraded in place from 3 by setting the version,
  *    since records written before are read as they are: the version is what keeps an older
  *    Tributary, which cannot read the new records, from starting on the table.
+ * 5: owner and label entries are table rows in the partition of their value, not rows of the
+ *    item's partition listed on gsi1: one write unit each instead of two, and a list by owner or
+ *    label reads the table. Upgraded in place from 2–4 by a scan that moves them.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The versions an upgrade in place starts from (store/schema-upgrade.ts). */
-export const UPGRADABLE_SCHEMA_VERSIONS: readonly number[] = [2, 3];
+export const UPGRADABLE_SCHEMA_VERSIONS: readonly number[] = [2, 3, 4];
 
 /** The version since which item partitions where rows of others wait hold an inbound marker. */
 export const INBOUND_MARKERS_VERSION = 3;
+
+/** The version since which owner and label entries are rows of their value's partition. */
+export const FACET_PARTITIONS_VERSION = 5;
 
 const projectionInput = ({ type, nonKeyAttributes }: Projection) => (nonKeyAttributes ? { ProjectionType: type, NonKeyAttributes: [...nonKeyAttributes] } : { ProjectionType: type });
 

@@ -105,7 +105,7 @@ export interface WriteUnits {
 
 /**
  * A row's kind for the meter's breakdown, from its key: the type segment of the partition key and
- * the first segment of the sort key, e.g. `ITEM/ITEM`, `ITEM/FACET`, `LOG/E`, `DLV/DLV`. Ids,
+ * the first segment of the sort key, e.g. `ITEM/ITEM`, `owner/dated`, `LOG/E`, `DLV/DLV`. Ids,
  * tenants and times are left out, so the kinds are few.
  */
 export const rowKindOf = (key: Key): string => {

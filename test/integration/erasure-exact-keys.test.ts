@@ -34,6 +34,8 @@ const issueAssignedTo = (number: number, login: string, id: number) => {
 };
 
 type Row = { row: Record<string, unknown>; text: string };
+/** The partitions of owner entries in the operator's tenant: `T#default#owner#{person id | source:handle | address}`. */
+const OWNER_ENTRIES = 'T#default#owner#';
 const keyOf = (row: Record<string, unknown>) => `${String(row.pk)} | ${String(row.sk)}`;
 
 describe('erasure deletes by exact keys, never by substring', () => {
@@ -79,7 +81,7 @@ describe('erasure deletes by exact keys, never by substring', () => {
         const [pk, sk] = [String(row.pk), String(row.sk)];
         return (
           sk === `P#${person.id}` ||
-          (sk.startsWith('FACET#owner#') && ownerKeys.has(sk.slice('FACET#owner#'.length))) ||
+          (pk.startsWith(OWNER_ENTRIES) && ownerKeys.has(pk.slice(OWNER_ENTRIES.length))) ||
           sk.startsWith(`person:${person.id}#`) ||
           (pk.endsWith('#WIPSEQ') && sk === `person:${person.id}`)
         );
@@ -87,7 +89,8 @@ describe('erasure deletes by exact keys, never by substring', () => {
       const afterKeys = new Set(after.map(({ row }) => keyOf(row)));
       const deleted = before.filter(({ row }) => !afterKeys.has(keyOf(row)));
       expect(deleted.filter((r) => !keyedByPerson(r)).map(({ row }) => keyOf(row))).toEqual([]);
-      expect(deleted.map(({ row }) => String(row.sk))).toEqual(expect.arrayContaining([`P#${person.id}`, `FACET#owner#github:${login}`]));
+      expect(deleted.map(({ row }) => String(row.sk))).toEqual(expect.arrayContaining([`P#${person.id}`]));
+      expect(deleted.map(({ row }) => String(row.pk))).toEqual(expect.arrayContaining([`${OWNER_ENTRIES}github:${login}`, `${OWNER_ENTRIES}${person.id}`]));
 
       // Rows kept but changed: the owned item's partition and counters, or rows whose content named the person.
       const afterByKey = new Map(after.map((r) => [keyOf(r.row), r.text]));

@@ -9,9 +9,11 @@ import { loadItem, saveItem, syncDerivedRows, withInboundRows } from '../../stor
 import { keys } from '../../store/keys.ts';
 import { putPendingChange } from '../../store/references.ts';
 import { upgradeSchema } from '../../store/schema-upgrade.ts';
-import { inboundMarkersComplete, schemaIsCurrent } from '../../store/schema-state.ts';
+import { facetPartitionsComplete, inboundMarkersComplete, schemaIsCurrent } from '../../store/schema-state.ts';
+import { listItems } from '../../store/item-queries.ts';
+import { personKeys } from '../../core/item-filter.ts';
 import { SCHEMA_VERSION } from '../../store/table.ts';
-import { at, link, upsert } from '../fixtures/work-items.ts';
+import { at, githubPerson, link, upsert } from '../fixtures/work-items.ts';
 import { startTestHub, uniqueTable } from '../support/hub.ts';
 
 const TENANT = 'ten_upgrade';
@@ -76,7 +78,7 @@ describe('upgrading a schema version 2 table in place', () => {
     expect((await schemaRow(reopen(table)))?.upgradeCursor).toBeUndefined();
     expect((await schemaRow(reopen(table)))?.markersPending).toBeUndefined();
     expect(await withInboundRows(reopen(table), TENANT, [DEPENDENT, BLOCKER, AWAITED])).toEqual(new Set([BLOCKER, AWAITED]));
-    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
+    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, entries: 0, done: true });
   });
 
   it('is done by the local hub before it serves', async () => {
@@ -92,7 +94,7 @@ describe('upgrading a schema version 2 table in place', () => {
   it('continues after an interruption from where the scan was, and stops at a deadline without finishing', async () => {
     const db = reopen(table);
     const rowsBefore = await countRows(table);
-    expect(await upgradeSchema(db, { deadline: Date.now() - 1 })).toEqual({ scanned: 0, markers: 0, done: false });
+    expect(await upgradeSchema(db, { deadline: Date.now() - 1 })).toEqual({ scanned: 0, markers: 0, entries: 0, done: false });
     const crash = new Error('stopped after the first page');
     await expect(
       upgradeSchema(db, {
@@ -135,19 +137,87 @@ describe('upgrading a schema version 3 table in place', () => {
     return { table, item };
   };
 
-  it('is set to the current version at start, before anything is written, with nothing else to do; the records written before are read', async () => {
+  it('is set to the current version at start, before anything is written, with only the entries to move; the records written before are read', async () => {
     const { table, item } = await versionThreeTable();
     expect(await inboundMarkersComplete(reopen(table))).toBe(true);
     expect(await schemaIsCurrent(reopen(table))).toBe(false);
     expect(await checkSchemaVersion(reopen(table))).toBe(3);
+    expect(await schemaRow(reopen(table))).toEqual({ ...keys.schema(), version: SCHEMA_VERSION, facetsPending: true });
+    expect(await upgradeSchema(reopen(table))).toMatchObject({ markers: 0, entries: 0, done: true });
     expect(await schemaRow(reopen(table))).toEqual({ ...keys.schema(), version: SCHEMA_VERSION });
     expect(await schemaIsCurrent(reopen(table))).toBe(true);
-    expect(await upgradeSchema(reopen(table))).toEqual({ scanned: 0, markers: 0, done: true });
     const record = await loadItem(reopen(table), TENANT, DEPENDENT);
     expect(record.item).toEqual(item);
     expect(record.pending.map((p) => p.event.type)).toEqual(['work.item.created']);
   });
 });
+
+describe('upgrading a schema version 4 table in place', () => {
+  const owner = githubPerson('ana', 7);
+  const item = applyChange(undefined, upsert({ ref: 'github:octo/api#4', owners: [owner], labels: ['bug'], updatedAt: at(5) }))!;
+
+  /** A version 4 table: the item, and its owner and label rows in its own partition, listed on gsi1 as version 4 wrote them. */
+  const versionFourTable = async (): Promise<string> => {
+    const table = uniqueTable('upgrade4');
+    const db = reopen(table);
+    await ensureTable(db);
+    await saveItem(db, await loadItem(db, TENANT, item.id), item, []);
+    const legacyRows = [...personKeys(owner).map((value) => ['owner', value] as const), ['label', 'bug'] as const].map(([name, value]) => ({
+      pk: keys.item(TENANT, item.id).pk,
+      sk: keys.legacyFacetSk(name, value),
+      gsi1pk: keys.itemsByFacet(TENANT, name, value),
+      gsi1sk: keys.byUpdated(item.updatedAt, item.id),
+      itemId: item.id,
+      src: 'github',
+    }));
+    for (const row of legacyRows) await db.doc.send(new PutCommand({ TableName: table, Item: row }));
+    await db.doc.send(new PutCommand({ TableName: table, Item: { ...keys.schema(), version: 4 } }));
+    return table;
+  };
+  const listedBy = async (db: Db, filter: { owner?: string; label?: string }) => (await listItems(db, TENANT, filter, { limit: 10 })).items.map((i) => i.id);
+
+  it('lists by owner and label from the other indexes until the entries have moved, then from their partitions', async () => {
+    const table = await versionFourTable();
+    expect(await checkSchemaVersion(reopen(table))).toBe(4);
+    expect(await schemaRow(reopen(table))).toMatchObject({ version: SCHEMA_VERSION, facetsPending: true });
+    expect(await facetPartitionsComplete(reopen(table))).toBe(false);
+    expect(await listedBy(reopen(table), { owner: 'github:ana' })).toEqual([item.id]);
+    expect(await listedBy(reopen(table), { label: 'bug' })).toEqual([item.id]);
+
+    const progress = await upgradeSchema(reopen(table));
+    expect(progress).toMatchObject({ done: true, entries: personKeys(owner).length + 1 });
+    const db = reopen(table);
+    expect(await facetPartitionsComplete(db)).toBe(true);
+    const rows = await scanAll(table);
+    expect(rows.filter((row) => String(row.sk).startsWith(keys.legacyFacetPrefix))).toEqual([]);
+    expect(rows.filter((row) => row.pk === keys.itemsByFacet(TENANT, 'label', 'bug'))).toEqual([
+      { ...keys.facetEntry(TENANT, 'label', 'bug', item.updatedAt, item.id), itemId: item.id, src: 'github' },
+    ]);
+    expect(await listedBy(db, { owner: 'github:ana' })).toEqual([item.id]);
+    expect(await listedBy(db, { label: 'bug' })).toEqual([item.id]);
+  });
+
+  it('skips an entry older than its item: one moved after the item changed, or left by a re-run', async () => {
+    const table = await versionFourTable();
+    const db = reopen(table);
+    await upgradeSchema(db);
+    await db.doc.send(new PutCommand({ TableName: table, Item: { ...keys.facetEntry(TENANT, 'label', 'bug', at(1), item.id), itemId: item.id } }));
+    expect(await listedBy(db, { label: 'bug' })).toEqual([item.id]);
+  });
+});
+
+/** Every row of the table, read by a full scan. */
+const scanAll = async (table: string): Promise<Record<string, unknown>[]> => {
+  const db = reopen(table);
+  const rows: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
+    rows.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return rows;
+};
 
 /** Every row of the table, counted by a full scan. */
 const countRows = async (table: string): Promise<number> => {
