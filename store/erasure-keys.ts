@@ -5,8 +5,9 @@ import { keys } from './keys.ts';
 
 /**
  * The rows whose KEY names a person, built from the person's identifiers with the same key
- * templates that wrote them: owner entries (the partitions `T#{t}#owner#{id | source:handle | address}`,
- * and `FACET#owner#…` rows in any item's partition before schema version 5), work-in-progress rows (`person:{id}#…`) and the person's evaluation ticket.
+ * templates that wrote them: owner entries (the partitions `T#{t}#owner#{id | source:handle |
+ * address}`, and before schema version 5 `FACET#owner#…` rows in any item's partition),
+ * work-in-progress rows (`person:{id}#…`) and the person's evaluation ticket.
  * An erasure deletes exactly these rows; it never deletes a row because an identifier happens to
  * be a substring of its key (a login `def` is part of the tenant id `default`, `team` of `TEAMS`).
  * Verified-address rows are keyed by a hash and shared with other people: see

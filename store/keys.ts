@@ -63,9 +63,10 @@ import { identifierHash } from '../core/erasure.ts';
 import { sha256Hex } from '../core/ids.ts';
 
 /** DynamoDB caps partition keys at 2048 bytes; long foreign ids (email Message-IDs) are hashed. */
-const LEGACY_FACET_PREFIX = 'FACET#';
-
 const keySafe = (value: string): string => (value.length <= 200 ? value : `sha256:${sha256Hex(value)}`);
+
+/** The sort keys of owner and label rows in an item's partition, as schema version 4 and before wrote them. */
+const LEGACY_FACET_PREFIX = 'FACET#';
 
 export const keys = {
   schema: () => ({ pk: 'SCHEMA', sk: 'SCHEMA' }),
