@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type ItemFilter, matchesFilter } from '../core/item-filter.ts';
 import type { WorkItem } from '../core/work-item.ts';
-import { LARGE_ROWS_PER_REQUEST, batchGet } from './batch.ts';
+import { LARGE_ROWS_PER_REQUEST, batchGet, batchWrite } from './batch.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
@@ -71,7 +71,9 @@ const itemIdOfRow = (row: Record<string, unknown>): string => String(row.itemId 
  * Query, then one BatchGet of the rows' dependency states (the flag, re-checked on the state itself,
  * never on an index row alone), in parallel with the BatchGet of the items when the rows hold only
  * ids. Reads pages until `limit` matching items are found or the partition is exhausted; the cursor
- * is the key of the last row read.
+ * is the key of the last row read. Owner and label entries older than their item (left by a crash
+ * between an item's write and its entries', or moved by an upgrade after the item changed) are
+ * skipped and deleted: an item's current entry is the one at its update time.
  */
 export const listItems = async (
   db: Db,
@@ -89,6 +91,11 @@ export const listItems = async (
   const out: ListedItem[] = [];
   let startKey = page.cursor ? decodeCursor(page.cursor, cursorScope(plan)) : undefined;
   let lastKey: Record<string, unknown> | undefined;
+  const staleEntries: Record<string, unknown>[] = [];
+  const done = async (nextCursor: string | null): Promise<Page<ListedItem>> => {
+    if (staleEntries.length > 0) await batchWrite(db, staleEntries.map((Key) => ({ DeleteRequest: { Key } })), { inAnyOrder: true });
+    return { items: out, nextCursor };
+  };
   for (;;) {
     const result = await db.doc.send(
       new QueryCommand({
@@ -111,14 +118,15 @@ export const listItems = async (
       lastKey = indexKeyOf(plan, row);
       // An entry left from an earlier update (a re-run wrote the current one without knowing the previous): its item is listed at its current entry.
       const stale = item !== undefined && plan.entries && String(row.sk) < keys.byUpdated(isoKey(item.updatedAt), item.id);
+      if (stale) staleEntries.push({ pk: row.pk, sk: row.sk });
       const blocked = item ? (states.get(item.id)?.blocked ?? false) : false;
       if (item && !stale && (filter.blocked === undefined || blocked === filter.blocked) && matchesFilter(item, filter)) out.push({ ...item, blocked });
       if (out.length === page.limit) {
         const more = row !== rows.at(-1) || result.LastEvaluatedKey !== undefined;
-        return { items: out, nextCursor: more ? encodeCursor(cursorScope(plan), lastKey) : null };
+        return done(more ? encodeCursor(cursorScope(plan), lastKey) : null);
       }
     }
     startKey = result.LastEvaluatedKey;
-    if (!startKey) return { items: out, nextCursor: null };
+    if (!startKey) return done(null);
   }
 };

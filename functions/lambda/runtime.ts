@@ -2,6 +2,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Resource } from 'sst/resource';
 import { createConnectorRegistry, type ConnectorRegistry } from '../../connectors/index.ts';
 import type { Clock, EventPublisher, Logger } from '../../core/ports.ts';
+import { onceSucceeded } from '../../core/once.ts';
 import { withEventLog } from '../../bus/logged-publisher.ts';
 import { type WebhookSender, createWebhookSender } from '../../bus/webhook-sender.ts';
 import { type Resolver, systemResolver } from '../../bus/webhook-target.ts';
@@ -107,37 +108,20 @@ const deployedStage = (): string | undefined => {
 
 /**
  * A publisher whose code loads when it first publishes: the EventBridge client is about 55 KB of
- * a bundle, and the API function never publishes. A failed load is tried
- * again on the next publish.
+ * a bundle, and the API function never publishes. A failed load is tried again on the next publish.
  */
 const loadedOnFirstPublish = (load: () => Promise<EventPublisher>): EventPublisher => {
-  let loading: Promise<EventPublisher> | undefined;
-  return {
-    publish: async (events, cursors) => {
-      loading ??= load().catch((error: unknown) => {
-        loading = undefined;
-        throw error;
-      });
-      return (await loading).publish(events, cursors);
-    },
-  };
+  const loaded = onceSucceeded(load);
+  return { publish: async (events, cursors) => (await loaded()).publish(events, cursors) };
 };
-
-let cold: Promise<LambdaRuntime> | undefined;
 
 /**
  * The runtime of this execution environment: configuration from SST links (or the environment),
  * and a schema version check, once. A failed start is not cached, so the next invocation retries.
  */
-export const lambdaRuntime = (): Promise<LambdaRuntime> => {
-  cold ??= (async () => {
-    const stage = deployedStage();
-    const runtime = createLambdaRuntime(loadLambdaConfig(process.env, Resource), stage ? { stage } : {});
-    await checkSchemaVersion(runtime.db);
-    return runtime;
-  })().catch((error: unknown) => {
-    cold = undefined;
-    throw error;
-  });
-  return cold;
-};
+export const lambdaRuntime: () => Promise<LambdaRuntime> = onceSucceeded(async () => {
+  const stage = deployedStage();
+  const runtime = createLambdaRuntime(loadLambdaConfig(process.env, Resource), stage ? { stage } : {});
+  await checkSchemaVersion(runtime.db);
+  return runtime;
+});

@@ -46,20 +46,23 @@ describe('npm run build', () => {
     // Always loaded: the webhook path, the DynamoDB client.
     expect(loaded(/^pipeline\/ingest\.ts$/)).toHaveLength(1);
     expect(loaded(/node_modules\/@aws-sdk\/client-dynamodb\//).length).toBeGreaterThan(0);
-    // Loaded when first used: mail parsing (processing), the bus (the API never publishes), erasures and purges.
+    // Loaded when first used: mail parsing (processing), the bus (the API never publishes), erasures and purges, the dashboard's pages.
     expect(loaded(/node_modules\/postal-mime\//)).toEqual([]);
     expect(loaded(/node_modules\/@aws-sdk\/client-eventbridge\/|^bus\/eventbridge-publisher\.ts$/)).toEqual([]);
     expect(loaded(/^pipeline\/(erasure|tenant-purge)\.ts$/)).toEqual([]);
+    expect(loaded(/^web\/.*\.tsx$|node_modules\/hono\/dist\/jsx\//)).toEqual([]);
   });
 
   it('serves the API from the bundle alone, in a fresh process, against DynamoDB', async () => {
     const table = uniqueTable('bundle');
     const endpoint = inject('dynamodbEndpoint');
     await ensureTable(createDb({ endpoint, table }));
-    const [health, created] = invokeBundle(
+    const [health, signIn, created] = invokeBundle(
       reports.find((r) => r.name === 'api')!.file,
       [
         functionUrlRequest({ method: 'GET', path: '/healthz' }),
+        // The dashboard's sign-in page, from the chunk the first page view loads.
+        functionUrlRequest({ method: 'GET', path: '/' }),
         functionUrlRequest({
           method: 'POST',
           path: '/v1/connections',
@@ -71,6 +74,8 @@ describe('npm run build', () => {
     );
     expect(health).toMatchObject({ statusCode: 200 });
     expect(JSON.parse(health!.body)).toEqual({ status: 'ok' });
+    expect(signIn).toMatchObject({ statusCode: 200 });
+    expect(signIn!.body).toContain('name="token"');
     expect(created).toMatchObject({ statusCode: 201 });
     expect(JSON.parse(created!.body).webhookUrl).toMatch(/^https:\/\/[a-z0-9]+\.lambda-url\.us-west-2\.on\.aws\/hooks\/github\//);
   });

@@ -197,11 +197,14 @@ describe('upgrading a schema version 4 table in place', () => {
     expect(await listedBy(db, { label: 'bug' })).toEqual([item.id]);
   });
 
-  it('skips an entry older than its item: one moved after the item changed, or left by a re-run', async () => {
+  it('skips an entry older than its item, and deletes it: one moved after the item changed, or left by a re-run', async () => {
     const table = await versionFourTable();
     const db = reopen(table);
     await upgradeSchema(db);
-    await db.doc.send(new PutCommand({ TableName: table, Item: { ...keys.facetEntry(TENANT, 'label', 'bug', at(1), item.id), itemId: item.id } }));
+    const stale = keys.facetEntry(TENANT, 'label', 'bug', at(1), item.id);
+    await db.doc.send(new PutCommand({ TableName: table, Item: { ...stale, itemId: item.id } }));
+    expect(await listedBy(db, { label: 'bug' })).toEqual([item.id]);
+    expect((await db.doc.send(new GetCommand({ TableName: table, Key: stale, ConsistentRead: true }))).Item).toBeUndefined();
     expect(await listedBy(db, { label: 'bug' })).toEqual([item.id]);
   });
 });

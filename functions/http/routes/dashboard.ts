@@ -4,7 +4,9 @@ import { createMiddleware } from 'hono/factory';
 import { AppError } from '../../../core/errors.ts';
 import type { Clock } from '../../../core/ports.ts';
 import { recordSignInFailure, signInBlocked } from '../../../store/sign-in-throttle.ts';
-import { AlertsPage, type AlertsQuery, ItemPage, type ItemsQuery, ItemsPage, LoginPage, OverviewPage, PeoplePage, STYLESHEET, STYLESHEET_PATH, TeamPage } from '../../../web/dashboard.tsx';
+import { onceSucceeded } from '../../../core/once.ts';
+import type { AlertsQuery, ItemsQuery } from '../../../web/dashboard.tsx';
+import { STYLESHEET, STYLESHEET_PATH } from '../../../web/stylesheet.ts';
 import type { AuthEnv, authenticate } from '../auth.ts';
 import { clientAddressOf } from '../client-address.ts';
 import { AlertListFilter, loadAlertList } from '../views/alerts.ts';
@@ -28,6 +30,12 @@ export interface DashboardDeps {
 const ITEM_FILTERS = ['q', 'source', 'status', 'category', 'owner', 'container', 'label'] as const;
 
 /**
+ * The pages and hono/jsx, loaded by the first page view rather than by every cold start of the API
+ * function: most of its invocations are API calls and webhooks.
+ */
+const pages = onceSucceeded(() => import('../../../web/dashboard.tsx'));
+
+/**
  * The dashboard's pages. Each page calls the query function its API route calls (functions/http/views/),
  * with the same filter schema, so a page shows exactly what the API answers, rendered by web/. The
  * only read of its own is the sign-in throttle, which is no view. A leader signs in with a tenant
@@ -43,7 +51,7 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       c.set('principal', await deps.resolve(header));
     } catch (error) {
       if (!(error instanceof AppError) || error.status !== 401) throw error;
-      if (c.req.path === '/') return c.html(LoginPage({ publicUrl: deps.publicUrl }));
+      if (c.req.path === '/') return c.html((await pages()).LoginPage({ publicUrl: deps.publicUrl }));
       return c.redirect('/', 303);
     }
     await next();
@@ -60,6 +68,7 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       return c.body(STYLESHEET);
     })
     .post('/login', async (c) => {
+      const { LoginPage } = await pages();
       const address = clientAddressOf(c) ?? 'unknown';
       const now = deps.clock();
       const throttled = await signInBlocked(deps.db, address, now);
@@ -85,10 +94,11 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       return c.redirect('/', 303);
     })
     .get('/', session, async (c) => {
-      const overview = await loadOverview(deps, c.get('principal').tenantId);
+      const [overview, { OverviewPage }] = await Promise.all([loadOverview(deps, c.get('principal').tenantId), pages()]);
       return c.html(OverviewPage({ overview, now: new Date(overview.asOf) }));
     })
     .get('/alerts', session, async (c) => {
+      const { AlertsPage } = await pages();
       const raw = c.req.query();
       const now = deps.clock();
       const query: AlertsQuery = Object.fromEntries(['state', 'kind', 'team'].filter((k) => raw[k]).map((k) => [k, raw[k]!]));
@@ -103,6 +113,7 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
       }
     })
     .get('/items', session, async (c) => {
+      const { ItemsPage } = await pages();
       const raw = c.req.query();
       const now = deps.clock();
       const query: ItemsQuery = Object.fromEntries(ITEM_FILTERS.filter((k) => raw[k]?.trim()).map((k) => [k, raw[k]!.trim()]));
@@ -118,15 +129,18 @@ export const dashboardRoutes = (deps: DashboardDeps) => {
     })
     .get('/items/:id', session, async (c) => {
       const before = c.req.query('before');
-      const view = await loadItemView(deps, c.get('principal').tenantId, c.req.param('id'), before ? { before } : {});
+      const [view, { ItemPage }] = await Promise.all([loadItemView(deps, c.get('principal').tenantId, c.req.param('id'), before ? { before } : {}), pages()]);
       const older = view.timeline.nextCursor ? `/items/${encodeURIComponent(view.item.id)}?before=${encodeURIComponent(view.timeline.nextCursor)}` : undefined;
       return c.html(ItemPage({ view, now: deps.clock(), ...(older ? { olderEvents: older } : {}) }));
     })
-    .get('/people', session, async (c) => c.html(PeoplePage({ people: (await loadPeople(deps.db, c.get('principal').tenantId)).items })))
+    .get('/people', session, async (c) => {
+      const [people, { PeoplePage }] = await Promise.all([loadPeople(deps.db, c.get('principal').tenantId), pages()]);
+      return c.html(PeoplePage({ people: people.items }));
+    })
     .get('/teams/:team', session, async (c) => {
       const team = c.req.param('team');
       if (team.length === 0 || team.length > 100) return c.redirect('/', 303);
-      const view = await loadTeamView(deps, c.get('principal').tenantId, team);
+      const [view, { TeamPage }] = await Promise.all([loadTeamView(deps, c.get('principal').tenantId, team), pages()]);
       return c.html(TeamPage({ view, now: new Date(view.asOf) }));
     });
 };
