@@ -65,6 +65,9 @@ import { sha256Hex } from '../core/ids.ts';
 /** DynamoDB caps partition keys at 2048 bytes; long foreign ids (email Message-IDs) are hashed. */
 const keySafe = (value: string): string => (value.length <= 200 ? value : `sha256:${sha256Hex(value)}`);
 
+/** The partition of one owner key or label's entries. */
+const facetPartition = (tenantId: string, name: string, value: string) => `T#${tenantId}#${name}#${keySafe(value)}`;
+
 /** The sort keys of owner and label rows in an item's partition, as schema version 4 and before wrote them. */
 const LEGACY_FACET_PREFIX = 'FACET#';
 
@@ -96,7 +99,7 @@ export const keys = {
   item: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'ITEM' }),
   /** an item's entry under one owner key or label, in the partition of that value, newest first (store/items.ts `facetRowsOf`) */
   facetEntry: (tenantId: string, name: string, value: string, updatedAt: string, itemId: string) => ({
-    pk: `T#${tenantId}#${name}#${keySafe(value)}`,
+    pk: facetPartition(tenantId, name, value),
     sk: `${updatedAt}#${itemId}`,
   }),
   /** the sort key under which schema version 4 and before kept an item's facet row in its partition, listed on gsi1 (moved by store/schema-upgrade.ts) */
@@ -122,9 +125,9 @@ export const keys = {
   itemsByStatus: (tenantId: string, category: string) => `T#${tenantId}#status#${category}`,
   itemsByContainer: (tenantId: string, containerKey: string) => `T#${tenantId}#container#${keySafe(containerKey)}`,
   /** whether `pk` is a partition of owner or label entries (store/items.ts `FACETS`) */
-  isFacetPartition: (tenantId: string, pk: string) => pk.startsWith(`T#${tenantId}#owner#`) || pk.startsWith(`T#${tenantId}#label#`),
+  isFacetPartition: (tenantId: string, pk: string) => ['owner', 'label'].some((name) => pk.startsWith(facetPartition(tenantId, name, ''))),
   /** the partition of one owner key or label (table rows since schema 5, gsi1 before) */
-  itemsByFacet: (tenantId: string, name: string, value: string) => `T#${tenantId}#${name}#${keySafe(value)}`,
+  itemsByFacet: facetPartition,
   /** sort key of every "items by …" index: newest first when scanned backwards */
   byUpdated: (updatedAt: string, itemId: string) => `${updatedAt}#${itemId}`,
   /** an event in its tenant's log (store/event-log.ts), in the partition of its day */

@@ -13,27 +13,41 @@ import { FACET_PARTITIONS_VERSION, INBOUND_MARKERS_VERSION, SCHEMA_VERSION } fro
  * version accepts.
  */
 
-/** Tables known to be complete at a version (a table's version never goes back), by what was asked. */
-const current = new WeakSet<Db>();
-const withMarkers = new WeakSet<Db>();
-const withFacetPartitions = new WeakSet<Db>();
+/** The upgrade's scans, each with the version since which its work is part of every table (store/schema-upgrade.ts). */
+export const PENDING_SCANS = { markersPending: INBOUND_MARKERS_VERSION, facetsPending: FACET_PARTITIONS_VERSION } as const;
+export type PendingScan = keyof typeof PENDING_SCANS;
+const ALL_SCANS = Object.keys(PENDING_SCANS) as PendingScan[];
 
-/** Remembers that the table is at the current schema version, upgraded. */
-export const markUpgraded = (db: Db): void => {
-  current.add(db);
-  withMarkers.add(db);
-  withFacetPartitions.add(db);
-};
-
-interface SchemaState {
-  version: number;
-  markersPending: boolean;
-  facetsPending: boolean;
-}
+type SchemaState = { version: number } & Record<PendingScan, boolean>;
 
 const schemaOf = async (db: Db): Promise<SchemaState | undefined> => {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.schema(), ConsistentRead: true }));
-  return Item === undefined ? undefined : { version: Number(Item.version), markersPending: Item.markersPending === true, facetsPending: Item.facetsPending === true };
+  if (Item === undefined) return undefined;
+  return { version: Number(Item.version), ...(Object.fromEntries(ALL_SCANS.map((scan) => [scan, Item[scan] === true])) as Record<PendingScan, boolean>) };
+};
+
+/** Tables known to be complete at a version (a table's version never goes back), one set per question asked. */
+const knownComplete: WeakSet<Db>[] = [];
+
+/** Remembers that the table is at the current schema version, upgraded. */
+export const markUpgraded = (db: Db): void => {
+  for (const known of knownComplete) known.add(db);
+};
+
+const isComplete = (schema: SchemaState, version: number, scans: readonly PendingScan[]): boolean =>
+  schema.version >= version && scans.every((scan) => !schema[scan]);
+
+/** Whether the table is at `version` or later with none of `scans` left to finish; cached once true. */
+const completeSince = (version: number, scans: readonly PendingScan[]) => {
+  const known = new WeakSet<Db>();
+  knownComplete.push(known);
+  return async (db: Db): Promise<boolean> => {
+    if (known.has(db)) return true;
+    const schema = await schemaOf(db);
+    if (schema === undefined || isComplete(schema, SCHEMA_VERSION, ALL_SCANS)) markUpgraded(db);
+    else if (isComplete(schema, version, scans)) known.add(db);
+    return known.has(db);
+  };
 };
 
 /**
@@ -41,7 +55,7 @@ const schemaOf = async (db: Db): Promise<SchemaState | undefined> => {
  * process may do it first). What the upgrade's scan has to do for `from` is left pending.
  */
 export const claimCurrentVersion = async (db: Db, from: number): Promise<void> => {
-  const pending = [...(from < INBOUND_MARKERS_VERSION ? ['markersPending'] : []), ...(from < FACET_PARTITIONS_VERSION ? ['facetsPending'] : [])];
+  const pending = ALL_SCANS.filter((scan) => from < PENDING_SCANS[scan]);
   try {
     await db.doc.send(
       new UpdateCommand({
@@ -58,31 +72,16 @@ export const claimCurrentVersion = async (db: Db, from: number): Promise<void> =
 };
 
 /** Whether the table is at the current schema version with nothing left to upgrade (store/schema-upgrade.ts). Cached once true. */
-export const schemaIsCurrent = async (db: Db): Promise<boolean> => {
-  if (current.has(db)) return true;
-  const schema = await schemaOf(db);
-  if (schema === undefined || (schema.version >= SCHEMA_VERSION && !schema.markersPending && !schema.facetsPending)) markUpgraded(db);
-  return current.has(db);
-};
+export const schemaIsCurrent = completeSince(SCHEMA_VERSION, ALL_SCANS);
 
 /**
  * Whether every partition that needs an inbound marker has one: the table is past the version that
  * added them and not still scanning for them (store/schema-upgrade.ts). Cached once true.
  */
-export const inboundMarkersComplete = async (db: Db): Promise<boolean> => {
-  if (withMarkers.has(db)) return true;
-  const schema = await schemaOf(db);
-  if (schema === undefined || (schema.version >= INBOUND_MARKERS_VERSION && !schema.markersPending)) withMarkers.add(db);
-  return withMarkers.has(db);
-};
+export const inboundMarkersComplete = completeSince(INBOUND_MARKERS_VERSION, ['markersPending']);
 
 /**
  * Whether every owner and label entry is a row of its value's partition: the table is past the
  * version that moved them there and not still moving them (store/schema-upgrade.ts). Cached once true.
  */
-export const facetPartitionsComplete = async (db: Db): Promise<boolean> => {
-  if (withFacetPartitions.has(db)) return true;
-  const schema = await schemaOf(db);
-  if (schema === undefined || (schema.version >= FACET_PARTITIONS_VERSION && !schema.facetsPending)) withFacetPartitions.add(db);
-  return withFacetPartitions.has(db);
-};
+export const facetPartitionsComplete = completeSince(FACET_PARTITIONS_VERSION, ['facetsPending']);

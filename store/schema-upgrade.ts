@@ -4,7 +4,7 @@ import { batchWrite } from './batch.ts';
 import type { Db } from './db.ts';
 import { inboundMarkerRow } from './items.ts';
 import { keys } from './keys.ts';
-import { claimCurrentVersion, markUpgraded } from './schema-state.ts';
+import { PENDING_SCANS, claimCurrentVersion, markUpgraded } from './schema-state.ts';
 import { SCHEMA_VERSION, UPGRADABLE_SCHEMA_VERSIONS } from './table.ts';
 
 /*
@@ -54,7 +54,7 @@ const movedEntry = (row: Record<string, unknown>): Record<string, unknown> => {
   return { ...attributes, pk: gsi1pk, sk: gsi1sk };
 };
 
-const PENDING = ['markersPending', 'facetsPending'] as const;
+const PENDING = Object.keys(PENDING_SCANS);
 /** The schema row still has a scan to finish. */
 const SCAN_PENDING = PENDING.map((name) => `${name} = :pending`).join(' OR ');
 
