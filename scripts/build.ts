@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { eventSchemas } from '../functions/http/routes/events.ts';
-import { UNBUNDLED_PACKAGES } from '../infra/definitions.ts';
+import { BUNDLE_MAIN_FIELDS, UNBUNDLED_PACKAGES } from '../infra/definitions.ts';
 
 /**
  * `npm run build`: one ESM bundle per Lambda function in dist/<name>/index.mjs (handler
@@ -48,6 +48,7 @@ export const bundle = async (name: string, entry: string, outdir: string): Promi
     // Installed beside the bundle when deployed (infra/definitions.ts), as `sst deploy` does.
     external: [...UNBUNDLED_PACKAGES],
     platform: 'node',
+    mainFields: [...BUNDLE_MAIN_FIELDS],
     target: 'node22',
     format: 'esm',
     minify: true,

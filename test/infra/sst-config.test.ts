@@ -85,11 +85,15 @@ describe('sst.config.ts (synthesized against stand-ins of SST)', () => {
     expect(dev.sst.one('sst.aws.Dynamo', LINKED.table).args.deletionProtection).toBe(false);
   });
 
-  it('runs every function on nodejs22.x, arm64, from a handler that exists and is exported, with jira.js installed beside it', async () => {
+  it('runs every function on nodejs22.x, arm64, from a handler that exists and is exported, with jira.js installed beside it and packages bundled from their ES builds', async () => {
     const { sst } = await synth('ci');
     for (const [name, fn] of Object.entries(functionsOf(sst))) {
       // The bundles leave jira.js out (scripts/build.ts), so each function package must carry it.
-      expect(fn, name).toMatchObject({ runtime: 'nodejs22.x', architecture: 'arm64', nodejs: { install: ['jira.js'] } });
+      expect(fn, name).toMatchObject({
+        runtime: 'nodejs22.x',
+        architecture: 'arm64',
+        nodejs: { install: ['jira.js'], esbuild: { mainFields: ['module', 'main'] } },
+      });
       const [file, exported] = String(fn.handler).split('.') as [string, string];
       expect(existsSync(join(ROOT, `${file}.ts`)), `${file}.ts`).toBe(true);
       const module = await import(/* @vite-ignore */ pathToFileURL(join(ROOT, `${file}.ts`)).href);

@@ -40,6 +40,14 @@ describe('npm run build', () => {
     for (const r of reports) expect(r.bytes, r.name).toBeLessThan(10 * 1024 * 1024);
   });
 
+  it('bundles the AWS SDK from its ES module build, which is tree-shaken, not its CommonJS one', () => {
+    for (const r of reports) {
+      const sdk = r.initModules.filter((path) => /node_modules\/@aws-sdk\/client-dynamodb\//.test(path));
+      expect(sdk.length, r.name).toBeGreaterThan(0);
+      expect(sdk.filter((path) => path.includes('/dist-cjs/')), r.name).toEqual([]);
+    }
+  });
+
   it('keeps what only some requests run out of the API function\'s cold start', () => {
     const api = reports.find((r) => r.name === 'api')!;
     const loaded = (pattern: RegExp) => api.initModules.filter((path) => pattern.test(path));
