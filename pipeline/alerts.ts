@@ -6,14 +6,9 @@ import type { Clock, Logger } from '../core/ports.ts';
 import { type WorkItem, isClosed } from '../core/work-item.ts';
 import { alertsOfRows, raiseAlert, resolveAlert } from '../store/alerts.ts';
 import type { Db } from '../store/db.ts';
-import {
-  type DependencyState,
-  getSettingsRecord,
-  listWatchedItems,
-  loadItemPartition,
-  saveDependencyState,
-} from '../store/dependency-state.ts';
+import { type DependencyState, getSettingsRecord, loadItemPartition, saveDependencyState } from '../store/dependency-state.ts';
 import { exploreGraph } from '../store/graph.ts';
+import { listOpenItems } from '../store/open-items.ts';
 import { getItems } from '../store/item-queries.ts';
 import { type SweepLease, acquireSweepLease, recordSweepProgress, releaseSweepLease } from '../store/sweep-lease.ts';
 import { readAllWipRows } from '../store/wip.ts';
@@ -149,7 +144,6 @@ const evaluate = async (
       blocked: open && evaluation.openBlockers.length > 0,
       openBlockers: evaluation.openBlockers,
       cycleAlerts,
-      watched: open,
       openAlerts: openAlertsOf(item, evaluation.alerts),
     };
     if (sameDependencyState(state, next)) return { neighbourIds, item };
@@ -167,9 +161,7 @@ export const openAlertsOf = (item: WorkItem, alerts: readonly AlertDraft[]): str
 
 /** Whether writing `next` would change nothing. */
 export const sameDependencyState = (state: DependencyState, next: Omit<DependencyState, 'rev'>): boolean =>
-  state.rev > 0 &&
   state.blocked === next.blocked &&
-  state.watched === next.watched &&
   JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&
   JSON.stringify(state.cycleAlerts) === JSON.stringify(next.cycleAlerts) &&
   JSON.stringify(state.openAlerts) === JSON.stringify(next.openAlerts);
@@ -251,7 +243,7 @@ export interface AlertSweepOptions {
 const SWEEP_NAME = 'alerts';
 
 /**
- * The scheduled alert sweep: re-evaluates every open item (the `watch` partition) with the clock,
+ * The scheduled alert sweep: re-evaluates every open item of every tenant (store/open-items.ts) with the clock,
  * so time-based conditions (stale or overdue blockers, unowned priorities, PRs without ticket)
  * open and clear, checks every person's and team's work in progress against today's limits, and
  * repairs derived state a crash left behind. Resumable and exclusive (store/sweep-lease.ts): one
@@ -277,7 +269,7 @@ export const sweepAlerts = async (deps: AlertDeps, options: AlertSweepOptions = 
   try {
     while (lease && !stop()) {
       const want = Math.min(pageSize, limit - report.evaluated);
-      const page = await listWatchedItems(db, want, lease.cursor);
+      const page = await listOpenItems(db, want, lease.cursor);
       let done: string | undefined;
       for (const { tenantId, itemId, key } of page) {
         if (stop()) break;

@@ -131,6 +131,6 @@ export const evaluateBatch = async (db: Db, tenantId: string, items: readonly Wo
 
 const nextState = (item: WorkItem, alerts: readonly AlertDraft[], openBlockers: string[]) => {
   const open = isOpenItem(item);
-  return { blocked: open && openBlockers.length > 0, openBlockers, cycleAlerts: [], watched: open, openAlerts: openAlertsOf(item, alerts) };
+  return { blocked: open && openBlockers.length > 0, openBlockers, cycleAlerts: [], openAlerts: openAlertsOf(item, alerts) };
 };
 

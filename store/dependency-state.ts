@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { WorkItem } from '../core/work-item.ts';
 import { batchGet } from './batch.ts';
 import type { Db } from './db.ts';
@@ -12,17 +12,20 @@ import { leaveQueue } from './queue.ts';
 /**
  * The derived dependency state of an item (`DEPS` row in its partition): the blockers that were
  * open when it was last evaluated (so `unblocked` fires on the transition, once), the cycle alerts
- * it takes part in, and the `blocked` flag — listed on a sparse index while true, so
- * `GET /v1/items?blocked=true` is one query. Open items are also listed on the sweep's `watch`
- * partition. Everything here can be recomputed from the items; the sweep does.
+ * it takes part in, the alerts it has open, and the `blocked` flag — listed on a sparse index while
+ * true, so `GET /v1/items?blocked=true` is one query. Everything here can be recomputed from the
+ * items; the sweep does.
+ *
+ * A missing row is the empty state (not blocked, no blockers, no alerts): most work never needs
+ * one, and processing writes none until it does. The alert sweep finds open items through the
+ * status index (store/open-items.ts), rows or not. Rows written before carry a `watch` entry on
+ * `gsi3`, which the sweep read; nothing reads it now, and a row's next write drops it.
  */
 export interface DependencyState {
   blocked: boolean;
   openBlockers: string[];
   /** cycle alerts this item is a member of: resolved by whichever member sees the cycle gone */
   cycleAlerts: { id: string; subjectId: string }[];
-  /** listed on the sweep's `watch` partition (the item was open when evaluated) */
-  watched: boolean;
   /**
    * the open alerts in the item's partition that it is the subject of (cycle alerts aside), as its
    * last evaluation left them: what a batch reads by key instead of querying the partition; absent
@@ -36,7 +39,8 @@ export interface DependencyState {
   countPending?: boolean;
 }
 
-export const EMPTY_DEPENDENCY_STATE: DependencyState = { blocked: false, openBlockers: [], cycleAlerts: [], watched: false, rev: 0 };
+/** The state of an item without a row. */
+export const EMPTY_DEPENDENCY_STATE: DependencyState = { blocked: false, openBlockers: [], cycleAlerts: [], openAlerts: [], rev: 0 };
 
 export const toDependencyState = (row: Record<string, unknown> | undefined): DependencyState =>
   row
@@ -44,7 +48,6 @@ export const toDependencyState = (row: Record<string, unknown> | undefined): Dep
         blocked: row.blocked === true,
         openBlockers: (row.openBlockers as string[] | undefined) ?? [],
         cycleAlerts: (row.cycleAlerts as DependencyState['cycleAlerts'] | undefined) ?? [],
-        watched: row.gsi3pk !== undefined,
         ...(Array.isArray(row.openAlerts) ? { openAlerts: row.openAlerts as string[] } : {}),
         rev: Number(row.rev ?? 0),
         ...(row.blockedSince ? { blockedSince: String(row.blockedSince) } : {}),
@@ -120,7 +123,6 @@ export const dependencyStateRow = (tenantId: string, item: WorkItem, previous: D
     ...(next.openAlerts ? { openAlerts: next.openAlerts } : {}),
     rev: previous.rev + 1,
     ...(next.blocked ? { gsi1pk: keys.itemsBlocked(tenantId), gsi1sk: keys.byUpdated(isoKey(item.updatedAt), item.id) } : {}),
-    ...(next.watched ? { gsi3pk: keys.watched, gsi3sk: keys.watchedKey(tenantId, item.id) } : {}),
     ...(blockedSince ? { blockedSince } : {}),
     ...(countPending ? { qpk: keys.queue.aggregates, qsk: `${at.toISOString()}#${key.pk}` } : {}),
   };
@@ -140,39 +142,10 @@ export const finishBlockedCount = async (db: Db, tenantId: string, itemId: strin
   return true;
 };
 
-/** Dependency states of many items (BatchGet, strongly consistent). Missing rows read as not blocked. */
+/** Dependency states of many items (BatchGet, strongly consistent); items without a row are absent (the empty state). */
 export const getDependencyStates = async (db: Db, tenantId: string, ids: readonly string[]): Promise<Map<string, DependencyState>> => {
   const rows = await batchGet(db, ids.map((id) => keys.dependencyState(tenantId, id)), { consistent: true });
   return new Map(rows.map((row) => [String(row.itemId), toDependencyState(row)]));
-};
-
-/**
- * Open items the sweep re-evaluates, across tenants, in key order after `after` (a previous
- * answer's `key`: the sweep's cursor). Discovery only: each is re-read.
- */
-export const listWatchedItems = async (
-  db: Db,
-  limit: number,
-  after?: string,
-): Promise<{ tenantId: string; itemId: string; key: string }[]> => {
-  const out: { tenantId: string; itemId: string; key: string }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        IndexName: 'gsi3',
-        KeyConditionExpression: after === undefined ? 'gsi3pk = :p' : 'gsi3pk = :p AND gsi3sk > :after',
-        ExpressionAttributeValues: { ':p': keys.watched, ...(after === undefined ? {} : { ':after': after }) },
-        ProjectionExpression: 'tenantId, itemId, gsi3sk',
-        Limit: limit - out.length,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const row of page.Items ?? []) out.push({ tenantId: String(row.tenantId), itemId: String(row.itemId), key: String(row.gsi3sk) });
-    startKey = page.LastEvaluatedKey;
-  } while (startKey && out.length < limit);
-  return out;
 };
 
 /** The settings record of a tenant, as stored (validated by the caller). */

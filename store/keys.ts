@@ -36,7 +36,7 @@
  * | team map of a tenant (PUT /v1/teams) | T#{t}#TEAMS / TEAMS                       |                                              |
  * | people seen as owners or requesters  | T#{t}#PEOPLE / P#{personId}               |                                              |
  * | former audit of merges (read only)   | T#{t}#PEOPLE_AUDIT / {at}#{auditId}       |                                              |
- * | dependency state of an item (blocked)| T#{t}#ITEM#{id} / DEPS                    | gsi1: T#{t}#blocked / {updatedAt}#{id} (sparse: blocked only); gsi3: watch / {t}#{id} (sparse: open items, read by the alert sweep) |
+ * | dependency state of an item (blocked)| T#{t}#ITEM#{id} / DEPS                    | gsi1: T#{t}#blocked / {updatedAt}#{id} (sparse: blocked only); none for most items (a missing row is the empty state); rows written before carry gsi3: watch / {t}#{id}, read by nothing now |
  * | alert, in its subject's partition    | T#{t}#ITEM#{subject} / ALERT#{alertId}    | gsi1: T#{t}#alerts / {openedAt}#{alertId}; gsi2: T#{t}#alerts#state#{s}; gsi3: T#{t}#alerts#kind#{k}; queue: outbox (pending events) |
  * | alert thresholds of a tenant         | T#{t}#SETTINGS / SETTINGS                 |                                              |
  * | manual link (POST /v1/links)         | T#{t}#LINK#{linkId} / LINK                | gsi1: T#{t}#links / {createdAt}#{linkId}     |
@@ -161,9 +161,6 @@ export const keys = {
   /** the derived dependency state of an item: its open blockers, the cycles it is in, `blocked` */
   dependencyState: (tenantId: string, itemId: string) => ({ pk: `T#${tenantId}#ITEM#${itemId}`, sk: 'DEPS' }),
   itemsBlocked: (tenantId: string) => `T#${tenantId}#blocked`,
-  /** one cross-tenant partition of open items, read by the scheduled alert sweep */
-  watched: 'watch',
-  watchedKey: (tenantId: string, itemId: string) => `${tenantId}#${itemId}`,
   alert: (tenantId: string, subjectId: string, alertId: string) => ({ pk: `T#${tenantId}#ITEM#${subjectId}`, sk: `ALERT#${alertId}` }),
   alertsOf: (tenantId: string) => `T#${tenantId}#alerts`,
   alertsByState: (tenantId: string, state: string) => `T#${tenantId}#alerts#state#${state}`,

@@ -1,6 +1,8 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../core/events.ts';
 import { sweepAlerts } from '../../pipeline/alerts.ts';
+import { keys } from '../../store/keys.ts';
 import { acquireSweepLease, readSweepLease } from '../../store/sweep-lease.ts';
 import { githubExample } from '../fixtures/github-examples.ts';
 import { cloudPayload } from '../fixtures/jira-examples.ts';
@@ -49,6 +51,14 @@ describe('the alert sweep: exclusive and resumable', () => {
   });
   afterAll(() => hub.close());
 
+  it('keeps a dependency state row only for items that need one: the blocked pull requests, not the issue that blocks them', async () => {
+    const items = (await hub.api('GET', '/v1/items?limit=50', undefined, token)).body.items as { id: string; source: string }[];
+    const hasState = async (id: string) =>
+      (await hub.hub.db.doc.send(new GetCommand({ TableName: hub.hub.db.table, Key: keys.dependencyState(tenantId, id), ConsistentRead: true }))).Item !== undefined;
+    expect(await Promise.all(items.filter((i) => i.source === 'github').map((i) => hasState(i.id)))).toEqual(PRS.map(() => true));
+    expect(await Promise.all(items.filter((i) => i.source === 'jira').map((i) => hasState(i.id)))).toEqual([false]);
+  });
+
   it('lets one of two sweeps started at once walk the open items; the other stands down, and no alert is raised twice', async () => {
     now = new Date('2024-03-07T10:00:00.000Z');
     const reports = await Promise.all([sweepAlerts(deps(), { owner: 'run-a', leaseMs: LEASE_MS }), sweepAlerts(deps(), { owner: 'run-b', leaseMs: LEASE_MS })]);
@@ -56,7 +66,7 @@ describe('the alert sweep: exclusive and resumable', () => {
 
     expect(reports.filter((r) => r.skipped === 'busy')).toHaveLength(1);
     const [ran] = reports.filter((r) => r.skipped === undefined);
-    // The Jira issue and the three pull requests: each evaluated once.
+    // The Jira issue (which has no dependency state row) and the three pull requests: each evaluated once.
     expect(ran).toMatchObject({ evaluated: 1 + PRS.length, errors: 0, complete: true });
     expect(await staleAlerts()).toHaveLength(PRS.length);
     expect(staleEvents().map((e) => e.type)).toEqual(PRS.map(() => 'work.alert.raised'));
