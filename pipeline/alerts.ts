@@ -8,6 +8,7 @@ import { alertsOfRows, raiseAlert, resolveAlert } from '../store/alerts.ts';
 import type { Db } from '../store/db.ts';
 import { type DependencyState, getSettingsRecord, loadItemPartition, saveDependencyState } from '../store/dependency-state.ts';
 import { exploreGraph } from '../store/graph.ts';
+import { listTenantIds } from '../store/hub-stats.ts';
 import { listOpenItems } from '../store/open-items.ts';
 import { getItems } from '../store/item-queries.ts';
 import { type SweepLease, acquireSweepLease, recordSweepProgress, releaseSweepLease } from '../store/sweep-lease.ts';
@@ -267,9 +268,10 @@ export const sweepAlerts = async (deps: AlertDeps, options: AlertSweepOptions = 
   const settings = new Map<string, AlertSettings>();
   const tenants = new Map<string, Set<string>>();
   try {
+    const tenantIds = await listTenantIds(db);
     while (lease && !stop()) {
       const want = Math.min(pageSize, limit - report.evaluated);
-      const page = await listOpenItems(db, want, lease.cursor);
+      const page = await listOpenItems(db, tenantIds, want, lease.cursor);
       let done: string | undefined;
       for (const { tenantId, itemId, key } of page) {
         if (stop()) break;

@@ -1,7 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOSED_STATUSES, StatusCategory } from '../core/work-item.ts';
 import type { Db } from './db.ts';
-import { listTenantIds } from './hub-stats.ts';
 import { keys } from './keys.ts';
 import { itemIdOfKey } from './queue.ts';
 
@@ -36,18 +35,19 @@ export interface OpenItemRef {
 }
 
 /**
- * Open items of every tenant, for the alert sweep: tenant by tenant (by id), each open status
- * category in turn, items in the order of the status index (gsi2, by update time), after `after`
- * (a previous answer's `key`). Fewer than `limit` means the end was reached. Discovery only: the
- * sweep re-reads each item. Every open item is listed, whether or not it has a dependency state row.
+ * Open items of the tenants (`listTenantIds`, read once per sweep run), for the alert sweep: tenant
+ * by tenant (by id), each open status category in turn, items in the order of the status index
+ * (gsi2, by update time), after `after` (a previous answer's `key`). Fewer than `limit` means the
+ * end was reached. Discovery only: the sweep re-reads each item. Every open item is listed, whether
+ * or not it has a dependency state row.
  *
  * An item that changes while a round runs may move behind the cursor (a later update time, another
  * category): that round may then visit it twice or not at all. Its change was just evaluated by
  * processing, and the next round visits it.
  */
-export const listOpenItems = async (db: Db, limit: number, after?: string): Promise<OpenItemRef[]> => {
+export const listOpenItems = async (db: Db, tenantIds: readonly string[], limit: number, after?: string): Promise<OpenItemRef[]> => {
   const start = positionOf(after);
-  const tenants = (await listTenantIds(db)).sort().filter((tenantId) => start === undefined || tenantId >= start.tenantId);
+  const tenants = [...tenantIds].sort().filter((tenantId) => start === undefined || tenantId >= start.tenantId);
   const out: OpenItemRef[] = [];
   for (const tenantId of tenants) {
     const resuming = start?.tenantId === tenantId ? start : undefined;

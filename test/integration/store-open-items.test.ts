@@ -3,6 +3,7 @@ import { applyChange } from '../../core/merge.ts';
 import type { StatusCategory } from '../../core/work-item.ts';
 import { type Db, createDb, ensureTable } from '../../store/db.ts';
 import { loadItem, saveItem } from '../../store/items.ts';
+import { listTenantIds } from '../../store/hub-stats.ts';
 import { listOpenItems } from '../../store/open-items.ts';
 import { markTenantPurging } from '../../store/tenant-purge.ts';
 import { createTenant } from '../../store/tenants.ts';
@@ -27,7 +28,7 @@ const walk = async (db: Db, pageSize: number) => {
   const seen: string[] = [];
   let after: string | undefined;
   for (;;) {
-    const page = await listOpenItems(db, pageSize, after);
+    const page = await listOpenItems(db, await listTenantIds(db), pageSize, after);
     seen.push(...page.map((ref) => `${ref.tenantId}/${ref.itemId}`));
     if (page.length < pageSize) return seen;
     after = page.at(-1)!.key;
@@ -66,7 +67,7 @@ describe('open items of every tenant (the alert sweep\'s walk)', () => {
   });
 
   it('starts from the beginning after a cursor it did not write (the former listing\'s `{tenant}#{item}`)', async () => {
-    const page = await listOpenItems(db, 2, 'ten_a#itm_x');
+    const page = await listOpenItems(db, await listTenantIds(db), 2, 'ten_a#itm_x');
     expect(page.map((ref) => `${ref.tenantId}/${ref.itemId}`)).toEqual(open.slice(0, 2));
   });
 });
