@@ -160,7 +160,7 @@ export const openAlertsOf = (item: WorkItem, alerts: readonly AlertDraft[]): str
     .map((a) => a.id)
     .sort();
 
-/** Whether writing `next` would change nothing. */
+/** Whether `next` is the state already stored (a missing row is the empty state), so nothing is written. */
 export const sameDependencyState = (state: DependencyState, next: Omit<DependencyState, 'rev'>): boolean =>
   state.blocked === next.blocked &&
   JSON.stringify(state.openBlockers) === JSON.stringify(next.openBlockers) &&

@@ -1,7 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOSED_STATUSES, StatusCategory } from '../core/work-item.ts';
 import type { Db } from './db.ts';
 import { keys } from './keys.ts';
+import { queryPages } from './partition.ts';
 import { itemIdOfKey } from './queue.ts';
 
 /** The status categories of open work, in the order the sweep walks them. */
@@ -23,8 +23,8 @@ const cursorOf = (position: Position): string => [position.tenantId, position.ca
 const positionOf = (cursor: string | undefined): Position | undefined => {
   const [tenantId, category, sortKey, ...rest] = cursor?.split(SEPARATOR) ?? [];
   if (tenantId === undefined || sortKey === undefined || rest.length > 0) return undefined;
-  const parsed = StatusCategory.safeParse(category);
-  return parsed.success && OPEN_CATEGORIES.includes(parsed.data) ? { tenantId, category: parsed.data, sortKey } : undefined;
+  const open = OPEN_CATEGORIES.find((c) => c === category);
+  return open ? { tenantId, category: open, sortKey } : undefined;
 };
 
 export interface OpenItemRef {
@@ -54,26 +54,19 @@ export const listOpenItems = async (db: Db, tenantIds: readonly string[], limit:
     const categories = resuming ? OPEN_CATEGORIES.slice(OPEN_CATEGORIES.indexOf(resuming.category)) : OPEN_CATEGORIES;
     for (const category of categories) {
       const afterKey = resuming?.category === category ? resuming.sortKey : undefined;
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await db.doc.send(
-          new QueryCommand({
-            TableName: db.table,
-            IndexName: 'gsi2',
-            KeyConditionExpression: afterKey === undefined ? 'gsi2pk = :p' : 'gsi2pk = :p AND gsi2sk > :after',
-            ExpressionAttributeValues: { ':p': keys.itemsByStatus(tenantId, category), ...(afterKey === undefined ? {} : { ':after': afterKey }) },
-            ProjectionExpression: 'pk, gsi2sk',
-            Limit: limit - out.length,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const row of page.Items ?? []) {
+      for await (const rows of queryPages(db, {
+        IndexName: 'gsi2',
+        KeyConditionExpression: afterKey === undefined ? 'gsi2pk = :p' : 'gsi2pk = :p AND gsi2sk > :after',
+        ExpressionAttributeValues: { ':p': keys.itemsByStatus(tenantId, category), ...(afterKey === undefined ? {} : { ':after': afterKey }) },
+        ProjectionExpression: 'pk, gsi2sk',
+        Limit: limit - out.length,
+      })) {
+        for (const row of rows) {
           const itemId = itemIdOfKey(String(row.pk));
           if (itemId) out.push({ tenantId, itemId, key: cursorOf({ tenantId, category, sortKey: String(row.gsi2sk) }) });
+          if (out.length === limit) return out;
         }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && out.length < limit);
-      if (out.length >= limit) return out;
+      }
     }
   }
   return out;
