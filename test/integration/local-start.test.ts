@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
+import { LOCAL_HUB_NODE_FLAGS } from '../../scripts/build-local.ts';
 import { killHard, startHubProcess } from '../support/hub-process.ts';
 
 describe('npm start on a fresh data directory', () => {
@@ -53,6 +54,12 @@ describe('npm start on a fresh data directory', () => {
     children.push(next.child);
     expect((await fetch(`${next.url}/readyz`)).status).toBe(200);
   }, 60_000);
+
+  it("is npm start's command: its bundle, with the V8 settings that keep its memory small", () => {
+    const { scripts } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    // The tests and the bench start the hub with LOCAL_HUB_NODE_FLAGS: what they measure is what users run.
+    expect(scripts.start).toBe(`node ${LOCAL_HUB_NODE_FLAGS.join(' ')} dist/local/hub.mjs`);
+  });
 
   it('refuses to start with invalid configuration, listing every bad key', async () => {
     const error = await startHubProcess({ TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'x-')), TRIBUTARY_ADMIN_TOKEN: 'short', TRIBUTARY_MAX_BODY_BYTES: '-1' }).catch(

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { buildLocalHub } from '../../scripts/build-local.ts';
+import { LOCAL_HUB_NODE_FLAGS, buildLocalHub } from '../../scripts/build-local.ts';
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -26,13 +26,13 @@ const localHubBundle = (): Promise<string> => {
 };
 
 /**
- * The hub as users run it (`npm start`: the bundle of `functions/local.ts`), as a child process
+ * The hub as users run it (`npm start`: the bundle of `functions/local.ts`, with its V8 settings), as a child process
  * that a test can SIGKILL. Node is started directly: killing `npm start` would kill npm, not
  * necessarily its node child.
  */
 export const startHubProcess = async (env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> => {
   const port = await freePort();
-  const child = spawn(process.execPath, [await localHubBundle()], {
+  const child = spawn(process.execPath, [...LOCAL_HUB_NODE_FLAGS, await localHubBundle()], {
     env: { ...process.env, ...env, PORT: String(port), TRIBUTARY_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
