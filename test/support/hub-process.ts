@@ -26,9 +26,9 @@ const localHubBundle = (): Promise<string> => {
 };
 
 /**
- * The hub as users run it (`npm start`: the bundle of `functions/local.ts`, with its V8 settings), as a child process
- * that a test can SIGKILL. Node is started directly: killing `npm start` would kill npm, not
- * necessarily its node child.
+ * The hub as users run it (`npm start`: the bundle of `functions/local.ts`, with its V8
+ * settings), as a child process that a test can SIGKILL. Node is started directly: killing
+ * `npm start` would kill npm, not necessarily its node child.
  */
 export const startHubProcess = async (env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> => {
   const port = await freePort();
