@@ -72,6 +72,22 @@ export const collectStoreGauges = async (metrics: HubMetrics, db: Db, now: Date)
   for (const kind of AlertKind.options) metrics.alertsOpen.set({ kind }, alerts.get(kind) ?? 0);
 };
 
+/**
+ * This process's memory now, in the names Prometheus's client libraries use, rendered by
+ * `GET /metrics` after the hub's figures. Kept out of the hub's registry: the Lambda functions
+ * print that registry as EMF after every invocation, and Lambda reports its memory itself. In
+ * local mode the process holds the hub and its embedded engine (a worker thread); the heap figures
+ * are the hub's main thread's.
+ */
+export const renderProcessMetrics = (usage: NodeJS.MemoryUsage = process.memoryUsage()): string => {
+  const registry = new MetricsRegistry();
+  registry.gauge('process_resident_memory_bytes', 'Resident memory of this process').set({}, usage.rss);
+  registry.gauge('nodejs_heap_size_total_bytes', "V8 heap held by the process's main thread").set({}, usage.heapTotal);
+  registry.gauge('nodejs_heap_size_used_bytes', "V8 heap in use on the process's main thread").set({}, usage.heapUsed);
+  registry.gauge('nodejs_external_memory_bytes', 'Memory of buffers and other objects outside the V8 heap').set({}, usage.external);
+  return registry.render();
+};
+
 /** The source of a delivery record from its key (`T#{tenant}#DLV#{source}#{deliveryId}`, store/keys.ts). */
 export const sourceOfDeliveryKey = (deliveryPk: string): string => /#DLV#([^#]+)#/.exec(deliveryPk)?.[1] ?? 'unknown';
 

@@ -60,6 +60,17 @@ describe('Lambda handlers print their figures as CloudWatch EMF', () => {
     await fake.close();
   });
 
+  it("serves the process's memory on /metrics, but does not print it: Lambda reports its memory itself", async () => {
+    const api = createApiHandler(runtime);
+    records();
+    const scraped = await api(functionUrlRequest({ method: 'GET', path: '/metrics', headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } }));
+    expect(scraped.statusCode).toBe(200);
+    expect(String(scraped.body)).toMatch(/^process_resident_memory_bytes \d+$/m);
+    const printed = records().flatMap((r) => r._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name));
+    expect(printed).toContain('HttpRequestDurationSeconds');
+    expect(printed.filter((name) => /Memory|Heap/.test(name))).toEqual([]);
+  });
+
   it('carries deliveries, processing outcomes, publishes, latency and lag through api, processor, publisher and sweep', async () => {
     const api = createApiHandler(runtime);
     const operator = { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' };

@@ -120,6 +120,15 @@ describe('GET /metrics', () => {
     expect((await hub.api('GET', '/v1/items', undefined, METRICS_TOKEN)).status).toBe(401);
   });
 
+  it("reports the process's memory beside the hub's figures", async () => {
+    const text = await scrape(hub);
+    const resident = sample(text, 'process_resident_memory_bytes');
+    const heapUsed = sample(text, 'nodejs_heap_size_used_bytes');
+    expect(heapUsed).toBeGreaterThan(0);
+    expect(sample(text, 'nodejs_heap_size_total_bytes')).toBeGreaterThanOrEqual(heapUsed);
+    expect(resident).toBeGreaterThan(heapUsed);
+  });
+
   it('counts deliveries at the ack path and through the processor, events published, and request latency by route', async () => {
     const before = await scrape(hub);
     const connection = await hub.createConnection('github');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsRegistry, formatValue } from '../../pipeline/metrics.ts';
-import { createHubMetrics, sourceOfDeliveryKey } from '../../pipeline/hub-metrics.ts';
+import { createHubMetrics, renderProcessMetrics, sourceOfDeliveryKey } from '../../pipeline/hub-metrics.ts';
 import { keys } from '../../store/keys.ts';
 
 /** The sample lines of a rendering (no HELP/TYPE comments). */
@@ -115,5 +115,17 @@ describe('the hub metrics', () => {
     expect(sourceOfDeliveryKey(keys.delivery('ten_1', 'jira', 'abc#def').pk)).toBe('jira');
     expect(sourceOfDeliveryKey(keys.delivery('default', 'github', 'x').pk)).toBe('github');
     expect(sourceOfDeliveryKey('T#default#ITEM#wi_1')).toBe('unknown');
+  });
+
+  it("renders the process's memory in the names Prometheus's client libraries use", () => {
+    const usage = { rss: 300 * 2 ** 20, heapTotal: 90 * 2 ** 20, heapUsed: 40 * 2 ** 20, external: 5 * 2 ** 20, arrayBuffers: 2 ** 20 };
+    const text = renderProcessMetrics(usage);
+    expect(samples(text)).toEqual([
+      'process_resident_memory_bytes 314572800',
+      'nodejs_heap_size_total_bytes 94371840',
+      'nodejs_heap_size_used_bytes 41943040',
+      'nodejs_external_memory_bytes 5242880',
+    ]);
+    expect(text).toContain('# TYPE process_resident_memory_bytes gauge');
   });
 });

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import { AppError, ForbiddenError, UnauthorizedError } from '../../../core/errors.ts';
 import type { Clock } from '../../../core/ports.ts';
-import { type HubMetrics, collectStoreGauges } from '../../../pipeline/hub-metrics.ts';
+import { type HubMetrics, collectStoreGauges, renderProcessMetrics } from '../../../pipeline/hub-metrics.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../../pipeline/metrics.ts';
 import type { Db } from '../../../store/db.ts';
 import { pingEngine, processingLagSeconds } from '../../../store/hub-stats.ts';
@@ -111,6 +111,6 @@ export const operationsRoutes = (deps: OperationsRouteDeps) => {
     .get('/metrics', async (c) => {
       await authorizeScrape(c.req.header('authorization'));
       await collectStoreGauges(deps.metrics, deps.db, deps.clock());
-      return c.body(deps.metrics.registry.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+      return c.body(deps.metrics.registry.render() + renderProcessMetrics(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
     });
 };
