@@ -14,9 +14,9 @@ export const LOCAL_HUB_DIR = join(ROOT, 'dist', 'local');
  * leaves live, and after a burst of analyses (33 fresh `GET /v1/views/bottlenecks` at 100k items)
  * the hub held 313–350 MiB resident, most of it V8 pages of garbage. With 8 MiB semi-spaces and a
  * heap that grows by half of what is live: 256–263 MiB, and 199–204 instead of 269–306 at rest,
- * with an analysis 5–15 % slower. Neither the ack rate (268 against 281 deliveries/s, as the bare
- * endpoint moved from 979 to 827 between the runs) nor the end-to-end rate (83 against 81) moved
- * beyond the noise of runs back to back. The growth setting applies to the engine's worker too.
+ * with an analysis 5–15 % slower. In runs back to back, neither the ack rate (223–281 deliveries/s
+ * without, 244–291 with, over three runs each) nor the end-to-end rate (81 and 83/s) moved beyond
+ * their noise. The growth setting applies to the engine's worker thread too.
  */
 export const LOCAL_HUB_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'] as const;
 
