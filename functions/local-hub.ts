@@ -30,6 +30,7 @@ import { upgradeSchema } from '../store/schema-upgrade.ts';
 import { schemaIsCurrent } from '../store/schema-state.ts';
 import { SCHEMA_VERSION } from '../store/table.ts';
 import { startEmbeddedEngineWorker } from '../store/embedded-engine.ts';
+import { createRequestLanes } from '../store/request-lanes.ts';
 import { createTenant } from '../store/tenants.ts';
 import type { WriteUnits } from '../store/write-meter.ts';
 import { putToken } from '../store/tokens.ts';
@@ -88,12 +89,12 @@ export const startLocalHub = async (options: LocalHubOptions) => {
         },
       });
   const metrics = createHubMetrics();
-  const db = createDb({
+  const storage = {
     endpoint: config.DYNAMODB_ENDPOINT ?? engine!.endpoint,
     embedded: engine !== undefined,
     table: config.TRIBUTARY_TABLE,
     retention: retentionPolicyOf(config),
-    onRequest: (operation) => metrics.storageRequests.inc({ operation }),
+    onRequest: (operation: string) => metrics.storageRequests.inc({ operation }),
     ...(config.TRIBUTARY_METER_WRITE_UNITS
       ? {
           onWriteUnits: ({ row, table, indexes }: WriteUnits) => {
@@ -102,7 +103,11 @@ export const startLocalHub = async (options: LocalHubOptions) => {
           },
         }
       : {}),
-  });
+  };
+  // The HTTP app's requests go before those of processing, jobs and sweeps (store/request-lanes.ts).
+  const lanes = createRequestLanes();
+  const db = createDb({ ...storage, lane: lanes.background });
+  const appDb = createDb({ ...storage, lane: lanes.foreground });
   await ensureTable(db);
   if (!(await schemaIsCurrent(db))) {
     log.info(`Upgrading the table ${config.TRIBUTARY_TABLE} to schema version ${SCHEMA_VERSION} in place (once; it continues where it stopped if interrupted)`);
@@ -121,7 +126,8 @@ export const startLocalHub = async (options: LocalHubOptions) => {
   const connectors = createConnectorRegistry(options.connectors);
   const bus = new LocalBus(join(config.TRIBUTARY_DATA_DIR, 'events.jsonl'));
   const clock = options.clock ?? (() => new Date());
-  const connections = new ConnectionCache(db);
+  // Read on the ack path: in the app's lane.
+  const connections = new ConnectionCache(appDb);
   // Webhook subscriptions: every published event is queued for the subscriptions it matches before
   // the bus takes it (bus/subscription-matching.ts), and the dispatcher sends from those queues.
   const webhookTargets = { allowPrivate: config.TRIBUTARY_ALLOW_PRIVATE_TARGETS, resolver: options.resolver ?? systemResolver };
@@ -184,7 +190,7 @@ export const startLocalHub = async (options: LocalHubOptions) => {
 
   let publicUrl = config.TRIBUTARY_PUBLIC_URL ?? '';
   const app = createApp({
-    db,
+    db: appDb,
     connectors,
     connections,
     clock,

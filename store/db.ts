@@ -28,6 +28,8 @@ export interface DbOptions {
   onWriteUnits?: (units: WriteUnits) => void;
   /** the endpoint is the embedded engine (store/embedded-engine.ts): requests go unsigned ({@link unsignedAuth}) */
   embedded?: boolean;
+  /** puts the client's requests in a lane of the process's requests to one engine (store/request-lanes.ts) */
+  lane?: (client: DynamoDBClient) => void;
 }
 
 /** DynamoDB's own hosts: `dynamodb.eu-west-1.amazonaws.com`, `dynamodb-fips.…`, VPC endpoints `vpce-….dynamodb.eu-west-1.vpce.amazonaws.com`. */
@@ -76,6 +78,7 @@ const unsignedAuth: NonNullable<DynamoDBClientConfig['httpAuthSchemes']>[number]
 export const createDb = (options: DbOptions): Db => {
   const client = options.client ?? clientFor(options);
   if (options.onRequest) meterStorageRequests(client, options.onRequest);
+  options.lane?.(client);
   if (options.onWriteUnits) meterWriteUnits(client, clientFor(options), options.table, options.onWriteUnits);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { doc, table: options.table, ...(options.retention ? { retention: options.retention } : {}) };
