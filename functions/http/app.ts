@@ -129,7 +129,10 @@ export const ALL_OPERATIONS: readonly Operation[] = [
 /** The whole HTTP surface, the same in local mode and behind Lambda. */
 export const createApp = (deps: AppDeps) => {
   const resolve = authenticate({ db: deps.db, operatorToken: deps.operatorToken });
-  const openApi = buildOpenApi(ALL_OPERATIONS, { version: deps.version ?? '0.1.0', serverUrl: deps.publicUrl });
+  // Built at the first request for it, not with the app: converting every route's schemas took
+  // 30-50 ms of a Lambda's first request; and behind a Function URL, the public URL is known only
+  // once a request came in on it.
+  let openApi: ReturnType<typeof buildOpenApi> | undefined;
   const app = new Hono<AuthEnv>();
   const metrics = deps.metrics ?? createHubMetrics();
   const readTimeline = deps.readTimeline ?? eventLogTimeline(deps.db);
@@ -180,7 +183,7 @@ export const createApp = (deps: AppDeps) => {
   app.route('/', dashboardRoutes({ db: deps.db, clock: deps.clock, get publicUrl() { return deps.publicUrl; }, resolve, readTimeline }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/', operationsRoutes({ db: deps.db, clock: deps.clock, metrics, resolve, metricsToken: deps.metricsToken, readyMaxLagSeconds: deps.readyMaxLagSeconds }));
-  app.get('/openapi.json', (c) => c.json(openApi));
+  app.get('/openapi.json', (c) => c.json((openApi ??= buildOpenApi(ALL_OPERATIONS, { version: deps.version ?? '0.1.0', serverUrl: deps.publicUrl }))));
   app.route('/hooks', hookRoutes({ ...deps, metrics }));
 
   const read = requireScope(resolve, 'read');

@@ -124,6 +124,13 @@ describe('Lambda handlers with real event shapes, against the local engine', () 
       expect(response).toMatchObject({ status: 200, body: { status: 'ok' } });
     });
 
+    it('documents its API with the domain the requests come in on as the server', async () => {
+      const response = await call(functionUrlRequest({ method: 'GET', path: '/openapi.json' }));
+      expect(response.status).toBe(200);
+      expect(response.body.servers).toEqual([{ url: 'https://abcdefghijklmnopqrstuvwxyz0123456.lambda-url.us-west-2.on.aws' }]);
+      expect(Object.keys(response.body.paths)).toContain('/hooks/github/{connectionId}');
+    });
+
     it('creates a connection whose webhook URL is on the domain the request came in on', async () => {
       const response = await call(
         functionUrlRequest({ method: 'POST', path: '/v1/connections', headers: operator, body: JSON.stringify({ source: 'github', name: 'octo' }) }),
