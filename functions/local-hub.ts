@@ -225,7 +225,10 @@ export const startLocalHub = async (options: LocalHubOptions) => {
     url: `http://127.0.0.1:${port}`,
     publicUrl,
     bootstrapToken,
+    /** the table as processing, jobs and sweeps reach it */
     db,
+    /** the table as the HTTP app reaches it: its requests go first (store/request-lanes.ts) */
+    appDb,
     bus,
     pipeline,
     /** the webhook dispatcher: `kickAll()` looks at every subscription now */

@@ -56,7 +56,7 @@ describe('failed deliveries and retries', () => {
   const countQueries = (subject: string) => {
     let count = 0;
     const name = `countQueries${Math.random()}`;
-    hub.hub.db.doc.middlewareStack.add(
+    hub.hub.appDb.doc.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'QueryCommand' && JSON.stringify(args.input).includes(subject)) count++;
         return next(args);
@@ -65,7 +65,7 @@ describe('failed deliveries and retries', () => {
     );
     return {
       stop: () => {
-        hub.hub.db.doc.middlewareStack.remove(name);
+        hub.hub.appDb.doc.middlewareStack.remove(name);
         return count;
       },
     };
