@@ -6,8 +6,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  * jobs, sweeps). The engine serves what it was sent in about the order it came, so a webhook's one
  * write queued behind every request the processor had in flight: under a backlog, acknowledgements
  * waited 29 ms at the median and 107 ms at p99 at half the maximum rate, against 3.4 and 25 with the
- * processor stopped (`npm run bench -- --only ack-path`); 6-8 and under 50 through these
- * lanes, with the end-to-end rate unchanged (`--only end-to-end`).
+ * processor stopped (`npm run bench -- --only ack-path`). Through these lanes: 6-8 ms and under
+ * 50, with the end-to-end rate unchanged (`--only end-to-end`).
  *
  * While the app is busy (a foreground request in flight, or one answered less than `maxWaitMs`
  * ago), the background lane holds at most `backgroundSlots` requests in flight, and starts none
@@ -32,9 +32,9 @@ export interface RequestLaneOptions {
 /**
  * While the app is busy, one background request at a time: a foreground request waits behind one at
  * most. Against two, in `--only ack-path` and `--only end-to-end` runs of one morning: ack p99 at
- * half rate under 50 ms in 6 runs of 6 against 4 of 10 (over 55 in the others), acknowledged/s 0.34-0.53
- * of raw puts against 0.35-0.44, the same end-to-end and Jira burst rates, freshness p99 590-610 ms
- * against 470-520.
+ * half rate under 50 ms in 6 runs of 6 against 4 of 10 (over 55 in the others), acknowledged/s
+ * 0.34-0.53 of raw puts against 0.35-0.44, the same end-to-end and Jira burst rates, freshness p99
+ * 590-610 ms against 470-520.
  */
 export const DEFAULT_REQUEST_LANES: RequestLaneOptions = { backgroundSlots: 1, maxWaitMs: 50 };
 
