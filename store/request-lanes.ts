@@ -34,7 +34,7 @@ export interface RequestLaneOptions {
  * most. Against two, in `--only ack-path` and `--only end-to-end` runs of one morning: ack p99 at
  * half rate under 50 ms in 6 runs of 6 against 4 of 10 (over 55 in the others), acknowledged/s
  * 0.34-0.53 of raw puts against 0.35-0.44, the same end-to-end and Jira burst rates, freshness p99
- * 590-610 ms against 400-520.
+ * 590-700 ms against 400-520.
  */
 export const DEFAULT_REQUEST_LANES: RequestLaneOptions = { backgroundSlots: 1, maxWaitMs: 50 };
 
