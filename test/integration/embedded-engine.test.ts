@@ -82,6 +82,8 @@ describe('the embedded engine on a data directory', () => {
     await db.doc.send(new DeleteTableCommand({ TableName: db.table }));
     await expect(put(11)).rejects.toThrow(/not found/i);
     await db.doc.send(new CreateTableCommand({ TableName: db.table, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+    // The engine makes a new table active on its next timer turn, as DynamoDB does after a while: a client waits for it.
+    await vi.waitFor(async () => expect((await db.doc.send(new DescribeTableCommand({ TableName: db.table }))).Table?.TableStatus).toBe('ACTIVE'));
     await expect(put(12)).rejects.toThrow(/missing the key id/i);
     await db.doc.send(new PutCommand({ TableName: db.table, Item: { id: 'new key schema' } }));
     reads.mockRestore();
