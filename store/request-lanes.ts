@@ -68,10 +68,11 @@ export const laneGate = ({ backgroundSlots, maxWaitMs }: RequestLaneOptions, now
     },
     enterBackground: (): Promise<void> =>
       new Promise<void>((start) => {
-        waiting.push({ since: now(), start });
+        const waiter = { since: now(), start };
+        waiting.push(waiter);
         admit();
         // Admitted at the latest when its wait is over, or the app has gone quiet (a slot permitting).
-        if (waiting.some((w) => w.start === start)) setTimeout(admit, maxWaitMs).unref?.();
+        if (waiting.includes(waiter)) setTimeout(admit, maxWaitMs).unref();
       }),
     leaveBackground: () => {
       backgroundInFlight--;
@@ -82,36 +83,25 @@ export const laneGate = ({ backgroundSlots, maxWaitMs }: RequestLaneOptions, now
   };
 };
 
+/** Runs every request of `client` between `enter` (awaited) and `leave`, its retries included. */
+const inLane = (client: DynamoDBClient, name: string, enter: () => void | Promise<void>, leave: () => void): void => {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      await enter();
+      try {
+        return await next(args);
+      } finally {
+        leave();
+      }
+    },
+    { step: 'initialize', name },
+  );
+};
+
 export const createRequestLanes = (options: RequestLaneOptions = DEFAULT_REQUEST_LANES): RequestLanes => {
   const gate = laneGate(options);
   return {
-    foreground: (client) => {
-      client.middlewareStack.add(
-        (next) =>
-          async function foregroundLane(args) {
-            gate.enterForeground();
-            try {
-              return await next(args);
-            } finally {
-              gate.leaveForeground();
-            }
-          },
-        { step: 'initialize', name: 'tributaryForegroundLane' },
-      );
-    },
-    background: (client) => {
-      client.middlewareStack.add(
-        (next) =>
-          async function backgroundLane(args) {
-            await gate.enterBackground();
-            try {
-              return await next(args);
-            } finally {
-              gate.leaveBackground();
-            }
-          },
-        { step: 'initialize', name: 'tributaryBackgroundLane' },
-      );
-    },
+    foreground: (client) => inLane(client, 'tributaryForegroundLane', gate.enterForeground, gate.leaveForeground),
+    background: (client) => inLane(client, 'tributaryBackgroundLane', gate.enterBackground, gate.leaveBackground),
   };
 };
